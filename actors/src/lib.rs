@@ -1,1 +1,46 @@
-//! placeholder
+//! # convene-actors
+//!
+//! Where commands are decided. Every aggregate is a pure pair — `decide(state, command) ->
+//! events` and `apply(state, event)` — and the runtime around it only loads, appends and replies.
+//!
+//! Layout:
+//! - [`meeting::aggregate`]: the meeting's state and `apply` (a pure fold of its events).
+//! - [`meeting::decide`]: meeting commands, `decide`, and [`MeetingError`].
+//! - [`meeting::actor`]: [`MeetingActor`], one ractor actor per live meeting: rehydrates from the
+//!   meeting's stream, decides, appends with an expected version, applies, replies.
+//! - [`registry`]: [`MeetingRegistry`], the supervisor: get-or-spawn, restart after a panic by
+//!   rehydrating from the log, passivation of ended and idle meetings.
+//! - [`account`]: the account aggregate and [`AccountService`], which serializes writes per
+//!   account through the log's expected-version check instead of an actor.
+//!
+//! This crate depends on `convene-events` only; read models reach it, when needed, through small
+//! traits handed over at spawn time.
+
+pub mod account;
+pub mod meeting;
+pub mod registry;
+
+pub use account::{Account, AccountCommand, AccountError, AccountService};
+pub use meeting::actor::{MeetingActor, MeetingMsg};
+pub use meeting::aggregate::{Meeting, MeetingStatus};
+pub use meeting::decide::{decide, CommandOutcome, CreateMeeting, MeetingCommand, MeetingError};
+pub use registry::{MeetingRegistry, RegistryConfig};
+
+use sha2::{Digest, Sha256};
+
+/// SHA-256 of a secret, as lowercase hex: how tokens and keys are stored.
+pub fn sha256_hex(secret: &str) -> String {
+    Sha256::digest(secret.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Compares a presented secret with a stored SHA-256 in constant time.
+pub fn secret_matches(presented: &str, stored_sha256_hex: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    sha256_hex(presented)
+        .as_bytes()
+        .ct_eq(stored_sha256_hex.as_bytes())
+        .into()
+}

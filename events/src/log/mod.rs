@@ -116,6 +116,8 @@ impl StreamWrite {
 pub struct AppendOutcome {
     pub first_seq: u64,
     pub last_seq: u64,
+    /// The timestamp the log gave every event of this append.
+    pub at: i64,
     /// Each write's stream version after the append, in request order.
     pub stream_versions: Vec<u64>,
 }

@@ -260,6 +260,7 @@ impl Writer {
         Ok(AppendOutcome {
             first_seq,
             last_seq: group.head.seq,
+            at,
             stream_versions: versions,
         })
     }

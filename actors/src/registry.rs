@@ -1,0 +1,520 @@
+//! The meeting registry: get-or-spawn, supervision, passivation.
+//!
+//! Live meetings sit in a map (`MeetingId → ActorRef`) that callers read directly, so routing a
+//! command costs a lock and a lookup, not a trip through another mailbox. A supervisor actor is
+//! linked to every meeting actor and overrides ractor's default (which would stop the supervisor
+//! when a child dies): a meeting actor that panics is removed from the map and restarted, and
+//! the new actor rehydrates from the log, so no acknowledged state is lost. One timer on the
+//! supervisor sweeps live meetings for idleness, instead of one timer per meeting.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use convene_events::{Actor as EventActor, Clock, EventLog, MeetingId};
+use ractor::concurrency::JoinHandle;
+use ractor::rpc::CallResult;
+use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, SupervisionEvent};
+
+use crate::meeting::actor::{MeetingActor, MeetingArgs, MeetingMsg};
+use crate::meeting::aggregate::Meeting;
+use crate::meeting::decide::{CommandOutcome, MeetingCommand, MeetingError};
+
+#[derive(Debug, Clone)]
+pub struct RegistryConfig {
+    /// A meeting with no command for this long is passivated.
+    pub idle_after_ms: i64,
+    /// How often the supervisor sweeps live meetings for idleness.
+    pub sweep_every: Duration,
+    /// How long a caller waits for a meeting actor's answer.
+    pub call_timeout: Duration,
+    /// Restarts allowed per meeting within `restart_window` before the supervisor stops
+    /// restarting it eagerly (the next command still respawns it).
+    pub max_restarts: u32,
+    pub restart_window: Duration,
+}
+
+impl Default for RegistryConfig {
+    fn default() -> Self {
+        Self {
+            idle_after_ms: 10 * 60 * 1000,
+            sweep_every: Duration::from_secs(30),
+            call_timeout: Duration::from_secs(10),
+            max_restarts: 3,
+            restart_window: Duration::from_secs(60),
+        }
+    }
+}
+
+/// What every meeting actor shares.
+pub struct RegistryContext {
+    pub(crate) log: EventLog,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) config: RegistryConfig,
+    live: Mutex<Live>,
+}
+
+#[derive(Default)]
+struct Live {
+    by_meeting: HashMap<MeetingId, ActorRef<MeetingMsg>>,
+    by_actor: HashMap<ActorId, MeetingId>,
+}
+
+impl RegistryContext {
+    /// Removes `actor` from the live map, if it is still the one registered for `id`.
+    pub(crate) fn forget(&self, id: &MeetingId, actor: ActorId) {
+        let mut live = self.live.lock().expect("registry lock");
+        if live.by_meeting.get(id).map(|r| r.get_id()) == Some(actor) {
+            live.by_meeting.remove(id);
+        }
+        live.by_actor.remove(&actor);
+    }
+
+    fn lookup(&self, id: &MeetingId) -> Option<ActorRef<MeetingMsg>> {
+        self.live
+            .lock()
+            .expect("registry lock")
+            .by_meeting
+            .get(id)
+            .cloned()
+    }
+}
+
+#[derive(Clone)]
+pub struct MeetingRegistry {
+    ctx: Arc<RegistryContext>,
+    supervisor: ActorRef<SupervisorMsg>,
+}
+
+impl MeetingRegistry {
+    pub async fn start(
+        log: EventLog,
+        clock: Arc<dyn Clock>,
+        config: RegistryConfig,
+    ) -> Result<Self, MeetingError> {
+        let ctx = Arc::new(RegistryContext {
+            log,
+            clock,
+            config,
+            live: Mutex::new(Live::default()),
+        });
+        let (supervisor, _) = Actor::spawn(None, Supervisor, ctx.clone())
+            .await
+            .map_err(|e| MeetingError::Unexpected(format!("cannot start the registry: {e}")))?;
+        Ok(Self { ctx, supervisor })
+    }
+
+    /// Runs a command on a meeting's actor, spawning (rehydrating) it if needed.
+    pub async fn execute(
+        &self,
+        id: &MeetingId,
+        command: MeetingCommand,
+        actor: EventActor,
+    ) -> Result<CommandOutcome, MeetingError> {
+        self.call(id, |reply| MeetingMsg::Execute {
+            command: command.clone(),
+            actor: actor.clone(),
+            reply,
+        })
+        .await?
+    }
+
+    /// The meeting as its actor holds it (`None` for an unknown id).
+    pub async fn snapshot(&self, id: &MeetingId) -> Result<Option<Meeting>, MeetingError> {
+        self.call(id, MeetingMsg::Snapshot).await
+    }
+
+    /// Sends to the meeting's actor. An actor that stopped (passivated, or failed) before taking
+    /// the message drops it unprocessed; the message then goes to a freshly spawned actor, once.
+    async fn call<R: Send + 'static>(
+        &self,
+        id: &MeetingId,
+        message: impl Fn(ractor::RpcReplyPort<R>) -> MeetingMsg,
+    ) -> Result<R, MeetingError> {
+        for _ in 0..2 {
+            let actor = spawn_or_get(&self.ctx, &self.supervisor, id).await?;
+            match actor
+                .call(&message, Some(self.ctx.config.call_timeout))
+                .await
+            {
+                Ok(CallResult::Success(answer)) => return Ok(answer),
+                Ok(CallResult::Timeout) => return Err(MeetingError::Unavailable),
+                Ok(CallResult::SenderError) | Err(_) => self.ctx.forget(id, actor.get_id()),
+            }
+        }
+        Err(MeetingError::Unavailable)
+    }
+
+    /// How many meeting actors are alive.
+    pub fn live_count(&self) -> usize {
+        self.ctx
+            .live
+            .lock()
+            .expect("registry lock")
+            .by_meeting
+            .len()
+    }
+
+    /// Asks every live meeting to passivate if idle (the supervisor's timer does this too).
+    pub fn sweep(&self) {
+        let _ = self.supervisor.cast(SupervisorMsg::Sweep);
+    }
+
+    /// Stops every meeting actor and the supervisor.
+    pub async fn shutdown(&self) {
+        self.supervisor
+            .stop_children_and_wait(None, Some(Duration::from_secs(5)))
+            .await;
+        let _ = self
+            .supervisor
+            .stop_and_wait(None, Some(Duration::from_secs(5)))
+            .await;
+    }
+
+    #[cfg(test)]
+    pub(crate) fn live_actor(&self, id: &MeetingId) -> Option<ActorRef<MeetingMsg>> {
+        self.ctx.lookup(id)
+    }
+}
+
+/// The registered actor for `id`, spawning one if there is none.
+async fn spawn_or_get(
+    ctx: &Arc<RegistryContext>,
+    supervisor: &ActorRef<SupervisorMsg>,
+    id: &MeetingId,
+) -> Result<ActorRef<MeetingMsg>, MeetingError> {
+    if let Some(actor) = ctx.lookup(id) {
+        return Ok(actor);
+    }
+    let args = MeetingArgs {
+        id: id.clone(),
+        ctx: ctx.clone(),
+    };
+    let (actor, _) = Actor::spawn_linked(None, MeetingActor, args, supervisor.get_cell())
+        .await
+        .map_err(|e| MeetingError::Unexpected(format!("cannot load meeting {id}: {e}")))?;
+    let mut live = ctx.live.lock().expect("registry lock");
+    if let Some(winner) = live.by_meeting.get(id) {
+        // Someone spawned the same meeting meanwhile; ours has written nothing, drop it.
+        actor.stop(None);
+        return Ok(winner.clone());
+    }
+    live.by_meeting.insert(id.clone(), actor.clone());
+    live.by_actor.insert(actor.get_id(), id.clone());
+    Ok(actor)
+}
+
+enum SupervisorMsg {
+    Sweep,
+}
+
+struct Supervisor;
+
+struct SupervisorState {
+    ctx: Arc<RegistryContext>,
+    restarts: HashMap<MeetingId, (u32, std::time::Instant)>,
+    _sweeper: JoinHandle<()>,
+}
+
+impl Actor for Supervisor {
+    type Msg = SupervisorMsg;
+    type State = SupervisorState;
+    type Arguments = Arc<RegistryContext>;
+
+    async fn pre_start(
+        &self,
+        myself: ActorRef<SupervisorMsg>,
+        ctx: Arc<RegistryContext>,
+    ) -> Result<SupervisorState, ActorProcessingErr> {
+        let sweeper = myself.send_interval(ctx.config.sweep_every, || SupervisorMsg::Sweep);
+        Ok(SupervisorState {
+            ctx,
+            restarts: HashMap::new(),
+            _sweeper: sweeper,
+        })
+    }
+
+    async fn post_stop(
+        &self,
+        _myself: ActorRef<SupervisorMsg>,
+        state: &mut SupervisorState,
+    ) -> Result<(), ActorProcessingErr> {
+        state._sweeper.abort();
+        Ok(())
+    }
+
+    async fn handle(
+        &self,
+        _myself: ActorRef<SupervisorMsg>,
+        message: SupervisorMsg,
+        state: &mut SupervisorState,
+    ) -> Result<(), ActorProcessingErr> {
+        match message {
+            SupervisorMsg::Sweep => {
+                let live: Vec<_> = {
+                    let live = state.ctx.live.lock().expect("registry lock");
+                    live.by_meeting.values().cloned().collect()
+                };
+                for actor in live {
+                    let _ = actor.cast(MeetingMsg::IdleCheck);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Overrides ractor's default, which would stop this supervisor when a child stops.
+    async fn handle_supervisor_evt(
+        &self,
+        myself: ActorRef<SupervisorMsg>,
+        event: SupervisionEvent,
+        state: &mut SupervisorState,
+    ) -> Result<(), ActorProcessingErr> {
+        match event {
+            SupervisionEvent::ActorTerminated(cell, _, _) => {
+                let id = state
+                    .ctx
+                    .live
+                    .lock()
+                    .expect("registry lock")
+                    .by_actor
+                    .get(&cell.get_id())
+                    .cloned();
+                if let Some(id) = id {
+                    state.ctx.forget(&id, cell.get_id());
+                }
+            }
+            SupervisionEvent::ActorFailed(cell, error) => {
+                let id = state
+                    .ctx
+                    .live
+                    .lock()
+                    .expect("registry lock")
+                    .by_actor
+                    .get(&cell.get_id())
+                    .cloned();
+                let Some(id) = id else { return Ok(()) };
+                state.ctx.forget(&id, cell.get_id());
+                tracing::error!(meeting_id = %id, %error, "meeting actor failed");
+                if state.may_restart(&id) {
+                    match spawn_or_get(&state.ctx, &myself, &id).await {
+                        Ok(_) => {
+                            tracing::info!(meeting_id = %id, "meeting actor restarted from the log")
+                        }
+                        Err(err) => {
+                            tracing::error!(meeting_id = %id, %err, "meeting actor could not restart")
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+impl SupervisorState {
+    fn may_restart(&mut self, id: &MeetingId) -> bool {
+        let now = std::time::Instant::now();
+        let window = self.ctx.config.restart_window;
+        let entry = self.restarts.entry(id.clone()).or_insert((0, now));
+        if now.duration_since(entry.1) > window {
+            *entry = (0, now);
+        }
+        entry.0 += 1;
+        entry.0 <= self.ctx.config.max_restarts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::meeting::aggregate::MeetingStatus;
+    use crate::meeting::decide::CreateMeeting;
+    use crate::sha256_hex;
+    use convene_events::catalog::meeting::{Dialect, MeetingSettings};
+    use convene_events::{LogConfig, ManualClock, Workspace};
+
+    const OWNER: Workspace = Workspace::Account(1);
+
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        log: EventLog,
+        clock: ManualClock,
+        registry: MeetingRegistry,
+    }
+
+    async fn fixture() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = ManualClock::new(1_700_000_000_000);
+        let log = EventLog::open(LogConfig::new(dir.path()), Arc::new(clock.clone())).unwrap();
+        let config = RegistryConfig {
+            idle_after_ms: 60_000,
+            sweep_every: Duration::from_secs(3600),
+            ..RegistryConfig::default()
+        };
+        let registry = MeetingRegistry::start(log.clone(), Arc::new(clock.clone()), config)
+            .await
+            .unwrap();
+        Fixture {
+            _dir: dir,
+            log,
+            clock,
+            registry,
+        }
+    }
+
+    fn create(id: &MeetingId) -> MeetingCommand {
+        MeetingCommand::Create(CreateMeeting {
+            meeting_id: id.clone(),
+            workspace: OWNER,
+            title: "Standup".into(),
+            scheduled_at: None,
+            settings: MeetingSettings {
+                mute_on_join: false,
+                video_off_on_join: false,
+                max_participants: 50,
+                locked: false,
+                waiting_room: false,
+            },
+            admin_token_sha256: sha256_hex("token"),
+            via: Dialect::Native,
+        })
+    }
+
+    async fn wait_until(mut condition: impl FnMut() -> bool) {
+        for _ in 0..500 {
+            if condition() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        panic!("condition not reached");
+    }
+
+    #[tokio::test]
+    async fn a_failed_actor_restarts_from_the_log_without_losing_state() {
+        let f = fixture().await;
+        let id = MeetingId::generate();
+        let created = f
+            .registry
+            .execute(&id, create(&id), EventActor::System)
+            .await
+            .unwrap();
+        let before = f.registry.live_actor(&id).unwrap();
+        before.cast(MeetingMsg::Crash).unwrap();
+        // The supervisor replaces the failed actor with a new one rehydrated from the log.
+        wait_until(|| {
+            f.registry
+                .live_actor(&id)
+                .is_some_and(|now| now.get_id() != before.get_id())
+        })
+        .await;
+        let after = f.registry.snapshot(&id).await.unwrap().unwrap();
+        assert_eq!(after, created.meeting);
+        // And it keeps working: the expected version it rehydrated is right.
+        let ended = f
+            .registry
+            .execute(
+                &id,
+                MeetingCommand::End {
+                    workspace: OWNER,
+                    admin_token: "token".into(),
+                },
+                EventActor::System,
+            )
+            .await
+            .unwrap();
+        assert_eq!(ended.meeting.status, MeetingStatus::Ended);
+        assert_eq!(f.log.read_stream(&id.stream(), 1).unwrap().len(), 3);
+        f.registry.shutdown().await;
+        f.log.close().await;
+    }
+
+    #[tokio::test]
+    async fn idle_and_ended_meetings_are_passivated_and_come_back_on_demand() {
+        let f = fixture().await;
+        let idle = MeetingId::generate();
+        let finished = MeetingId::generate();
+        for id in [&idle, &finished] {
+            f.registry
+                .execute(id, create(id), EventActor::System)
+                .await
+                .unwrap();
+        }
+        f.registry
+            .execute(
+                &finished,
+                MeetingCommand::End {
+                    workspace: OWNER,
+                    admin_token: "token".into(),
+                },
+                EventActor::System,
+            )
+            .await
+            .unwrap();
+        // The ended meeting's actor stops by itself.
+        wait_until(|| f.registry.live_actor(&finished).is_none()).await;
+        assert_eq!(f.registry.live_count(), 1);
+
+        // Not idle long enough yet: stays.
+        f.clock.advance(59_000);
+        f.registry.sweep();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(f.registry.live_count(), 1);
+        // Past the idle limit: passivated.
+        f.clock.advance(2_000);
+        f.registry.sweep();
+        wait_until(|| f.registry.live_count() == 0).await;
+
+        // A command rehydrates it, state intact.
+        let state = f.registry.snapshot(&idle).await.unwrap().unwrap();
+        assert_eq!(state.status, MeetingStatus::Active);
+        // An unknown id answers None and leaves no actor behind.
+        assert_eq!(
+            f.registry.snapshot(&MeetingId::generate()).await.unwrap(),
+            None
+        );
+        wait_until(|| f.registry.live_count() == 1).await;
+        f.registry.shutdown().await;
+        f.log.close().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_commands_on_one_meeting_are_serialized() {
+        let f = fixture().await;
+        let id = MeetingId::generate();
+        f.registry
+            .execute(&id, create(&id), EventActor::System)
+            .await
+            .unwrap();
+        let mut tasks = Vec::new();
+        for _ in 0..8 {
+            let registry = f.registry.clone();
+            let id = id.clone();
+            tasks.push(tokio::spawn(async move {
+                registry
+                    .execute(
+                        &id,
+                        MeetingCommand::End {
+                            workspace: OWNER,
+                            admin_token: "token".into(),
+                        },
+                        EventActor::System,
+                    )
+                    .await
+            }));
+        }
+        let mut ended = 0;
+        for task in tasks {
+            match task.await.unwrap() {
+                Ok(_) => ended += 1,
+                Err(MeetingError::AlreadyEnded) => {}
+                Err(other) => panic!("unexpected {other}"),
+            }
+        }
+        assert_eq!(ended, 1, "exactly one End wins");
+        f.registry.shutdown().await;
+        f.log.close().await;
+    }
+}
