@@ -1,0 +1,164 @@
+//! Meetings by id, and each workspace's live (active or scheduled) meetings, newest first.
+//!
+//! Keys in tree `proj/meeting_directory`:
+//! - `m ‖ meeting id` → [`MeetingRow`]
+//! - `w ‖ workspace (9 bytes) ‖ created_at (u64 BE) ‖ meeting id` → empty, for live meetings
+//!   only, so listing a workspace walks its live meetings and never its history.
+
+use convene_events::catalog::meeting::{MeetingEvent, MeetingSettings};
+use convene_events::{Envelope, Workspace};
+use serde::{Deserialize, Serialize};
+
+use crate::runner::{Projection, ProjectionError};
+use crate::staged::Staged;
+use crate::{decode_row, encode_row};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RowStatus {
+    Scheduled,
+    Active,
+    Ended,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MeetingRow {
+    pub meeting_id: String,
+    pub workspace: Workspace,
+    pub title: String,
+    pub status: RowStatus,
+    pub settings: MeetingSettings,
+    pub created_at: i64,
+    pub scheduled_at: Option<i64>,
+    pub activated_at: Option<i64>,
+    pub ended_at: Option<i64>,
+    pub participant_count: u32,
+}
+
+#[derive(Clone)]
+pub struct MeetingDirectory {
+    tree: sled::Tree,
+}
+
+fn row_key(meeting_id: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(1 + meeting_id.len());
+    key.push(b'm');
+    key.extend_from_slice(meeting_id.as_bytes());
+    key
+}
+
+fn workspace_prefix(workspace: Workspace) -> Vec<u8> {
+    let mut key = Vec::with_capacity(32);
+    key.push(b'w');
+    key.extend_from_slice(&workspace.key());
+    key
+}
+
+fn live_key(row: &MeetingRow) -> Vec<u8> {
+    let mut key = workspace_prefix(row.workspace);
+    key.extend_from_slice(&(row.created_at.max(0) as u64).to_be_bytes());
+    key.extend_from_slice(row.meeting_id.as_bytes());
+    key
+}
+
+impl MeetingDirectory {
+    pub fn open(db: &sled::Db) -> Result<Self, ProjectionError> {
+        Ok(Self {
+            tree: db.open_tree(<Self as Projection>::TREE)?,
+        })
+    }
+
+    pub(crate) fn tree(&self) -> &sled::Tree {
+        &self.tree
+    }
+
+    pub fn get(&self, meeting_id: &str) -> Result<Option<MeetingRow>, ProjectionError> {
+        self.tree
+            .get(row_key(meeting_id))?
+            .map(|bytes| decode_row(&bytes))
+            .transpose()
+    }
+
+    /// A workspace's active and scheduled meetings, newest first.
+    pub fn live(&self, workspace: Workspace) -> Result<Vec<MeetingRow>, ProjectionError> {
+        let mut rows = Vec::new();
+        for entry in self.tree.scan_prefix(workspace_prefix(workspace)).rev() {
+            let (key, _) = entry?;
+            let meeting_id = std::str::from_utf8(&key[1 + 9 + 8..])
+                .map_err(|e| ProjectionError::Corrupt(e.to_string()))?;
+            if let Some(row) = self.get(meeting_id)? {
+                rows.push(row);
+            }
+        }
+        Ok(rows)
+    }
+}
+
+impl Projection for MeetingDirectory {
+    const TREE: &'static str = "proj/meeting_directory";
+
+    fn apply(staged: &mut Staged<'_>, envelope: &Envelope) -> Result<(), ProjectionError> {
+        let Some(event) =
+            MeetingEvent::from_envelope(envelope).map_err(|e| ProjectionError::BadEvent {
+                seq: envelope.seq,
+                reason: e.to_string(),
+            })?
+        else {
+            return Ok(());
+        };
+        match event {
+            MeetingEvent::Created(created) => {
+                let row = MeetingRow {
+                    meeting_id: created.meeting_id.to_string(),
+                    workspace: created.workspace,
+                    title: created.title,
+                    status: RowStatus::Scheduled,
+                    settings: created.settings,
+                    created_at: envelope.at,
+                    scheduled_at: created.scheduled_at,
+                    activated_at: None,
+                    ended_at: None,
+                    participant_count: 0,
+                };
+                staged.insert(live_key(&row), Vec::new());
+                staged.insert(row_key(&row.meeting_id), encode_row(&row));
+            }
+            MeetingEvent::Activated(_) => {
+                update(staged, envelope, |row| {
+                    row.status = RowStatus::Active;
+                    row.activated_at = Some(envelope.at);
+                })?;
+            }
+            MeetingEvent::Ended(_) => {
+                let row = update(staged, envelope, |row| {
+                    row.status = RowStatus::Ended;
+                    row.ended_at = Some(envelope.at);
+                    row.participant_count = 0;
+                })?;
+                if let Some(row) = row {
+                    staged.remove(live_key(&row));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Changes the row of the envelope's meeting; returns it as changed.
+fn update(
+    staged: &mut Staged<'_>,
+    envelope: &Envelope,
+    change: impl FnOnce(&mut MeetingRow),
+) -> Result<Option<MeetingRow>, ProjectionError> {
+    let meeting_id = envelope.stream.trim_start_matches("meeting/");
+    let key = row_key(meeting_id);
+    let Some(bytes) = staged.get(&key)? else {
+        return Err(ProjectionError::BadEvent {
+            seq: envelope.seq,
+            reason: format!("{} before meeting.created", envelope.kind),
+        });
+    };
+    let mut row: MeetingRow = decode_row(&bytes)?;
+    change(&mut row);
+    staged.insert(key, encode_row(&row));
+    Ok(Some(row))
+}

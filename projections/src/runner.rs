@@ -1,0 +1,195 @@
+//! Running projections: catch up, follow, publish positions, wait for them.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use convene_events::{Envelope, EventLog};
+use tokio::sync::watch;
+
+use crate::staged::{read_checkpoint, Staged};
+use crate::{AccountsDirectory, MeetingDirectory};
+
+/// A read model folded from the log into its own tree.
+pub trait Projection: Send + Sync + 'static {
+    /// The sled tree this projection owns.
+    const TREE: &'static str;
+
+    /// Folds one event. Unknown kinds must be skipped (they belong to other read models).
+    fn apply(staged: &mut Staged<'_>, envelope: &Envelope) -> Result<(), ProjectionError>;
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ProjectionError {
+    #[error("storage: {0}")]
+    Storage(String),
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+    #[error("event {seq} cannot be folded: {reason}")]
+    BadEvent { seq: u64, reason: String },
+    #[error("projection {name} stopped: {reason}")]
+    Stopped { name: &'static str, reason: String },
+    #[error("projection {name} did not reach seq {seq} within {timeout:?}")]
+    Timeout {
+        name: &'static str,
+        seq: u64,
+        timeout: Duration,
+    },
+}
+
+impl From<sled::Error> for ProjectionError {
+    fn from(err: sled::Error) -> Self {
+        ProjectionError::Storage(err.to_string())
+    }
+}
+
+/// A running projection's last folded sequence, or why it stopped.
+type Position = Result<u64, String>;
+
+struct Running {
+    name: &'static str,
+    position: watch::Receiver<Position>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// Every projection the server reads, running.
+#[derive(Clone)]
+pub struct Projections {
+    running: Arc<Vec<Running>>,
+    meetings: MeetingDirectory,
+    accounts: AccountsDirectory,
+}
+
+impl Projections {
+    /// Opens every projection's tree and starts folding from its checkpoint.
+    pub fn start(log: &EventLog) -> Result<Self, ProjectionError> {
+        let meetings = MeetingDirectory::open(log.db())?;
+        let accounts = AccountsDirectory::open(log.db())?;
+        let running = vec![
+            spawn::<MeetingDirectory>(log, meetings.tree().clone())?,
+            spawn::<AccountsDirectory>(log, accounts.tree().clone())?,
+        ];
+        Ok(Self {
+            running: Arc::new(running),
+            meetings,
+            accounts,
+        })
+    }
+
+    pub fn meetings(&self) -> &MeetingDirectory {
+        &self.meetings
+    }
+
+    pub fn accounts(&self) -> &AccountsDirectory {
+        &self.accounts
+    }
+
+    /// Waits until every projection has folded `seq` (read-your-writes for the HTTP layer).
+    pub async fn wait_for(&self, seq: u64, timeout: Duration) -> Result<(), ProjectionError> {
+        for running in self.running.iter() {
+            let mut position = running.position.clone();
+            let reached = tokio::time::timeout(
+                timeout,
+                position.wait_for(|p| !matches!(p, Ok(at) if *at < seq)),
+            )
+            .await
+            .map_err(|_| ProjectionError::Timeout {
+                name: running.name,
+                seq,
+                timeout,
+            })?;
+            let stopped = |reason: String| ProjectionError::Stopped {
+                name: running.name,
+                reason,
+            };
+            match reached {
+                Ok(p) => p.as_ref().map(|_| ()).map_err(|r| stopped(r.clone()))?,
+                Err(_) => return Err(stopped("its task ended".into())),
+            }
+        }
+        Ok(())
+    }
+
+    /// Every projection's name and position.
+    pub fn positions(&self) -> Vec<(&'static str, Position)> {
+        self.running
+            .iter()
+            .map(|r| (r.name, r.position.borrow().clone()))
+            .collect()
+    }
+
+    /// Stops the folding tasks (the log's subscriptions end with it).
+    pub fn stop(&self) {
+        for running in self.running.iter() {
+            running.task.abort();
+        }
+    }
+}
+
+fn spawn<P: Projection>(log: &EventLog, tree: sled::Tree) -> Result<Running, ProjectionError> {
+    let checkpoint = read_checkpoint(&tree)?;
+    let (publish, position) = watch::channel(Ok(checkpoint));
+    let mut subscription = log.subscribe(checkpoint + 1);
+    let task = tokio::spawn(async move {
+        loop {
+            let batch = match subscription.next_batch().await {
+                Ok(Some(batch)) => batch,
+                Ok(None) => return,
+                Err(err) => {
+                    tracing::error!(projection = P::TREE, error = %err, "projection cannot read the log");
+                    let _ = publish.send_replace(Err(err.to_string()));
+                    return;
+                }
+            };
+            let last = batch.last().map(|e| e.seq).unwrap_or(0);
+            if let Err(err) = fold_batch::<P>(&tree, &batch, last) {
+                // Skipping an event would make the read model silently wrong; stop instead and
+                // let every waiter see why.
+                tracing::error!(projection = P::TREE, error = %err, "projection stopped");
+                let _ = publish.send_replace(Err(err.to_string()));
+                return;
+            }
+            let _ = publish.send_replace(Ok(last));
+        }
+    });
+    Ok(Running {
+        name: P::TREE,
+        position,
+        task,
+    })
+}
+
+fn fold_batch<P: Projection>(
+    tree: &sled::Tree,
+    batch: &[Arc<Envelope>],
+    last: u64,
+) -> Result<(), ProjectionError> {
+    let mut staged = Staged::new(tree);
+    for envelope in batch {
+        P::apply(&mut staged, envelope)?;
+    }
+    staged.commit(last)?;
+    Ok(())
+}
+
+/// Drops a projection's rows and folds the whole log again, synchronously. Returns how many
+/// events were folded.
+pub fn rebuild<P: Projection>(log: &EventLog) -> Result<u64, ProjectionError> {
+    let tree = log.db().open_tree(P::TREE)?;
+    tree.clear()?;
+    let mut folded = 0;
+    let mut chunk = Vec::with_capacity(4096);
+    for envelope in log.iter_all(1) {
+        let envelope = envelope.map_err(|e| ProjectionError::Storage(e.to_string()))?;
+        chunk.push(Arc::new(envelope));
+        if chunk.len() == 4096 {
+            folded += chunk.len() as u64;
+            fold_batch::<P>(&tree, &chunk, chunk[chunk.len() - 1].seq)?;
+            chunk.clear();
+        }
+    }
+    if let Some(last) = chunk.last() {
+        folded += chunk.len() as u64;
+        fold_batch::<P>(&tree, &chunk, last.seq)?;
+    }
+    Ok(folded)
+}

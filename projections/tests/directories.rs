@@ -1,0 +1,215 @@
+//! The directories fold what the log says, are visible once `wait_for` returns, and a rebuild
+//! from sequence 1 equals the live read model.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use convene_events::catalog::account::{
+    AccountRegistered, AccountType, ApiKeyIssued, ApiKeyRevoked,
+};
+use convene_events::catalog::meeting::{
+    ActivationTrigger, Dialect, EndReason, MeetingActivated, MeetingCreated, MeetingEnded,
+    MeetingSettings,
+};
+use convene_events::{
+    Actor, DomainEvent, EventLog, ExpectedVersion, LogConfig, ManualClock, MeetingId, Workspace,
+};
+use convene_projections::{rebuild, AccountsDirectory, MeetingDirectory, Projections, RowStatus};
+
+fn settings() -> MeetingSettings {
+    MeetingSettings {
+        mute_on_join: false,
+        video_off_on_join: false,
+        max_participants: 50,
+        locked: false,
+        waiting_room: false,
+    }
+}
+
+async fn create_meeting(
+    log: &EventLog,
+    clock: &ManualClock,
+    owner: u64,
+    scheduled: bool,
+) -> (MeetingId, u64) {
+    clock.advance(1000);
+    let id = MeetingId::generate();
+    let mut events = vec![MeetingCreated {
+        meeting_id: id.clone(),
+        workspace: Workspace::Account(owner),
+        title: format!("meeting of {owner}"),
+        scheduled_at: scheduled.then_some(i64::MAX),
+        settings: settings(),
+        admin_token_sha256: "00".repeat(32),
+        via: Dialect::Native,
+    }
+    .to_new_event(Actor::System)];
+    if !scheduled {
+        events.push(
+            MeetingActivated {
+                trigger: ActivationTrigger::Instant,
+            }
+            .to_new_event(Actor::System),
+        );
+    }
+    let out = log
+        .append_to(id.stream(), ExpectedVersion::NoStream, events)
+        .await
+        .unwrap();
+    (id, out.last_seq)
+}
+
+fn snapshot(tree: &sled::Tree) -> Vec<(Vec<u8>, Vec<u8>)> {
+    tree.iter()
+        .map(|e| {
+            let (k, v) = e.unwrap();
+            (k.to_vec(), v.to_vec())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn directories_follow_the_log_and_rebuild_to_the_same_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(1_700_000_000_000);
+    let log = EventLog::open(LogConfig::new(dir.path()), Arc::new(clock.clone())).unwrap();
+    let projections = Projections::start(&log).unwrap();
+    let wait = Duration::from_secs(5);
+
+    let (first, _) = create_meeting(&log, &clock, 1, false).await;
+    let (scheduled, _) = create_meeting(&log, &clock, 1, true).await;
+    let (other, _) = create_meeting(&log, &clock, 2, false).await;
+    let (newest, seq) = create_meeting(&log, &clock, 1, false).await;
+    projections.wait_for(seq, wait).await.unwrap();
+
+    let live: Vec<String> = projections
+        .meetings()
+        .live(Workspace::Account(1))
+        .unwrap()
+        .into_iter()
+        .map(|r| r.meeting_id)
+        .collect();
+    assert_eq!(
+        live,
+        vec![newest.to_string(), scheduled.to_string(), first.to_string()]
+    );
+    let row = projections
+        .meetings()
+        .get(scheduled.as_str())
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.status, RowStatus::Scheduled);
+    assert_eq!(
+        projections
+            .meetings()
+            .live(Workspace::Account(2))
+            .unwrap()
+            .len(),
+        1
+    );
+
+    let ended = log
+        .append_to(
+            first.stream(),
+            ExpectedVersion::Exact(2),
+            vec![MeetingEnded {
+                reason: EndReason::EndedByHost,
+            }
+            .to_new_event(Actor::System)],
+        )
+        .await
+        .unwrap();
+    projections.wait_for(ended.last_seq, wait).await.unwrap();
+    let row = projections.meetings().get(first.as_str()).unwrap().unwrap();
+    assert_eq!(row.status, RowStatus::Ended);
+    assert_eq!(
+        projections
+            .meetings()
+            .live(Workspace::Account(1))
+            .unwrap()
+            .len(),
+        2
+    );
+    let _ = other;
+
+    let out = log
+        .append_to(
+            "account/9",
+            ExpectedVersion::NoStream,
+            vec![
+                AccountRegistered {
+                    account_id: 9,
+                    email: "nine@example.com".into(),
+                    password_hash: "h".into(),
+                    account_type: AccountType::Personal,
+                    company_name: None,
+                }
+                .to_new_event(Actor::System),
+                ApiKeyIssued {
+                    account_id: 9,
+                    key_id: 1,
+                    key_sha256: "ab".repeat(32),
+                    preview: "mk_ab".into(),
+                    label: None,
+                }
+                .to_new_event(Actor::System),
+                ApiKeyIssued {
+                    account_id: 9,
+                    key_id: 2,
+                    key_sha256: "cd".repeat(32),
+                    preview: "mk_cd".into(),
+                    label: Some("ci".into()),
+                }
+                .to_new_event(Actor::System),
+                ApiKeyRevoked {
+                    account_id: 9,
+                    key_id: 1,
+                }
+                .to_new_event(Actor::System),
+            ],
+        )
+        .await
+        .unwrap();
+    projections.wait_for(out.last_seq, wait).await.unwrap();
+    let accounts = projections.accounts();
+    assert_eq!(
+        accounts
+            .by_email("nine@example.com")
+            .unwrap()
+            .unwrap()
+            .account_id,
+        9
+    );
+    assert_eq!(accounts.key_by_hash(&"ab".repeat(32)).unwrap(), None);
+    assert_eq!(
+        accounts
+            .key_by_hash(&"cd".repeat(32))
+            .unwrap()
+            .unwrap()
+            .key_id,
+        2
+    );
+    assert_eq!(accounts.keys_of(9).unwrap().len(), 1);
+
+    // Rebuild each projection from seq 1 and compare every row with the live tree.
+    projections.stop();
+    let live_meetings = snapshot(&log.db().open_tree("proj/meeting_directory").unwrap());
+    let live_accounts = snapshot(&log.db().open_tree("proj/accounts_directory").unwrap());
+    assert_eq!(
+        rebuild::<MeetingDirectory>(&log).unwrap(),
+        log.durable_head()
+    );
+    assert_eq!(
+        rebuild::<AccountsDirectory>(&log).unwrap(),
+        log.durable_head()
+    );
+    assert_eq!(
+        snapshot(&log.db().open_tree("proj/meeting_directory").unwrap()),
+        live_meetings
+    );
+    assert_eq!(
+        snapshot(&log.db().open_tree("proj/accounts_directory").unwrap()),
+        live_accounts
+    );
+    log.close().await;
+}
