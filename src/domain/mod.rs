@@ -1,0 +1,14 @@
+//! Domain newtypes: values that are valid by construction. Each has a `parse` that says
+//! precisely what is wrong with bad input, in words an API client can show.
+
+mod email;
+mod password;
+mod secrets;
+mod time;
+mod title;
+
+pub use email::Email;
+pub use password::Password;
+pub use secrets::{AdminToken, ApiKey};
+pub use time::{format_iso_millis, format_iso_seconds, parse_iso8601};
+pub use title::Title;

@@ -1,0 +1,78 @@
+use rand::distr::Alphanumeric;
+use rand::Rng;
+
+use convene_actors::sha256_hex;
+
+/// An API key: `mk_` and 40 random base62 characters (≈ 238 bits). Shown once at creation;
+/// only its SHA-256 is stored. A fast hash is right here (unlike passwords): the key is
+/// high-entropy, so there is nothing to brute-force, and it is checked on every request.
+pub struct ApiKey(String);
+
+impl ApiKey {
+    pub const PREFIX: &'static str = "mk_";
+    const RANDOM_CHARS: usize = 40;
+
+    pub fn generate() -> Self {
+        let random: String = rand::rng()
+            .sample_iter(Alphanumeric)
+            .take(Self::RANDOM_CHARS)
+            .map(char::from)
+            .collect();
+        Self(format!("{}{random}", Self::PREFIX))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn sha256(&self) -> String {
+        sha256_hex(&self.0)
+    }
+
+    /// What listings show: the prefix and a few characters, enough to tell keys apart.
+    pub fn preview(&self) -> String {
+        format!("{}...", &self.0[..Self::PREFIX.len() + 6])
+    }
+}
+
+/// A meeting's admin token: 32 random bytes as hex. Returned once; stored as SHA-256.
+pub struct AdminToken(String);
+
+impl AdminToken {
+    pub fn generate() -> Self {
+        let bytes: [u8; 32] = rand::rng().random();
+        Self(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn sha256(&self) -> String {
+        sha256_hex(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_keys_have_the_documented_shape_and_differ() {
+        let a = ApiKey::generate();
+        let b = ApiKey::generate();
+        assert!(a.expose().starts_with("mk_"));
+        assert_eq!(a.expose().len(), 43);
+        assert!(a.expose()[3..].chars().all(|c| c.is_ascii_alphanumeric()));
+        assert_ne!(a.expose(), b.expose());
+        assert_eq!(a.sha256().len(), 64);
+        assert!(a.preview().starts_with("mk_") && a.preview().ends_with("..."));
+    }
+
+    #[test]
+    fn admin_tokens_are_64_hex_characters() {
+        let token = AdminToken::generate();
+        assert_eq!(token.expose().len(), 64);
+        assert!(token.expose().chars().all(|c| c.is_ascii_hexdigit()));
+    }
+}

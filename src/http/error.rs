@@ -1,0 +1,148 @@
+//! The native API's error type and the one place that turns errors into status codes and
+//! `{"error": "..."}` bodies (onepizza §16). Messages are lowercase, specific, and never carry
+//! internals: an `Unexpected` error is logged with its detail and answered with a generic 500.
+
+use std::convert::Infallible;
+
+use convene_actors::{AccountError, MeetingError};
+use convene_projections::ProjectionError;
+use serde_json::json;
+use warp::http::StatusCode;
+use warp::reply::Response;
+use warp::{Rejection, Reply};
+
+#[derive(Debug)]
+pub enum ApiError {
+    /// 400: names the bad field and what is wrong with it.
+    BadRequest(String),
+    /// 401: missing or invalid credentials.
+    Unauthorized(&'static str),
+    /// 403: authenticated, but not allowed (wrong admin token).
+    Forbidden(&'static str),
+    /// 404: unknown — or another tenant's, which must look the same.
+    NotFound(&'static str),
+    /// 409
+    Conflict(String),
+    /// 413: the body is larger than `limits.body_bytes`.
+    PayloadTooLarge { limit: u64 },
+    /// 503: the server is shutting down or a component is overloaded.
+    Unavailable(String),
+    /// 500: a bug or a storage failure; the detail is logged, not shown.
+    Unexpected(String),
+}
+
+impl warp::reject::Reject for ApiError {}
+
+impl ApiError {
+    fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn message(&self) -> String {
+        match self {
+            ApiError::BadRequest(m) | ApiError::Conflict(m) | ApiError::Unavailable(m) => m.clone(),
+            ApiError::Unauthorized(m) | ApiError::Forbidden(m) | ApiError::NotFound(m) => {
+                (*m).to_owned()
+            }
+            ApiError::PayloadTooLarge { limit } => {
+                format!("request body is larger than the limit of {limit} bytes")
+            }
+            ApiError::Unexpected(_) => "internal server error".to_owned(),
+        }
+    }
+
+    pub fn into_response(self) -> Response {
+        if let ApiError::Unexpected(detail) = &self {
+            tracing::error!(error = %detail, "unexpected error while handling a request");
+        }
+        let status = self.status();
+        warp::reply::with_status(
+            warp::reply::json(&json!({ "error": self.message() })),
+            status,
+        )
+        .into_response()
+    }
+}
+
+/// Turns a handler's result into the response.
+pub fn respond(result: Result<Response, ApiError>) -> Response {
+    result.unwrap_or_else(ApiError::into_response)
+}
+
+impl From<MeetingError> for ApiError {
+    fn from(err: MeetingError) -> Self {
+        match err {
+            MeetingError::NotFound => ApiError::NotFound("meeting not found"),
+            MeetingError::WrongAdminToken => ApiError::Forbidden("invalid x-admin-token"),
+            MeetingError::AlreadyEnded => ApiError::Conflict("meeting has already ended".into()),
+            MeetingError::ScheduleInPast => {
+                ApiError::BadRequest("scheduledAt must be in the future".into())
+            }
+            MeetingError::AlreadyExists => {
+                ApiError::Unexpected("meeting id collision was not retried".into())
+            }
+            MeetingError::Unavailable => ApiError::Unavailable("meeting is busy, try again".into()),
+            MeetingError::Unexpected(detail) => ApiError::Unexpected(detail),
+        }
+    }
+}
+
+impl From<AccountError> for ApiError {
+    fn from(err: AccountError) -> Self {
+        match err {
+            AccountError::EmailTaken => ApiError::Conflict("email already in use".into()),
+            AccountError::NotFound => ApiError::NotFound("account not found"),
+            AccountError::KeyNotFound => ApiError::NotFound("api key not found"),
+            AccountError::Unavailable => ApiError::Unavailable("account is busy, try again".into()),
+            AccountError::AlreadyExists | AccountError::Unexpected(_) => {
+                ApiError::Unexpected(err.to_string())
+            }
+        }
+    }
+}
+
+impl From<ProjectionError> for ApiError {
+    fn from(err: ProjectionError) -> Self {
+        ApiError::Unexpected(err.to_string())
+    }
+}
+
+/// Rejections that reach the top: no route matched, a body filter refused, or warp itself
+/// refused the request.
+pub async fn recover(rejection: Rejection) -> Result<Response, Infallible> {
+    let error = if let Some(api) = rejection.find::<ApiError>() {
+        match api {
+            ApiError::PayloadTooLarge { limit } => ApiError::PayloadTooLarge { limit: *limit },
+            ApiError::BadRequest(m) => ApiError::BadRequest(m.clone()),
+            other => ApiError::Unexpected(format!("unhandled rejection {other:?}")),
+        }
+    } else if rejection.is_not_found() {
+        ApiError::NotFound("not found")
+    } else if rejection.find::<warp::reject::MethodNotAllowed>().is_some() {
+        return Ok(warp::reply::with_status(
+            warp::reply::json(&json!({ "error": "method not allowed" })),
+            StatusCode::METHOD_NOT_ALLOWED,
+        )
+        .into_response());
+    } else if rejection.find::<warp::reject::PayloadTooLarge>().is_some() {
+        ApiError::BadRequest("request body is too large".into())
+    } else if let Some(missing) = rejection.find::<warp::reject::MissingHeader>() {
+        ApiError::BadRequest(format!("missing {} header", missing.name()))
+    } else if let Some(invalid) = rejection.find::<warp::reject::InvalidHeader>() {
+        ApiError::BadRequest(format!("invalid {} header", invalid.name()))
+    } else if rejection.find::<warp::reject::InvalidQuery>().is_some() {
+        ApiError::BadRequest("invalid query string".into())
+    } else {
+        ApiError::Unexpected(format!("unhandled rejection {rejection:?}"))
+    };
+    Ok(error.into_response())
+}

@@ -1,0 +1,25 @@
+//! # convene
+//!
+//! The server: configuration, the HTTP API, the CLI's audit commands, and start-up wiring.
+//! The core it wires together lives in three crates: `convene-events` (the durable log),
+//! `convene-actors` (where commands are decided) and `convene-projections` (read models).
+//!
+//! Layout:
+//! - [`config`]: embedded defaults, file and environment overrides.
+//! - [`domain`]: validated newtypes (email, password, title, API key, admin token, timestamps).
+//! - [`http`]: one module per API area; [`http::error`] maps every error to a status.
+//! - [`startup`]: [`run`] — open the log, start projections and the meeting registry, serve
+//!   until the shutdown future resolves, then close everything in order.
+//! - [`audit`]: `convene audit verify` and `convene audit meeting`.
+//!
+//! A meeting command is decided in `actors/src/meeting/decide.rs`, logged by
+//! `actors/src/meeting/actor.rs` through `events/src/log/writer.rs`, and read back by
+//! `projections/src/meeting_directory.rs`.
+
+pub mod audit;
+pub mod config;
+pub mod domain;
+pub mod http;
+pub mod startup;
+
+pub use startup::{run, run_with_clock, StartupError};

@@ -1,0 +1,88 @@
+//! Wiring: open the log, start projections and the meeting registry, serve HTTP, shut down in
+//! order (stop accepting, stop actors, stop projections, flush and close the log).
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use convene_actors::{AccountService, MeetingRegistry, RegistryConfig};
+use convene_events::{Clock, EventLog, LogConfig, LogError, SyncMode, SystemClock};
+use convene_projections::Projections;
+use tokio::net::TcpListener;
+
+use crate::config::{Config, SyncSetting};
+use crate::http::{self, AppState};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("{0}")]
+    Log(#[from] LogError),
+    #[error("cannot start read models: {0}")]
+    Projections(String),
+    #[error("cannot start the meeting registry: {0}")]
+    Registry(String),
+}
+
+/// Serves on `listener` until `shutdown` resolves.
+pub async fn run(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), StartupError> {
+    run_with_clock(listener, config, Arc::new(SystemClock), shutdown).await
+}
+
+/// As [`run`], with an injected clock (tests move time by hand).
+pub async fn run_with_clock(
+    listener: TcpListener,
+    config: Config,
+    clock: Arc<dyn Clock>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), StartupError> {
+    let log = EventLog::open(log_config(&config), clock.clone())?;
+    let projections =
+        Projections::start(&log).map_err(|e| StartupError::Projections(e.to_string()))?;
+    let registry = MeetingRegistry::start(log.clone(), clock.clone(), registry_config(&config))
+        .await
+        .map_err(|e| StartupError::Registry(e.to_string()))?;
+    let state = AppState {
+        config: Arc::new(config),
+        clock,
+        accounts: AccountService::new(log.clone()),
+        log: log.clone(),
+        registry: registry.clone(),
+        projections: projections.clone(),
+    };
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!(%addr, data = %log.path().display(), events = log.durable_head(), "convene is listening");
+    }
+    warp::serve(http::routes(state))
+        .incoming(listener)
+        .graceful(shutdown)
+        .run()
+        .await;
+    tracing::info!("shutting down");
+    registry.shutdown().await;
+    projections.stop();
+    log.close().await;
+    Ok(())
+}
+
+pub fn log_config(config: &Config) -> LogConfig {
+    let mut log = LogConfig::new(&config.storage.path);
+    log.sync = match config.storage.sync {
+        SyncSetting::Always => SyncMode::Always,
+        SyncSetting::Interval => SyncMode::Interval(config.storage.sync_interval_ms),
+    };
+    log.cache_capacity_bytes = config.storage.cache_capacity_mb * 1024 * 1024;
+    log
+}
+
+fn registry_config(config: &Config) -> RegistryConfig {
+    RegistryConfig {
+        idle_after_ms: (config.meetings.idle_after_secs * 1000) as i64,
+        sweep_every: Duration::from_secs(config.meetings.idle_sweep_secs),
+        call_timeout: Duration::from_millis(config.meetings.command_timeout_ms),
+        ..RegistryConfig::default()
+    }
+}

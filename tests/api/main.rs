@@ -1,0 +1,9 @@
+//! Integration tests: the real server on 127.0.0.1:0 with a temporary data directory, talked to
+//! over HTTP with a real client.
+
+mod accounts;
+mod cli;
+mod errors;
+mod helpers;
+mod meetings;
+mod restart;
