@@ -29,11 +29,12 @@ mod tests {
 
     #[test]
     fn titles_default_trim_and_are_bounded() {
-        let parse = |raw| Title::parse(raw, "Untitled Meeting", 10);
+        let parse = |raw| Title::parse(raw, "Untitled Meeting", 20);
         assert_eq!(parse(None).unwrap().into_inner(), "Untitled Meeting");
         assert_eq!(parse(Some("   ")).unwrap().into_inner(), "Untitled Meeting");
         assert_eq!(parse(Some("  Standup ")).unwrap().into_inner(), "Standup");
-        assert!(parse(Some("eleven chars")).is_err());
+        assert!(parse(Some("twenty-one characters")).is_err());
+        assert!(parse(Some("exactly twenty chars")).is_ok());
         assert!(parse(Some("a\u{0}b")).is_err());
     }
 }
