@@ -28,7 +28,7 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
     let create = warp::path!("api" / "meetings")
         .and(warp::post())
         .and(with_state(state.clone()))
-        .and(headers.clone())
+        .and(headers)
         .and(limited(body_limit))
         .then(|state, headers, body: bytes::Bytes| async move {
             respond(create_meeting(state, headers, &body).await)
@@ -36,17 +36,17 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
     let list = warp::path!("api" / "meetings")
         .and(warp::get())
         .and(with_state(state.clone()))
-        .and(headers.clone())
+        .and(headers)
         .map(|state, headers| respond(list_meetings(state, headers, false)));
     let scheduled = warp::path!("api" / "meetings" / "scheduled" / "list")
         .and(warp::get())
         .and(with_state(state.clone()))
-        .and(headers.clone())
+        .and(headers)
         .map(|state, headers| respond(list_meetings(state, headers, true)));
     let get = warp::path!("api" / "meetings" / String)
         .and(warp::get())
         .and(with_state(state.clone()))
-        .and(headers.clone())
+        .and(headers)
         .map(|id: String, state, headers| respond(get_meeting(state, headers, &id)));
     let end = warp::path!("api" / "meetings" / String)
         .and(warp::delete())
