@@ -20,6 +20,16 @@ pub enum RowStatus {
     Ended,
 }
 
+impl RowStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            RowStatus::Scheduled => "scheduled",
+            RowStatus::Active => "active",
+            RowStatus::Ended => "ended",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MeetingRow {
     pub meeting_id: String,

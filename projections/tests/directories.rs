@@ -78,7 +78,7 @@ async fn directories_follow_the_log_and_rebuild_to_the_same_rows() {
 
     let (first, _) = create_meeting(&log, &clock, 1, false).await;
     let (scheduled, _) = create_meeting(&log, &clock, 1, true).await;
-    let (other, _) = create_meeting(&log, &clock, 2, false).await;
+    create_meeting(&log, &clock, 2, false).await;
     let (newest, seq) = create_meeting(&log, &clock, 1, false).await;
     projections.wait_for(seq, wait).await.unwrap();
 
@@ -130,7 +130,6 @@ async fn directories_follow_the_log_and_rebuild_to_the_same_rows() {
             .len(),
         2
     );
-    let _ = other;
 
     let out = log
         .append_to(

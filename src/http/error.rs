@@ -133,8 +133,6 @@ pub async fn recover(rejection: Rejection) -> Result<Response, Infallible> {
             StatusCode::METHOD_NOT_ALLOWED,
         )
         .into_response());
-    } else if rejection.find::<warp::reject::PayloadTooLarge>().is_some() {
-        ApiError::BadRequest("request body is too large".into())
     } else if let Some(missing) = rejection.find::<warp::reject::MissingHeader>() {
         ApiError::BadRequest(format!("missing {} header", missing.name()))
     } else if let Some(invalid) = rejection.find::<warp::reject::InvalidHeader>() {

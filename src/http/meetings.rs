@@ -233,20 +233,12 @@ fn owned_row(
     }
 }
 
-fn status_of(status: RowStatus) -> &'static str {
-    match status {
-        RowStatus::Scheduled => "scheduled",
-        RowStatus::Active => "active",
-        RowStatus::Ended => "ended",
-    }
-}
-
 /// A list entry (seed §3 `GET /api/meetings`).
 fn summary(row: &MeetingRow) -> Map<String, Value> {
     let mut body = Map::new();
     body.insert("meetingId".into(), row.meeting_id.clone().into());
     body.insert("title".into(), row.title.clone().into());
-    body.insert("status".into(), status_of(row.status).into());
+    body.insert("status".into(), row.status.as_str().into());
     if let Some(at) = row.scheduled_at {
         body.insert("scheduledAt".into(), format_iso_millis(at).into());
     }
