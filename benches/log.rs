@@ -161,13 +161,7 @@ fn meeting_events(id: &MeetingId, n: usize) -> Vec<NewEvent> {
         workspace: Workspace::Account((n % 500) as u64 + 1),
         title: format!("Meeting {n}"),
         scheduled_at: None,
-        settings: MeetingSettings {
-            mute_on_join: false,
-            video_off_on_join: false,
-            max_participants: 50,
-            locked: false,
-            waiting_room: false,
-        },
+        settings: MeetingSettings::with_cap(50),
         admin_token_sha256: "ab".repeat(32),
         via: Dialect::Native,
     };

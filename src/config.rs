@@ -17,10 +17,18 @@ use toml::{Table, Value};
 pub const DEFAULTS: &str = include_str!("../config.toml");
 
 /// Seed environment variables and the keys they set.
-const SEED_ALIASES: [(&str, &str, &str); 3] = [
+const SEED_ALIASES: [(&str, &str, &str); 11] = [
     ("PORT", "server", "port"),
     ("APP_URL", "server", "app_url"),
     ("ALLOWED_ORIGINS", "server", "allowed_origins"),
+    ("NODE_ENV", "auth", "environment"),
+    ("SESSION_SECRET", "auth", "session_secret"),
+    ("ADMIN_EMAIL", "auth", "admin_email"),
+    ("ADMIN_PASSWORD", "auth", "admin_password"),
+    ("TURN_URLS", "turn", "urls"),
+    ("TURN_USERNAME", "turn", "username"),
+    ("TURN_CREDENTIAL", "turn", "credential"),
+    ("CONVENE_ENV", "auth", "environment"),
 ];
 
 #[derive(Debug, Clone, Deserialize)]
@@ -31,7 +39,85 @@ pub struct Config {
     pub limits: LimitsConfig,
     pub meetings: MeetingsConfig,
     pub http: HttpConfig,
+    pub auth: AuthConfig,
+    pub email: EmailConfig,
+    pub guest: GuestConfig,
+    pub scheduler: SchedulerConfig,
+    pub ice: IceConfig,
+    pub turn: TurnConfig,
+    pub rate_limits: RateLimitsConfig,
 }
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    pub environment: Environment,
+    pub session_secret: String,
+    pub session_ttl_hours: u64,
+    pub reset_token_ttl_minutes: u64,
+    pub admin_email: String,
+    pub admin_password: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailConfig {
+    pub smtp_url: String,
+    pub from: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GuestConfig {
+    pub expire_after_minutes: u64,
+    pub default_title: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchedulerConfig {
+    pub tick_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IceConfig {
+    pub stun_urls: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TurnConfig {
+    pub urls: Vec<String>,
+    pub username: String,
+    pub credential: String,
+    pub shared_secret: String,
+    pub credential_ttl_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitsConfig {
+    pub enabled: bool,
+    pub auth_requests: u32,
+    pub auth_window_secs: u64,
+    pub password_requests: u32,
+    pub password_window_secs: u64,
+    pub guest_requests: u32,
+    pub guest_window_secs: u64,
+    pub api_requests: u32,
+    pub api_window_secs: u64,
+}
+
+/// Used to hash session tokens when no secret is configured outside production.
+const DEVELOPMENT_SESSION_SECRET: &str = "convene-development-session-secret-do-not-deploy";
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -176,7 +262,59 @@ impl Config {
         if self.meetings.idle_sweep_secs == 0 {
             return invalid("meetings.idle_sweep_secs", "must be at least 1");
         }
+        if self.auth.environment == Environment::Production
+            && self.auth.session_secret.chars().count() < 32
+        {
+            return invalid(
+                "auth.session_secret",
+                "SESSION_SECRET of at least 32 characters is required in production",
+            );
+        }
+        if self.scheduler.tick_ms == 0 {
+            return invalid("scheduler.tick_ms", "must be at least 1");
+        }
+        let rate_limits = &self.rate_limits;
+        for (key, requests, window) in [
+            (
+                "rate_limits.auth_requests",
+                rate_limits.auth_requests,
+                rate_limits.auth_window_secs,
+            ),
+            (
+                "rate_limits.password_requests",
+                rate_limits.password_requests,
+                rate_limits.password_window_secs,
+            ),
+            (
+                "rate_limits.guest_requests",
+                rate_limits.guest_requests,
+                rate_limits.guest_window_secs,
+            ),
+            (
+                "rate_limits.api_requests",
+                rate_limits.api_requests,
+                rate_limits.api_window_secs,
+            ),
+        ] {
+            if requests == 0 || window == 0 {
+                return invalid(key, "requests and window must both be at least 1");
+            }
+        }
         Ok(())
+    }
+
+    /// The key session tokens are hashed under.
+    pub fn session_secret(&self) -> &str {
+        if self.auth.session_secret.is_empty() {
+            DEVELOPMENT_SESSION_SECRET
+        } else {
+            &self.auth.session_secret
+        }
+    }
+
+    /// Whether cookies must carry `Secure` and responses HSTS.
+    pub fn is_https(&self) -> bool {
+        self.server.app_url.starts_with("https://")
     }
 
     pub fn listen_addr(&self) -> SocketAddr {

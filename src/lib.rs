@@ -7,7 +7,10 @@
 //! Layout:
 //! - [`config`]: embedded defaults, file and environment overrides.
 //! - [`domain`]: validated newtypes (email, password, title, API key, admin token, timestamps).
-//! - [`http`]: one module per API area; [`http::error`] maps every error to a status.
+//! - [`http`]: one module per API area; [`http::error`] maps every error to a status;
+//!   [`http::protection`] holds rate limits, security headers and CORS.
+//! - [`email`]: outgoing mail through SMTP, or `.eml` files in the outbox.
+//! - [`scheduler`]: activates scheduled meetings and expires empty guest meetings.
 //! - [`startup`]: [`run`] — open the log, start projections and the meeting registry, serve
 //!   until the shutdown future resolves, then close everything in order.
 //! - [`audit`]: `convene audit verify` and `convene audit meeting`.
@@ -19,7 +22,9 @@
 pub mod audit;
 pub mod config;
 pub mod domain;
+pub mod email;
 pub mod http;
+pub mod scheduler;
 pub mod startup;
 
 pub use startup::{run, run_with_clock, StartupError};

@@ -5,13 +5,16 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use convene_actors::{AccountService, MeetingRegistry, RegistryConfig};
+use convene_actors::{AccountService, MeetingRegistry, RegistryConfig, SessionService};
 use convene_events::{Clock, EventLog, LogConfig, LogError, SyncMode, SystemClock};
 use convene_projections::Projections;
 use tokio::net::TcpListener;
 
 use crate::config::{Config, SyncSetting};
+use crate::email::Mailer;
+use crate::http::protection::RateLimits;
 use crate::http::{self, AppState};
+use crate::scheduler::Scheduler;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -21,6 +24,10 @@ pub enum StartupError {
     Projections(String),
     #[error("cannot start the meeting registry: {0}")]
     Registry(String),
+    #[error("{0}")]
+    Email(#[from] crate::email::MailerError),
+    #[error("{0}")]
+    Admin(String),
 }
 
 /// Serves on `listener` until `shutdown` resolves.
@@ -45,14 +52,37 @@ pub async fn run_with_clock(
     let registry = MeetingRegistry::start(log.clone(), clock.clone(), registry_config(&config))
         .await
         .map_err(|e| StartupError::Registry(e.to_string()))?;
+    let mailer = Mailer::from_config(&config)?;
+    let rate_limits = RateLimits::from_config(&config, clock.clone());
     let state = AppState {
         config: Arc::new(config),
-        clock,
+        clock: clock.clone(),
         accounts: AccountService::new(log.clone()),
+        sessions: SessionService::new(log.clone()),
         log: log.clone(),
         registry: registry.clone(),
         projections: projections.clone(),
+        mailer,
+        rate_limits: rate_limits.clone(),
     };
+    http::accounts::seed_admin(&state)
+        .await
+        .map_err(StartupError::Admin)?;
+    let guest_expiry_ms = state.config.guest.expire_after_minutes as i64 * 60_000;
+    let scheduler = Scheduler::new(
+        registry.clone(),
+        projections.clone(),
+        clock,
+        guest_expiry_ms,
+    )
+    .spawn(Duration::from_millis(state.config.scheduler.tick_ms));
+    let forget_idle_clients = tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            every.tick().await;
+            rate_limits.retain_recent();
+        }
+    });
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, data = %log.path().display(), events = log.durable_head(), "convene is listening");
     }
@@ -62,6 +92,8 @@ pub async fn run_with_clock(
         .run()
         .await;
     tracing::info!("shutting down");
+    scheduler.abort();
+    forget_idle_clients.abort();
     registry.shutdown().await;
     projections.stop();
     log.close().await;

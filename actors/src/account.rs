@@ -10,9 +10,12 @@
 use std::collections::BTreeMap;
 
 use convene_events::catalog::account::{
-    AccountEvent, AccountRegistered, AccountType, ApiKeyIssued, ApiKeyRevoked, EmailClaimed,
+    AccountEvent, AccountRegistered, AccountType, ApiKeyIssued, ApiKeyRevoked, CompanyRole,
+    EmailClaimed, JoinedCompany, LeftCompany, PasswordChangeCause, PasswordChanged,
+    PasswordResetRequested,
 };
-use convene_events::ids::{account_stream, email_stream};
+use convene_events::catalog::company::CompanyCreated;
+use convene_events::ids::{account_stream, company_stream, email_stream};
 use convene_events::{
     Actor, AppendError, DomainEvent, Envelope, EventLog, ExpectedVersion, StreamWrite,
 };
@@ -25,7 +28,12 @@ pub struct Account {
     pub company_name: Option<String>,
     pub password_hash: String,
     pub created_at: i64,
+    pub is_admin: bool,
     pub keys: BTreeMap<u64, ApiKeyInfo>,
+    /// The company this account belongs to, and its role there.
+    pub company: Option<(u64, CompanyRole)>,
+    /// Reset tokens mailed and not yet used, by SHA-256, with their expiry.
+    pub pending_resets: BTreeMap<String, i64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -46,19 +54,50 @@ pub struct NewApiKey {
     pub label: Option<String>,
 }
 
+/// The company a company account creates as it registers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewCompany {
+    pub company_id: u64,
+    pub name: String,
+    pub invite_code_sha256: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Registration {
+    pub account_id: u64,
+    pub email: String,
+    pub password_hash: String,
+    pub account_type: AccountType,
+    pub company: Option<NewCompany>,
+    pub is_admin: bool,
+    pub first_key: NewApiKey,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum AccountCommand {
-    Register {
-        account_id: u64,
-        email: String,
-        password_hash: String,
-        account_type: AccountType,
-        company_name: Option<String>,
-        first_key: NewApiKey,
-    },
+    Register(Registration),
     IssueKey(NewApiKey),
     RevokeKey {
         key_id: u64,
+    },
+    /// The caller has already checked the current password.
+    ChangePassword {
+        password_hash: String,
+    },
+    RequestPasswordReset {
+        token_sha256: String,
+        expires_at: i64,
+    },
+    ResetPassword {
+        token_sha256: String,
+        password_hash: String,
+        now: i64,
+    },
+    JoinCompany {
+        company_id: u64,
+    },
+    LeaveCompany {
+        company_id: u64,
     },
 }
 
@@ -72,6 +111,14 @@ pub enum AccountError {
     AlreadyExists,
     #[error("api key not found")]
     KeyNotFound,
+    #[error("reset token is invalid or has expired")]
+    InvalidResetToken,
+    #[error("already a member of a company")]
+    AlreadyInCompany,
+    #[error("not a member of this company")]
+    NotInCompany,
+    #[error("the company owner cannot be removed")]
+    OwnerCannotLeave,
     #[error("account is busy, try again")]
     Unavailable,
     #[error("unexpected: {0}")]
@@ -82,42 +129,102 @@ pub fn decide(
     state: &Option<Account>,
     command: &AccountCommand,
 ) -> Result<Vec<AccountEvent>, AccountError> {
-    match (state, command) {
-        (Some(_), AccountCommand::Register { .. }) => Err(AccountError::AlreadyExists),
-        (
-            None,
-            AccountCommand::Register {
-                account_id,
-                email,
-                password_hash,
-                account_type,
-                company_name,
-                first_key,
-            },
-        ) => Ok(vec![
-            AccountRegistered {
-                account_id: *account_id,
-                email: email.clone(),
-                password_hash: password_hash.clone(),
-                account_type: *account_type,
-                company_name: company_name.clone(),
-            }
-            .into(),
-            issued(*account_id, first_key).into(),
-        ]),
-        (None, _) => Err(AccountError::NotFound),
-        (Some(account), AccountCommand::IssueKey(key)) => Ok(vec![issued(account.id, key).into()]),
-        (Some(account), AccountCommand::RevokeKey { key_id }) => {
+    let account = match (state, command) {
+        (Some(_), AccountCommand::Register(_)) => return Err(AccountError::AlreadyExists),
+        (None, AccountCommand::Register(registration)) => return Ok(registered(registration)),
+        (None, _) => return Err(AccountError::NotFound),
+        (Some(account), _) => account,
+    };
+    let event: AccountEvent = match command {
+        AccountCommand::Register(_) => unreachable!("handled above"),
+        AccountCommand::IssueKey(key) => issued(account.id, key).into(),
+        AccountCommand::RevokeKey { key_id } => {
             if !account.keys.contains_key(key_id) {
                 return Err(AccountError::KeyNotFound);
             }
-            Ok(vec![ApiKeyRevoked {
+            ApiKeyRevoked {
                 account_id: account.id,
                 key_id: *key_id,
             }
-            .into()])
+            .into()
         }
+        AccountCommand::ChangePassword { password_hash } => PasswordChanged {
+            password_hash: password_hash.clone(),
+            cause: PasswordChangeCause::ChangedByUser,
+        }
+        .into(),
+        AccountCommand::RequestPasswordReset {
+            token_sha256,
+            expires_at,
+        } => PasswordResetRequested {
+            token_sha256: token_sha256.clone(),
+            expires_at: *expires_at,
+        }
+        .into(),
+        AccountCommand::ResetPassword {
+            token_sha256,
+            password_hash,
+            now,
+        } => {
+            match account.pending_resets.get(token_sha256) {
+                Some(expires_at) if *expires_at > *now => {}
+                _ => return Err(AccountError::InvalidResetToken),
+            }
+            PasswordChanged {
+                password_hash: password_hash.clone(),
+                cause: PasswordChangeCause::Reset {
+                    token_sha256: token_sha256.clone(),
+                },
+            }
+            .into()
+        }
+        AccountCommand::JoinCompany { company_id } => {
+            if account.company.is_some() {
+                return Err(AccountError::AlreadyInCompany);
+            }
+            JoinedCompany {
+                company_id: *company_id,
+                role: CompanyRole::Member,
+            }
+            .into()
+        }
+        AccountCommand::LeaveCompany { company_id } => match account.company {
+            Some((id, CompanyRole::Owner)) if id == *company_id => {
+                return Err(AccountError::OwnerCannotLeave)
+            }
+            Some((id, CompanyRole::Member)) if id == *company_id => LeftCompany {
+                company_id: *company_id,
+            }
+            .into(),
+            _ => return Err(AccountError::NotInCompany),
+        },
+    };
+    Ok(vec![event])
+}
+
+fn registered(registration: &Registration) -> Vec<AccountEvent> {
+    let mut events = vec![
+        AccountRegistered {
+            account_id: registration.account_id,
+            email: registration.email.clone(),
+            password_hash: registration.password_hash.clone(),
+            account_type: registration.account_type,
+            company_name: registration.company.as_ref().map(|c| c.name.clone()),
+            is_admin: registration.is_admin,
+        }
+        .into(),
+        issued(registration.account_id, &registration.first_key).into(),
+    ];
+    if let Some(company) = &registration.company {
+        events.push(
+            JoinedCompany {
+                company_id: company.company_id,
+                role: CompanyRole::Owner,
+            }
+            .into(),
+        );
     }
+    events
 }
 
 fn issued(account_id: u64, key: &NewApiKey) -> ApiKeyIssued {
@@ -131,37 +238,53 @@ fn issued(account_id: u64, key: &NewApiKey) -> ApiKeyIssued {
 }
 
 pub fn apply(state: &mut Option<Account>, event: &AccountEvent, at: i64) {
+    if let AccountEvent::Registered(registered) = event {
+        *state = Some(Account {
+            id: registered.account_id,
+            email: registered.email.clone(),
+            account_type: registered.account_type,
+            company_name: registered.company_name.clone(),
+            password_hash: registered.password_hash.clone(),
+            created_at: at,
+            is_admin: registered.is_admin,
+            keys: BTreeMap::new(),
+            company: None,
+            pending_resets: BTreeMap::new(),
+        });
+        return;
+    }
+    let Some(account) = state else { return };
     match event {
-        AccountEvent::Registered(registered) => {
-            *state = Some(Account {
-                id: registered.account_id,
-                email: registered.email.clone(),
-                account_type: registered.account_type,
-                company_name: registered.company_name.clone(),
-                password_hash: registered.password_hash.clone(),
-                created_at: at,
-                keys: BTreeMap::new(),
-            })
-        }
+        AccountEvent::Registered(_) => {}
         AccountEvent::ApiKeyIssued(key) => {
-            if let Some(account) = state {
-                account.keys.insert(
-                    key.key_id,
-                    ApiKeyInfo {
-                        key_id: key.key_id,
-                        sha256: key.key_sha256.clone(),
-                        preview: key.preview.clone(),
-                        label: key.label.clone(),
-                        issued_at: at,
-                    },
-                );
-            }
+            account.keys.insert(
+                key.key_id,
+                ApiKeyInfo {
+                    key_id: key.key_id,
+                    sha256: key.key_sha256.clone(),
+                    preview: key.preview.clone(),
+                    label: key.label.clone(),
+                    issued_at: at,
+                },
+            );
         }
         AccountEvent::ApiKeyRevoked(revoked) => {
-            if let Some(account) = state {
-                account.keys.remove(&revoked.key_id);
-            }
+            account.keys.remove(&revoked.key_id);
         }
+        AccountEvent::PasswordChanged(changed) => {
+            account.password_hash = changed.password_hash.clone();
+            // Any password change voids every reset link still in someone's mailbox.
+            account.pending_resets.clear();
+        }
+        AccountEvent::PasswordResetRequested(requested) => {
+            account
+                .pending_resets
+                .insert(requested.token_sha256.clone(), requested.expires_at);
+        }
+        AccountEvent::JoinedCompany(joined) => {
+            account.company = Some((joined.company_id, joined.role));
+        }
+        AccountEvent::LeftCompany(_) => account.company = None,
     }
 }
 
@@ -189,32 +312,25 @@ impl AccountService {
         Self { log }
     }
 
-    /// Registers a new account and claims its (normalized) email, atomically.
+    /// Registers a new account, claims its (normalized) email and creates its company (for a
+    /// company account), atomically.
     pub async fn register(
         &self,
-        command: AccountCommand,
+        registration: Registration,
         actor: Actor,
     ) -> Result<AccountOutcome, AccountError> {
-        let AccountCommand::Register {
-            account_id, email, ..
-        } = &command
-        else {
-            return Err(AccountError::Unexpected(
-                "register expects a Register command".into(),
-            ));
-        };
-        let events = decide(&None, &command)?;
+        let events = registered(&registration);
         let claim = EmailClaimed {
-            account_id: *account_id,
+            account_id: registration.account_id,
         };
-        let writes = vec![
+        let mut writes = vec![
             StreamWrite::new(
-                email_stream(email),
+                email_stream(&registration.email),
                 ExpectedVersion::NoStream,
                 vec![claim.to_new_event(actor.clone())],
             ),
             StreamWrite::new(
-                account_stream(*account_id),
+                account_stream(registration.account_id),
                 ExpectedVersion::NoStream,
                 events
                     .iter()
@@ -222,6 +338,19 @@ impl AccountService {
                     .collect(),
             ),
         ];
+        if let Some(company) = &registration.company {
+            let created = CompanyCreated {
+                company_id: company.company_id,
+                name: company.name.clone(),
+                owner_account_id: registration.account_id,
+                invite_code_sha256: company.invite_code_sha256.clone(),
+            };
+            writes.push(StreamWrite::new(
+                company_stream(company.company_id),
+                ExpectedVersion::NoStream,
+                vec![created.to_new_event(actor.clone())],
+            ));
+        }
         match self.log.append(writes).await {
             Ok(outcome) => {
                 let mut state = None;
@@ -237,6 +366,15 @@ impl AccountService {
             Err(AppendError::Conflict { .. }) => Err(AccountError::AlreadyExists),
             Err(err) => Err(append_failure(err)),
         }
+    }
+
+    /// The account as its stream says now.
+    pub fn load(&self, account_id: u64) -> Result<Option<Account>, AccountError> {
+        let envelopes = self
+            .log
+            .read_stream(&account_stream(account_id), 1)
+            .map_err(|e| AccountError::Unexpected(e.to_string()))?;
+        fold(&envelopes).map_err(|e| AccountError::Unexpected(e.to_string()))
     }
 
     /// Runs a command on an existing account; retries when another writer got there first.
@@ -300,15 +438,20 @@ mod tests {
         }
     }
 
-    fn register() -> AccountCommand {
-        AccountCommand::Register {
+    fn registration(company: Option<NewCompany>) -> Registration {
+        Registration {
             account_id: 1,
             email: "you@example.com".into(),
             password_hash: "$argon2id$...".into(),
             account_type: AccountType::Personal,
-            company_name: None,
+            company,
+            is_admin: false,
             first_key: key(10),
         }
+    }
+
+    fn register() -> AccountCommand {
+        AccountCommand::Register(registration(None))
     }
 
     fn given(commands: &[AccountCommand]) -> Option<Account> {
@@ -361,6 +504,77 @@ mod tests {
     }
 
     #[test]
+    fn a_reset_token_works_once_and_not_after_expiry() {
+        let request = AccountCommand::RequestPasswordReset {
+            token_sha256: "t1".into(),
+            expires_at: 1_000,
+        };
+        let reset = |now| AccountCommand::ResetPassword {
+            token_sha256: "t1".into(),
+            password_hash: "new".into(),
+            now,
+        };
+        let state = given(&[register(), request.clone()]);
+        assert_eq!(
+            decide(&state, &reset(1_000)),
+            Err(AccountError::InvalidResetToken)
+        );
+        let state = given(&[register(), request, reset(999)]);
+        assert_eq!(state.as_ref().unwrap().password_hash, "new");
+        assert_eq!(
+            decide(&state, &reset(999)),
+            Err(AccountError::InvalidResetToken)
+        );
+    }
+
+    #[test]
+    fn a_password_change_voids_outstanding_reset_links() {
+        let state = given(&[
+            register(),
+            AccountCommand::RequestPasswordReset {
+                token_sha256: "t1".into(),
+                expires_at: 1_000,
+            },
+            AccountCommand::ChangePassword {
+                password_hash: "changed".into(),
+            },
+        ]);
+        assert!(state.unwrap().pending_resets.is_empty());
+    }
+
+    #[test]
+    fn one_company_per_account_and_the_owner_stays() {
+        let owner = given(&[AccountCommand::Register(registration(Some(NewCompany {
+            company_id: 7,
+            name: "Acme".into(),
+            invite_code_sha256: "c".into(),
+        })))]);
+        assert_eq!(
+            owner.as_ref().unwrap().company,
+            Some((7, CompanyRole::Owner))
+        );
+        assert_eq!(
+            decide(&owner, &AccountCommand::JoinCompany { company_id: 8 }),
+            Err(AccountError::AlreadyInCompany)
+        );
+        assert_eq!(
+            decide(&owner, &AccountCommand::LeaveCompany { company_id: 7 }),
+            Err(AccountError::OwnerCannotLeave)
+        );
+        let member = given(&[register(), AccountCommand::JoinCompany { company_id: 7 }]);
+        assert_eq!(
+            decide(&member, &AccountCommand::LeaveCompany { company_id: 9 }),
+            Err(AccountError::NotInCompany)
+        );
+        let left = given(&[
+            register(),
+            AccountCommand::JoinCompany { company_id: 7 },
+            AccountCommand::LeaveCompany { company_id: 7 },
+        ]);
+        assert_eq!(left.unwrap().company, None);
+    }
+
+    #[test]
     fn commands_on_a_missing_account_are_not_found() {
         assert_eq!(
             decide(&None, &AccountCommand::IssueKey(key(1))),
@@ -387,12 +601,13 @@ mod service_tests {
             tasks.push(tokio::spawn(async move {
                 service
                     .register(
-                        AccountCommand::Register {
+                        Registration {
                             account_id: 100 + n,
                             email: "same@example.com".into(),
                             password_hash: "h".into(),
                             account_type: AccountType::Personal,
-                            company_name: None,
+                            company: None,
+                            is_admin: false,
                             first_key: NewApiKey {
                                 key_id: 200 + n,
                                 sha256: "00".repeat(32),

@@ -19,12 +19,16 @@
 pub mod account;
 pub mod meeting;
 pub mod registry;
+pub mod session;
 
-pub use account::{Account, AccountCommand, AccountError, AccountService};
+pub use account::{Account, AccountCommand, AccountError, AccountService, Registration};
 pub use meeting::actor::{MeetingActor, MeetingMsg};
-pub use meeting::aggregate::{Meeting, MeetingStatus};
-pub use meeting::decide::{decide, CommandOutcome, CreateMeeting, MeetingCommand, MeetingError};
+pub use meeting::aggregate::{Meeting, MeetingStatus, Participant};
+pub use meeting::decide::{
+    decide, CommandOutcome, CreateMeeting, HostAction, MeetingCommand, MeetingError,
+};
 pub use registry::{MeetingRegistry, RegistryConfig};
+pub use session::{SessionError, SessionService};
 
 use sha2::{Digest, Sha256};
 

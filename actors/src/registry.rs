@@ -330,7 +330,7 @@ impl SupervisorState {
 mod tests {
     use super::*;
     use crate::meeting::aggregate::MeetingStatus;
-    use crate::meeting::decide::CreateMeeting;
+    use crate::meeting::decide::{CreateMeeting, HostAction};
     use crate::sha256_hex;
     use convene_events::catalog::meeting::{Dialect, MeetingSettings};
     use convene_events::{LogConfig, ManualClock, Workspace};
@@ -370,13 +370,7 @@ mod tests {
             workspace: OWNER,
             title: "Standup".into(),
             scheduled_at: None,
-            settings: MeetingSettings {
-                mute_on_join: false,
-                video_off_on_join: false,
-                max_participants: 50,
-                locked: false,
-                waiting_room: false,
-            },
+            settings: MeetingSettings::with_cap(50),
             admin_token_sha256: sha256_hex("token"),
             via: Dialect::Native,
         })
@@ -417,10 +411,7 @@ mod tests {
             .registry
             .execute(
                 &id,
-                MeetingCommand::End {
-                    workspace: OWNER,
-                    admin_token: "token".into(),
-                },
+                MeetingCommand::host(OWNER, "token", HostAction::End),
                 EventActor::System,
             )
             .await
@@ -445,10 +436,7 @@ mod tests {
         f.registry
             .execute(
                 &finished,
-                MeetingCommand::End {
-                    workspace: OWNER,
-                    admin_token: "token".into(),
-                },
+                MeetingCommand::host(OWNER, "token", HostAction::End),
                 EventActor::System,
             )
             .await
@@ -496,10 +484,7 @@ mod tests {
                 registry
                     .execute(
                         &id,
-                        MeetingCommand::End {
-                            workspace: OWNER,
-                            admin_token: "token".into(),
-                        },
+                        MeetingCommand::host(OWNER, "token", HostAction::End),
                         EventActor::System,
                     )
                     .await

@@ -77,6 +77,10 @@ pub struct InvalidMeetingId;
 pub enum Workspace {
     /// A personal account's own workspace.
     Account(u64),
+    /// A company's shared workspace: every member's keys see and create its meetings.
+    Company(u64),
+    /// Meetings created without an account (onepizza §4): nobody lists them, nobody is billed.
+    Guest,
 }
 
 impl Workspace {
@@ -84,6 +88,8 @@ impl Workspace {
     pub fn key(&self) -> [u8; 9] {
         let (tag, id) = match self {
             Workspace::Account(id) => (b'a', *id),
+            Workspace::Company(id) => (b'c', *id),
+            Workspace::Guest => (b'g', 0),
         };
         let mut key = [0u8; 9];
         key[0] = tag;
@@ -95,6 +101,16 @@ impl Workspace {
 /// The stream of an account aggregate.
 pub fn account_stream(account_id: u64) -> String {
     format!("account/{account_id}")
+}
+
+/// The stream of a company aggregate.
+pub fn company_stream(company_id: u64) -> String {
+    format!("company/{company_id}")
+}
+
+/// The stream of one login session.
+pub fn session_stream(session_id: u64) -> String {
+    format!("session/{session_id}")
 }
 
 /// The stream that reserves an email address for exactly one account.

@@ -9,7 +9,8 @@
 //!   an envelope is encoded on disk.
 //! - [`codec`]: the [`DomainEvent`] trait and MessagePack-with-field-names payload encoding, so a
 //!   field added with `#[serde(default)]` still reads every old event.
-//! - [`catalog`]: every domain event Convene logs, grouped by aggregate (meetings, accounts).
+//! - [`catalog`]: every domain event Convene logs, grouped by aggregate (meetings, accounts,
+//!   companies, login sessions).
 //! - [`ids`]: identifiers shared by every layer (meeting ids, workspaces, stream names).
 //! - [`log`]: the durable append-only [`EventLog`]: one writer thread with group commit,
 //!   expected-version checks, `read_stream`, `read_all`, gap-free `subscribe`, and

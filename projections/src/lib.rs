@@ -10,7 +10,9 @@
 //!   each one on its own task from `subscribe(checkpoint + 1)`, publishes its position, and lets
 //!   the HTTP layer wait until a write is visible: read-your-writes), and [`rebuild`].
 //! - [`meeting_directory`]: meetings by id and each workspace's live meetings, newest first.
-//! - [`accounts_directory`]: accounts by id and email, API keys by hash.
+//! - [`accounts_directory`]: accounts by id and email, API keys and sessions by hash, reset
+//!   tokens, companies and their members.
+//! - [`time_index`]: scheduled activations and empty guest meetings by time, for the scheduler.
 //!
 //! Every projection can be dropped and rebuilt from sequence 1 and ends up equal to the live one.
 
@@ -18,11 +20,15 @@ pub mod accounts_directory;
 pub mod meeting_directory;
 pub mod runner;
 pub mod staged;
+pub mod time_index;
 
-pub use accounts_directory::{AccountRow, AccountsDirectory, KeyRow};
-pub use meeting_directory::{MeetingDirectory, MeetingRow, RowStatus};
+pub use accounts_directory::{
+    AccountRow, AccountsDirectory, CompanyRow, KeyRow, MemberRow, SessionRow,
+};
+pub use meeting_directory::{MeetingDirectory, MeetingRow, ParticipantRow, RowStatus};
 pub use runner::{rebuild, Projection, ProjectionError, Projections};
 pub use staged::Staged;
+pub use time_index::TimeIndex;
 
 /// bincode for rows: fixed internal records that can always be rebuilt from the log.
 pub(crate) fn encode_row<T: serde::Serialize>(row: &T) -> Vec<u8> {

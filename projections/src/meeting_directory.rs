@@ -42,6 +42,17 @@ pub struct MeetingRow {
     pub activated_at: Option<i64>,
     pub ended_at: Option<i64>,
     pub participant_count: u32,
+    /// Who is in the meeting now, in order of arrival.
+    pub participants: Vec<ParticipantRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParticipantRow {
+    pub participant_id: String,
+    pub name: String,
+    pub muted: bool,
+    pub video_off: bool,
+    pub joined_at: i64,
 }
 
 #[derive(Clone)]
@@ -128,6 +139,7 @@ impl Projection for MeetingDirectory {
                     activated_at: None,
                     ended_at: None,
                     participant_count: 0,
+                    participants: Vec::new(),
                 };
                 staged.insert(live_key(&row), Vec::new());
                 staged.insert(row_key(&row.meeting_id), encode_row(&row));
@@ -142,14 +154,68 @@ impl Projection for MeetingDirectory {
                 let row = update(staged, envelope, |row| {
                     row.status = RowStatus::Ended;
                     row.ended_at = Some(envelope.at);
+                    row.participants.clear();
                     row.participant_count = 0;
                 })?;
-                if let Some(row) = row {
-                    staged.remove(live_key(&row));
-                }
+                staged.remove(live_key(&row));
             }
+            MeetingEvent::SettingsChanged(change) => {
+                update(staged, envelope, |row| {
+                    if let Some(title) = &change.title {
+                        row.title = title.clone();
+                    }
+                    row.settings = row.settings.patched(&change);
+                })?;
+            }
+            MeetingEvent::ParticipantJoined(joined) => {
+                update(staged, envelope, |row| {
+                    row.participants.push(ParticipantRow {
+                        participant_id: joined.participant_id,
+                        name: joined.name,
+                        muted: joined.muted,
+                        video_off: joined.video_off,
+                        joined_at: envelope.at,
+                    });
+                    row.participant_count = row.participants.len() as u32;
+                })?;
+            }
+            MeetingEvent::ParticipantLeft(left) => {
+                update(staged, envelope, |row| {
+                    row.remove_participant(&left.participant_id)
+                })?;
+            }
+            MeetingEvent::ParticipantKicked(kicked) => {
+                update(staged, envelope, |row| {
+                    row.remove_participant(&kicked.participant_id)
+                })?;
+            }
+            MeetingEvent::ParticipantMuted(muted) => {
+                update(staged, envelope, |row| {
+                    row.mute(|p| p.participant_id == muted.participant_id)
+                })?;
+            }
+            MeetingEvent::AllMuted(all) => {
+                update(staged, envelope, |row| {
+                    row.mute(|p| all.participant_ids.contains(&p.participant_id))
+                })?;
+            }
+            MeetingEvent::InviteIssued(_) | MeetingEvent::UnmuteRequested(_) => {}
         }
         Ok(())
+    }
+}
+
+impl MeetingRow {
+    fn remove_participant(&mut self, participant_id: &str) {
+        self.participants
+            .retain(|p| p.participant_id != participant_id);
+        self.participant_count = self.participants.len() as u32;
+    }
+
+    fn mute(&mut self, which: impl Fn(&ParticipantRow) -> bool) {
+        for participant in self.participants.iter_mut().filter(|p| which(p)) {
+            participant.muted = true;
+        }
     }
 }
 
@@ -158,7 +224,7 @@ fn update(
     staged: &mut Staged<'_>,
     envelope: &Envelope,
     change: impl FnOnce(&mut MeetingRow),
-) -> Result<Option<MeetingRow>, ProjectionError> {
+) -> Result<MeetingRow, ProjectionError> {
     let meeting_id = envelope.stream.trim_start_matches("meeting/");
     let key = row_key(meeting_id);
     let Some(bytes) = staged.get(&key)? else {
@@ -170,5 +236,5 @@ fn update(
     let mut row: MeetingRow = decode_row(&bytes)?;
     change(&mut row);
     staged.insert(key, encode_row(&row));
-    Ok(Some(row))
+    Ok(row)
 }

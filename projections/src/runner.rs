@@ -7,7 +7,7 @@ use convene_events::{Envelope, EventLog};
 use tokio::sync::watch;
 
 use crate::staged::{read_checkpoint, Staged};
-use crate::{AccountsDirectory, MeetingDirectory};
+use crate::{AccountsDirectory, MeetingDirectory, TimeIndex};
 
 /// A read model folded from the log into its own tree.
 pub trait Projection: Send + Sync + 'static {
@@ -57,6 +57,7 @@ pub struct Projections {
     running: Arc<Vec<Running>>,
     meetings: MeetingDirectory,
     accounts: AccountsDirectory,
+    time_index: TimeIndex,
 }
 
 impl Projections {
@@ -64,14 +65,17 @@ impl Projections {
     pub fn start(log: &EventLog) -> Result<Self, ProjectionError> {
         let meetings = MeetingDirectory::open(log.db())?;
         let accounts = AccountsDirectory::open(log.db())?;
+        let time_index = TimeIndex::open(log.db())?;
         let running = vec![
             spawn::<MeetingDirectory>(log, meetings.tree().clone())?,
             spawn::<AccountsDirectory>(log, accounts.tree().clone())?,
+            spawn::<TimeIndex>(log, time_index.tree().clone())?,
         ];
         Ok(Self {
             running: Arc::new(running),
             meetings,
             accounts,
+            time_index,
         })
     }
 
@@ -81,6 +85,10 @@ impl Projections {
 
     pub fn accounts(&self) -> &AccountsDirectory {
         &self.accounts
+    }
+
+    pub fn time_index(&self) -> &TimeIndex {
+        &self.time_index
     }
 
     /// Waits until every projection has folded `seq` (read-your-writes for the HTTP layer).

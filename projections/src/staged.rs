@@ -9,6 +9,9 @@ use std::collections::BTreeMap;
 /// Where a projection keeps its checkpoint inside its own tree. Row keys start with a letter.
 pub(crate) const CHECKPOINT_KEY: &[u8] = b"\0checkpoint";
 
+/// A row's key and value.
+pub type Entry = (Vec<u8>, Vec<u8>);
+
 pub struct Staged<'t> {
     tree: &'t sled::Tree,
     overlay: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
@@ -27,6 +30,25 @@ impl<'t> Staged<'t> {
             Some(staged) => Ok(staged.clone()),
             None => Ok(self.tree.get(key)?.map(|v| v.to_vec())),
         }
+    }
+
+    /// Every live entry under `prefix`, the overlay's changes included, in key order.
+    pub fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<Entry>, sled::Error> {
+        let mut merged: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
+        for entry in self.tree.scan_prefix(prefix) {
+            let (key, value) = entry?;
+            merged.insert(key.to_vec(), Some(value.to_vec()));
+        }
+        for (key, value) in self.overlay.range(prefix.to_vec()..) {
+            if !key.starts_with(prefix) {
+                break;
+            }
+            merged.insert(key.clone(), value.clone());
+        }
+        Ok(merged
+            .into_iter()
+            .filter_map(|(key, value)| value.map(|v| (key, v)))
+            .collect())
     }
 
     pub fn insert(&mut self, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) {

@@ -5,25 +5,24 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use convene_events::catalog::account::{
-    AccountRegistered, AccountType, ApiKeyIssued, ApiKeyRevoked,
+    AccountRegistered, AccountType, ApiKeyIssued, ApiKeyRevoked, CompanyRole, JoinedCompany,
+    PasswordChangeCause, PasswordChanged, PasswordResetRequested,
 };
+use convene_events::catalog::company::CompanyCreated;
 use convene_events::catalog::meeting::{
     ActivationTrigger, Dialect, EndReason, MeetingActivated, MeetingCreated, MeetingEnded,
     MeetingSettings,
 };
+use convene_events::catalog::session::SessionStarted;
 use convene_events::{
     Actor, DomainEvent, EventLog, ExpectedVersion, LogConfig, ManualClock, MeetingId, Workspace,
 };
-use convene_projections::{rebuild, AccountsDirectory, MeetingDirectory, Projections, RowStatus};
+use convene_projections::{
+    rebuild, AccountsDirectory, MeetingDirectory, Projections, RowStatus, TimeIndex,
+};
 
 fn settings() -> MeetingSettings {
-    MeetingSettings {
-        mute_on_join: false,
-        video_off_on_join: false,
-        max_participants: 50,
-        locked: false,
-        waiting_room: false,
-    }
+    MeetingSettings::with_cap(50)
 }
 
 async fn create_meeting(
@@ -142,6 +141,7 @@ async fn directories_follow_the_log_and_rebuild_to_the_same_rows() {
                     password_hash: "h".into(),
                     account_type: AccountType::Personal,
                     company_name: None,
+                    is_admin: false,
                 }
                 .to_new_event(Actor::System),
                 ApiKeyIssued {
@@ -190,10 +190,105 @@ async fn directories_follow_the_log_and_rebuild_to_the_same_rows() {
     );
     assert_eq!(accounts.keys_of(9).unwrap().len(), 1);
 
+    // A session, a company the account joins, and a password reset that ends the session.
+    let out = log
+        .append(vec![
+            convene_events::StreamWrite::new(
+                "session/50",
+                ExpectedVersion::NoStream,
+                vec![SessionStarted {
+                    session_id: 50,
+                    account_id: 9,
+                    token_hash: "5e".repeat(32),
+                    expires_at: i64::MAX,
+                }
+                .to_new_event(Actor::System)],
+            ),
+            convene_events::StreamWrite::new(
+                "company/60",
+                ExpectedVersion::NoStream,
+                vec![CompanyCreated {
+                    company_id: 60,
+                    name: "Acme".into(),
+                    owner_account_id: 9,
+                    invite_code_sha256: "1c".repeat(32),
+                }
+                .to_new_event(Actor::System)],
+            ),
+        ])
+        .await
+        .unwrap();
+    projections.wait_for(out.last_seq, wait).await.unwrap();
+    assert_eq!(
+        projections
+            .accounts()
+            .session(&"5e".repeat(32))
+            .unwrap()
+            .unwrap()
+            .account_id,
+        9
+    );
+    let out = log
+        .append_to(
+            "account/9",
+            ExpectedVersion::Any,
+            vec![
+                JoinedCompany {
+                    company_id: 60,
+                    role: CompanyRole::Owner,
+                }
+                .to_new_event(Actor::System),
+                PasswordResetRequested {
+                    token_sha256: "7e".repeat(32),
+                    expires_at: i64::MAX,
+                }
+                .to_new_event(Actor::System),
+                PasswordChanged {
+                    password_hash: "new".into(),
+                    cause: PasswordChangeCause::Reset {
+                        token_sha256: "7e".repeat(32),
+                    },
+                }
+                .to_new_event(Actor::System),
+            ],
+        )
+        .await
+        .unwrap();
+    projections.wait_for(out.last_seq, wait).await.unwrap();
+    let accounts = projections.accounts();
+    assert_eq!(
+        accounts.session(&"5e".repeat(32)).unwrap(),
+        None,
+        "a reset signs out"
+    );
+    assert_eq!(
+        accounts.reset_token_owner(&"7e".repeat(32)).unwrap(),
+        Some(9)
+    );
+    assert_eq!(
+        accounts
+            .company_by_invite(&"1c".repeat(32))
+            .unwrap()
+            .unwrap()
+            .name,
+        "Acme"
+    );
+    let members = accounts.members(60).unwrap();
+    assert_eq!(members.len(), 1);
+    assert_eq!(members[0].email, "nine@example.com");
+    let row = accounts.account(9).unwrap().unwrap();
+    assert_eq!(row.company, Some((60, CompanyRole::Owner)));
+    assert_eq!(row.password_hash, "new");
+
     // Rebuild each projection from seq 1 and compare every row with the live tree.
     projections.stop();
     let live_meetings = snapshot(&log.db().open_tree("proj/meeting_directory").unwrap());
     let live_accounts = snapshot(&log.db().open_tree("proj/accounts_directory").unwrap());
+    let live_time_index = snapshot(&log.db().open_tree("proj/time_index").unwrap());
+    assert!(
+        !live_time_index.is_empty(),
+        "scheduled meetings are in the time index"
+    );
     assert_eq!(
         rebuild::<MeetingDirectory>(&log).unwrap(),
         log.durable_head()
@@ -209,6 +304,11 @@ async fn directories_follow_the_log_and_rebuild_to_the_same_rows() {
     assert_eq!(
         snapshot(&log.db().open_tree("proj/accounts_directory").unwrap()),
         live_accounts
+    );
+    rebuild::<TimeIndex>(&log).unwrap();
+    assert_eq!(
+        snapshot(&log.db().open_tree("proj/time_index").unwrap()),
+        live_time_index
     );
     log.close().await;
 }

@@ -8,7 +8,7 @@ mod time;
 mod title;
 
 pub use email::Email;
-pub use password::Password;
-pub use secrets::{AdminToken, ApiKey};
+pub use password::{verify_password, Password, DECOY_HASH};
+pub use secrets::{hmac_sha256_hex, AdminToken, ApiKey, InviteCode, SecretToken};
 pub use time::{format_iso_millis, format_iso_seconds, parse_iso8601};
 pub use title::Title;

@@ -29,6 +29,23 @@ impl Password {
     }
 }
 
+/// Whether `plain` matches an argon2 PHC `hash`. Slow on purpose: call it on the blocking pool.
+pub fn verify_password(plain: &str, hash: &str) -> bool {
+    use argon2::{PasswordHash, PasswordVerifier};
+    PasswordHash::new(hash)
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(plain.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// A real argon2id hash of a password nobody has: verifying an unknown account's login against
+/// it costs the same time as a known one's, so timing does not reveal which emails exist.
+pub const DECOY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$0Pz4yQoGwDDnDAbr1Hk9wwx5Vdq0M2Z4qvQIhVeBrJU";
+
 impl std::fmt::Debug for Password {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Password(…)")
@@ -46,6 +63,12 @@ mod tests {
         assert!(Password::parse("ééééééé", 8, 64).is_err());
         assert!(Password::parse("12345678", 8, 64).is_ok());
         assert!(Password::parse(&"x".repeat(65), 8, 64).is_err());
+    }
+
+    #[test]
+    fn the_decoy_hash_parses_and_matches_nothing_typed() {
+        assert!(PasswordHash::new(DECOY_HASH).is_ok());
+        assert!(!verify_password("secret123", DECOY_HASH));
     }
 
     #[test]

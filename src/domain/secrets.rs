@@ -35,10 +35,38 @@ impl ApiKey {
     }
 }
 
-/// A meeting's admin token: 32 random bytes as hex. Returned once; stored as SHA-256.
-pub struct AdminToken(String);
+/// A company's invite code: 12 random base62 characters (seed: "aBcDeFgHiJkL"), about 71
+/// bits, stored as SHA-256.
+pub struct InviteCode(String);
 
-impl AdminToken {
+impl InviteCode {
+    pub fn generate() -> Self {
+        Self(
+            rand::rng()
+                .sample_iter(Alphanumeric)
+                .take(12)
+                .map(char::from)
+                .collect(),
+        )
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn sha256(&self) -> String {
+        sha256_hex(&self.0)
+    }
+}
+
+/// A bearer secret: 32 random bytes as hex. Shown once (a meeting's admin token, an invite, a
+/// password-reset link, a session cookie); only a hash of it is ever stored.
+pub struct SecretToken(String);
+
+/// The token that lets its holder act as a meeting's host.
+pub type AdminToken = SecretToken;
+
+impl SecretToken {
     pub fn generate() -> Self {
         let bytes: [u8; 32] = rand::rng().random();
         Self(bytes.iter().map(|b| format!("{b:02x}")).collect())
@@ -51,6 +79,20 @@ impl AdminToken {
     pub fn sha256(&self) -> String {
         sha256_hex(&self.0)
     }
+}
+
+/// HMAC-SHA256 of `value` under `key`, as hex: how session tokens are stored, so the stored
+/// form is useless without the server's session secret.
+pub fn hmac_sha256_hex(key: &str, value: &str) -> String {
+    use hmac::{Hmac, KeyInit, Mac};
+    let mut mac =
+        Hmac::<sha2::Sha256>::new_from_slice(key.as_bytes()).expect("hmac accepts any key length");
+    mac.update(value.as_bytes());
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 #[cfg(test)]
@@ -67,6 +109,16 @@ mod tests {
         assert_ne!(a.expose(), b.expose());
         assert_eq!(a.sha256().len(), 64);
         assert!(a.preview().starts_with("mk_") && a.preview().ends_with("..."));
+    }
+
+    #[test]
+    fn session_hashes_depend_on_the_key() {
+        // RFC 4231 test case 2.
+        assert_eq!(
+            hmac_sha256_hex("Jefe", "what do ya want for nothing?"),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        assert_ne!(hmac_sha256_hex("a", "x"), hmac_sha256_hex("b", "x"));
     }
 
     #[test]

@@ -1,7 +1,8 @@
-//! Accounts (onepizza §1): `POST /api/auth/register`.
+//! Accounts (onepizza §1, §14): `POST /api/auth/register` (personal or company), and the
+//! administrator seed.
 
-use convene_actors::account::NewApiKey;
-use convene_actors::AccountCommand;
+use convene_actors::account::{NewApiKey, NewCompany};
+use convene_actors::Registration;
 use convene_events::catalog::account::AccountType;
 use convene_events::Actor;
 use serde::Deserialize;
@@ -14,7 +15,7 @@ use warp::{Filter, Reply};
 use super::body::{limited, parse_json};
 use super::error::{respond, ApiError};
 use super::{with_state, AppState};
-use crate::domain::{ApiKey, Email, Password};
+use crate::domain::{ApiKey, Email, InviteCode, Password};
 
 const COMPANY_NAME_CHARS: usize = 100;
 
@@ -58,7 +59,36 @@ async fn register(state: AppState, body: &[u8]) -> Result<Response, ApiError> {
         }
     };
     let company_name = company_name(account_type, request.company_name.as_deref())?;
+    let registered = register_account(&state, email, password, company_name, false).await?;
+    let mut body = json!({
+        "message": "Account created",
+        "email": registered.email,
+        "apiKey": registered.api_key.expose(),
+        "accountType": account_type.as_str(),
+    });
+    if let Some(code) = &registered.invite_code {
+        body["inviteCode"] = code.as_str().into();
+    }
+    Ok(warp::reply::with_status(warp::reply::json(&body), StatusCode::CREATED).into_response())
+}
 
+/// A new account as its owner sees it, once.
+pub struct Registered {
+    pub account_id: u64,
+    pub email: String,
+    pub api_key: ApiKey,
+    pub invite_code: Option<String>,
+}
+
+/// Registers an account (and its company, for a company account); shared by the register
+/// endpoint and the administrator seed.
+pub async fn register_account(
+    state: &AppState,
+    email: Email,
+    password: Password,
+    company_name: Option<String>,
+    is_admin: bool,
+) -> Result<Registered, ApiError> {
     // Cheap early answer; the email claim in the log is what actually guarantees uniqueness.
     if state
         .projections
@@ -68,27 +98,34 @@ async fn register(state: AppState, body: &[u8]) -> Result<Response, ApiError> {
     {
         return Err(ApiError::Conflict("email already in use".into()));
     }
-    let password_hash = tokio::task::spawn_blocking(move || password.hash())
-        .await
-        .map_err(|e| ApiError::Unexpected(e.to_string()))?
-        .map_err(ApiError::Unexpected)?;
-
-    let next_id = || {
-        state
-            .log
-            .next_id()
-            .map_err(|e| ApiError::Unexpected(e.to_string()))
-    };
-    let account_id = next_id()?;
+    let password_hash = hash_on_blocking_pool(password).await?;
+    let account_id = state.next_id()?;
     let key = ApiKey::generate();
-    let command = AccountCommand::Register {
+    let (company, invite_code) = match company_name {
+        Some(name) => {
+            let code = InviteCode::generate();
+            let company = NewCompany {
+                company_id: state.next_id()?,
+                name,
+                invite_code_sha256: code.sha256(),
+            };
+            (Some(company), Some(code.expose().to_owned()))
+        }
+        None => (None, None),
+    };
+    let registration = Registration {
         account_id,
         email: email.as_str().to_owned(),
         password_hash,
-        account_type,
-        company_name,
+        account_type: if company.is_some() {
+            AccountType::Company
+        } else {
+            AccountType::Personal
+        },
+        company,
+        is_admin,
         first_key: NewApiKey {
-            key_id: next_id()?,
+            key_id: state.next_id()?,
             sha256: key.sha256(),
             preview: key.preview(),
             label: Some("Default".into()),
@@ -96,20 +133,50 @@ async fn register(state: AppState, body: &[u8]) -> Result<Response, ApiError> {
     };
     let (account, seq) = state
         .accounts
-        .register(command, Actor::Account { account_id })
+        .register(registration, Actor::Account { account_id })
         .await?;
     state.caught_up(seq).await?;
-    tracing::info!(account_id, "account registered");
-    Ok(warp::reply::with_status(
-        warp::reply::json(&json!({
-            "message": "Account created",
-            "email": account.email,
-            "apiKey": key.expose(),
-            "accountType": account.account_type.as_str(),
-        })),
-        StatusCode::CREATED,
+    tracing::info!(account_id, is_admin, "account registered");
+    Ok(Registered {
+        account_id,
+        email: account.email,
+        api_key: key,
+        invite_code,
+    })
+}
+
+/// argon2 takes tens of milliseconds of CPU: never on the async workers.
+pub async fn hash_on_blocking_pool(password: Password) -> Result<String, ApiError> {
+    tokio::task::spawn_blocking(move || password.hash())
+        .await
+        .map_err(|e| ApiError::Unexpected(e.to_string()))?
+        .map_err(ApiError::Unexpected)
+}
+
+/// Seeds the administrator from `auth.admin_email` / `auth.admin_password` (ADMIN_EMAIL /
+/// ADMIN_PASSWORD) when both are set. Idempotent: an existing account with that email is left
+/// as it is.
+pub async fn seed_admin(state: &AppState) -> Result<(), String> {
+    let auth = &state.config.auth;
+    if auth.admin_email.is_empty() || auth.admin_password.is_empty() {
+        return Ok(());
+    }
+    let email = Email::parse(&auth.admin_email).map_err(|e| format!("ADMIN_EMAIL: {e}"))?;
+    let limits = &state.config.limits;
+    let password = Password::parse(
+        &auth.admin_password,
+        limits.password_min_chars,
+        limits.password_max_chars,
     )
-    .into_response())
+    .map_err(|e| format!("ADMIN_PASSWORD: {e}"))?;
+    match register_account(state, email, password, None, true).await {
+        Ok(registered) => {
+            tracing::info!(account_id = registered.account_id, "administrator seeded");
+            Ok(())
+        }
+        Err(ApiError::Conflict(_)) => Ok(()),
+        Err(err) => Err(format!("cannot seed the administrator: {err:?}")),
+    }
 }
 
 fn company_name(account_type: AccountType, raw: Option<&str>) -> Result<Option<String>, ApiError> {

@@ -1,51 +1,254 @@
-//! Authentication by API key (`x-api-key`): the key's SHA-256 is looked up in the accounts
-//! directory. A revoked key is gone from it, so it fails on its very next use.
+//! Who is calling: an API key (`x-api-key`) or a login session (the `convene_session` cookie).
+//!
+//! Wherever an API key is accepted a session is accepted too (the dashboard relies on it), but
+//! a request authenticated by cookie that changes state must come from one of our own origins:
+//! browsers attach cookies to cross-site form posts, so without this check any web page could
+//! act for a signed-in user. Session-only endpoints (keys, password, company) refuse API keys:
+//! a leaked key must not be able to mint more keys.
+//!
+//! Keys and sessions are looked up by hash in the accounts directory; a revoked key or an ended
+//! session is gone from it, so it fails on its very next use.
 
+use std::net::{IpAddr, SocketAddr};
+
+use convene_actors::sha256_hex;
 use convene_events::{Actor, Workspace};
-use convene_projections::Projections;
-use warp::http::HeaderMap;
+use convene_projections::AccountRow;
+use warp::http::{HeaderMap, Method};
+use warp::Filter;
 
 use super::error::ApiError;
-use convene_actors::sha256_hex;
+use super::protection::is_allowed_origin;
+use super::AppState;
+use crate::domain::hmac_sha256_hex;
 
-/// Who is calling.
-#[derive(Debug, Clone, Copy)]
+pub const SESSION_COOKIE: &str = "convene_session";
+
+/// The parts of a request that authentication and rate limiting look at.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub method: Method,
+    pub headers: HeaderMap,
+    pub ip: Option<IpAddr>,
+}
+
+pub fn caller() -> impl Filter<Extract = (Caller,), Error = std::convert::Infallible> + Clone {
+    warp::method()
+        .and(warp::header::headers_cloned())
+        .and(warp::addr::remote())
+        .map(|method, headers, remote: Option<SocketAddr>| Caller {
+            method,
+            headers,
+            ip: remote.map(|addr| addr.ip()),
+        })
+}
+
+impl Caller {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    }
+
+    /// The session token from the Cookie header(s), if any.
+    pub fn session_token(&self) -> Option<&str> {
+        self.headers
+            .get_all("cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|header| header.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(name, _)| *name == SESSION_COOKIE)
+            .map(|(_, value)| value.trim())
+            .filter(|value| !value.is_empty())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    ApiKey { key_id: u64 },
+    Session { session_id: u64 },
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone)]
 pub struct Principal {
-    pub account_id: u64,
-    pub key_id: u64,
+    pub account: AccountRow,
+    pub credential: Credential,
 }
 
 impl Principal {
-    /// The tenant whose data this caller may see.
+    pub fn account_id(&self) -> u64 {
+        self.account.account_id
+    }
+
+    /// The tenant whose data this caller may see: its company's when it belongs to one.
     pub fn workspace(&self) -> Workspace {
-        Workspace::Account(self.account_id)
+        match self.account.company {
+            Some((company_id, _)) => Workspace::Company(company_id),
+            None => Workspace::Account(self.account.account_id),
+        }
     }
 
     /// How this caller appears in the events it causes.
     pub fn actor(&self) -> Actor {
-        Actor::ApiKey {
-            account_id: self.account_id,
-            key_id: self.key_id,
+        match self.credential {
+            Credential::ApiKey { key_id } => Actor::ApiKey {
+                account_id: self.account.account_id,
+                key_id,
+            },
+            Credential::Session { .. } => Actor::Account {
+                account_id: self.account.account_id,
+            },
         }
     }
 }
 
-pub fn authenticate(headers: &HeaderMap, projections: &Projections) -> Result<Principal, ApiError> {
-    let key = headers
-        .get("x-api-key")
-        .ok_or(ApiError::Unauthorized("missing x-api-key header"))?
-        .to_str()
-        .map_err(|_| ApiError::Unauthorized("invalid api key"))?
-        .trim();
-    if key.is_empty() {
-        return Err(ApiError::Unauthorized("missing x-api-key header"));
+/// An API key or, failing that, a session.
+pub fn authenticate(caller: &Caller, state: &AppState) -> Result<Principal, ApiError> {
+    if caller.headers.contains_key("x-api-key") {
+        return by_api_key(caller, state);
     }
-    let row = projections
-        .accounts()
+    if caller.session_token().is_some() {
+        return by_session(caller, state);
+    }
+    Err(ApiError::Unauthorized(
+        "missing x-api-key header or session cookie",
+    ))
+}
+
+/// A session only (the dashboard's account endpoints).
+pub fn require_session(caller: &Caller, state: &AppState) -> Result<Principal, ApiError> {
+    if caller.session_token().is_none() {
+        return Err(ApiError::Unauthorized("not logged in"));
+    }
+    by_session(caller, state)
+}
+
+/// An API key or session, if the request carries one; `None` if it carries neither.
+pub fn authenticate_optional(
+    caller: &Caller,
+    state: &AppState,
+) -> Result<Option<Principal>, ApiError> {
+    if caller.headers.contains_key("x-api-key") || caller.session_token().is_some() {
+        authenticate(caller, state).map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
+fn by_api_key(caller: &Caller, state: &AppState) -> Result<Principal, ApiError> {
+    let key = caller
+        .header("x-api-key")
+        .ok_or(ApiError::Unauthorized("missing x-api-key header"))?;
+    let accounts = state.projections.accounts();
+    let row = accounts
         .key_by_hash(&sha256_hex(key))?
         .ok_or(ApiError::Unauthorized("invalid api key"))?;
+    let account = accounts
+        .account(row.account_id)?
+        .ok_or(ApiError::Unauthorized("invalid api key"))?;
     Ok(Principal {
-        account_id: row.account_id,
-        key_id: row.key_id,
+        account,
+        credential: Credential::ApiKey { key_id: row.key_id },
     })
+}
+
+fn by_session(caller: &Caller, state: &AppState) -> Result<Principal, ApiError> {
+    let token = caller
+        .session_token()
+        .ok_or(ApiError::Unauthorized("not logged in"))?;
+    let accounts = state.projections.accounts();
+    let session = accounts
+        .session(&session_hash(state, token))?
+        .filter(|s| s.expires_at > state.clock.now_ms())
+        .ok_or(ApiError::Unauthorized(
+            "session expired or invalid, log in again",
+        ))?;
+    let account = accounts
+        .account(session.account_id)?
+        .ok_or(ApiError::Unauthorized(
+            "session expired or invalid, log in again",
+        ))?;
+    if !is_safe(&caller.method) {
+        check_same_origin(caller, state)?;
+    }
+    Ok(Principal {
+        account,
+        credential: Credential::Session {
+            session_id: session.session_id,
+        },
+    })
+}
+
+/// How a session token is stored and looked up.
+pub fn session_hash(state: &AppState, token: &str) -> String {
+    hmac_sha256_hex(state.config.session_secret(), token)
+}
+
+fn is_safe(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// Origin (or, failing that, Referer) must be app_url or one of allowed_origins. A request
+/// with neither is refused too: every browser sends Origin on cross-origin and same-origin
+/// POSTs, so only non-browser clients omit both, and those should use an API key.
+fn check_same_origin(caller: &Caller, state: &AppState) -> Result<(), ApiError> {
+    let origin = caller
+        .header("origin")
+        .map(str::to_owned)
+        .or_else(|| caller.header("referer").and_then(origin_of));
+    let config = &state.config;
+    let allowed = |origin: &str| {
+        origin_of(&config.server.app_url).as_deref() == Some(origin)
+            || is_allowed_origin(config, origin)
+    };
+    match origin {
+        Some(origin) if allowed(&origin) => Ok(()),
+        _ => Err(ApiError::Forbidden(
+            "cross-site request refused: send an Origin header of this site, or use an api key",
+        )),
+    }
+}
+
+/// `scheme://host[:port]` of a URL.
+fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let host = rest.split(['/', '?', '#']).next()?;
+    (!host.is_empty()).then(|| format!("{scheme}://{host}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_are_scheme_and_authority() {
+        assert_eq!(
+            origin_of("http://localhost:3000/dashboard?x=1").as_deref(),
+            Some("http://localhost:3000")
+        );
+        assert_eq!(
+            origin_of("https://meet.example.com").as_deref(),
+            Some("https://meet.example.com")
+        );
+        assert_eq!(origin_of("not a url"), None);
+    }
+
+    #[test]
+    fn the_session_cookie_is_found_among_others() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "cookie",
+            "theme=dark; convene_session=abc123 ; x=y".parse().unwrap(),
+        );
+        let caller = Caller {
+            method: Method::GET,
+            headers,
+            ip: None,
+        };
+        assert_eq!(caller.session_token(), Some("abc123"));
+    }
 }

@@ -25,6 +25,12 @@ pub enum ApiError {
     Conflict(String),
     /// 413: the body is larger than `limits.body_bytes`.
     PayloadTooLarge { limit: u64 },
+    /// 429: over a rate limit; says which limit and when to retry.
+    TooManyRequests {
+        retry_after_secs: u64,
+        limit: u32,
+        window_secs: u64,
+    },
     /// 503: the server is shutting down or a component is overloaded.
     Unavailable(String),
     /// 500: a bug or a storage failure; the detail is logged, not shown.
@@ -42,6 +48,7 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -56,6 +63,13 @@ impl ApiError {
             ApiError::PayloadTooLarge { limit } => {
                 format!("request body is larger than the limit of {limit} bytes")
             }
+            ApiError::TooManyRequests {
+                retry_after_secs,
+                limit,
+                window_secs,
+            } => format!(
+                "too many requests: the limit is {limit} per {window_secs} seconds, retry in {retry_after_secs} seconds"
+            ),
             ApiError::Unexpected(_) => "internal server error".to_owned(),
         }
     }
@@ -65,11 +79,27 @@ impl ApiError {
             tracing::error!(error = %detail, "unexpected error while handling a request");
         }
         let status = self.status();
-        warp::reply::with_status(
+        let mut response = warp::reply::with_status(
             warp::reply::json(&json!({ "error": self.message() })),
             status,
         )
-        .into_response()
+        .into_response();
+        if let ApiError::TooManyRequests {
+            retry_after_secs,
+            limit,
+            window_secs,
+        } = self
+        {
+            let headers = response.headers_mut();
+            headers.insert("retry-after", retry_after_secs.into());
+            headers.insert("ratelimit-limit", limit.into());
+            headers.insert("ratelimit-remaining", 0.into());
+            headers.insert("ratelimit-reset", retry_after_secs.into());
+            if let Ok(policy) = format!("{limit};w={window_secs}").parse() {
+                headers.insert("ratelimit-policy", policy);
+            }
+        }
+        response
     }
 }
 
@@ -90,6 +120,24 @@ impl From<MeetingError> for ApiError {
             MeetingError::AlreadyExists => {
                 ApiError::Unexpected("meeting id collision was not retried".into())
             }
+            MeetingError::ParticipantNotFound => ApiError::NotFound("participant not found"),
+            MeetingError::NotStarted { scheduled_at } => ApiError::Conflict(match scheduled_at {
+                Some(at) => format!(
+                    "meeting has not started yet, it is scheduled for {}",
+                    crate::domain::format_iso_millis(at)
+                ),
+                None => "meeting has not started yet".into(),
+            }),
+            MeetingError::Locked => ApiError::Forbidden("meeting is locked"),
+            MeetingError::Full { max_participants } => {
+                ApiError::Conflict(format!("meeting is full ({max_participants} participants)"))
+            }
+            MeetingError::InvalidInvite => {
+                ApiError::Forbidden("invite is invalid or has already been used")
+            }
+            MeetingError::AlreadyJoined => {
+                ApiError::Conflict("participant is already in the meeting".into())
+            }
             MeetingError::Unavailable => ApiError::Unavailable("meeting is busy, try again".into()),
             MeetingError::Unexpected(detail) => ApiError::Unexpected(detail),
         }
@@ -102,6 +150,16 @@ impl From<AccountError> for ApiError {
             AccountError::EmailTaken => ApiError::Conflict("email already in use".into()),
             AccountError::NotFound => ApiError::NotFound("account not found"),
             AccountError::KeyNotFound => ApiError::NotFound("api key not found"),
+            AccountError::InvalidResetToken => {
+                ApiError::BadRequest("reset token is invalid or has expired".into())
+            }
+            AccountError::AlreadyInCompany => {
+                ApiError::Conflict("already a member of a company".into())
+            }
+            AccountError::NotInCompany => ApiError::NotFound("member not found"),
+            AccountError::OwnerCannotLeave => {
+                ApiError::BadRequest("the company owner cannot be removed".into())
+            }
             AccountError::Unavailable => ApiError::Unavailable("account is busy, try again".into()),
             AccountError::AlreadyExists | AccountError::Unexpected(_) => {
                 ApiError::Unexpected(err.to_string())
@@ -123,6 +181,15 @@ pub async fn recover(rejection: Rejection) -> Result<Response, Infallible> {
         match api {
             ApiError::PayloadTooLarge { limit } => ApiError::PayloadTooLarge { limit: *limit },
             ApiError::BadRequest(m) => ApiError::BadRequest(m.clone()),
+            ApiError::TooManyRequests {
+                retry_after_secs,
+                limit,
+                window_secs,
+            } => ApiError::TooManyRequests {
+                retry_after_secs: *retry_after_secs,
+                limit: *limit,
+                window_secs: *window_secs,
+            },
             other => ApiError::Unexpected(format!("unhandled rejection {other:?}")),
         }
     } else if rejection.is_not_found() {

@@ -1,20 +1,21 @@
-//! Meetings (onepizza §3, §5): create, list, get, end or cancel, list scheduled.
+//! Meetings (onepizza §3, §4, §5): create, create as a guest, list, get, end or cancel, list
+//! scheduled.
 //!
 //! Writes go to the meeting's actor (where they are decided and logged); reads come from the
 //! meeting directory. Another workspace's meeting answers 404 exactly like a missing one.
 
-use convene_actors::{CreateMeeting, Meeting, MeetingCommand, MeetingError};
+use convene_actors::{CreateMeeting, HostAction, Meeting, MeetingCommand, MeetingError};
 use convene_events::catalog::meeting::{Dialect, EndReason, MeetingSettings};
-use convene_events::MeetingId;
+use convene_events::{Actor, MeetingId, Workspace};
 use convene_projections::{MeetingRow, RowStatus};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use warp::filters::BoxedFilter;
-use warp::http::{HeaderMap, StatusCode};
+use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Reply};
 
-use super::auth::{authenticate, Principal};
+use super::auth::{authenticate, authenticate_optional, caller, Caller};
 use super::body::{limited, parse_json};
 use super::error::{respond, ApiError};
 use super::{with_state, AppState};
@@ -24,38 +25,47 @@ const DEFAULT_TITLE: &str = "Untitled Meeting";
 
 pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
     let body_limit = state.config.limits.body_bytes;
-    let headers = warp::header::headers_cloned();
     let create = warp::path!("api" / "meetings")
         .and(warp::post())
         .and(with_state(state.clone()))
-        .and(headers)
+        .and(caller())
         .and(limited(body_limit))
-        .then(|state, headers, body: bytes::Bytes| async move {
-            respond(create_meeting(state, headers, &body).await)
+        .then(|state, caller, body: bytes::Bytes| async move {
+            respond(create_meeting(state, caller, &body).await)
+        });
+    let guest = warp::path!("api" / "meetings" / "guest")
+        .and(warp::post())
+        .and(with_state(state.clone()))
+        .and(limited(body_limit))
+        .then(|state, body: bytes::Bytes| async move {
+            respond(create_guest_meeting(state, &body).await)
         });
     let list = warp::path!("api" / "meetings")
         .and(warp::get())
         .and(with_state(state.clone()))
-        .and(headers)
-        .map(|state, headers| respond(list_meetings(state, headers, false)));
+        .and(caller())
+        .map(|state, caller| respond(list_meetings(state, caller, false)));
     let scheduled = warp::path!("api" / "meetings" / "scheduled" / "list")
         .and(warp::get())
         .and(with_state(state.clone()))
-        .and(headers)
-        .map(|state, headers| respond(list_meetings(state, headers, true)));
+        .and(caller())
+        .map(|state, caller| respond(list_meetings(state, caller, true)));
     let get = warp::path!("api" / "meetings" / String)
         .and(warp::get())
         .and(with_state(state.clone()))
-        .and(headers)
-        .map(|id: String, state, headers| respond(get_meeting(state, headers, &id)));
-    let end = warp::path!("api" / "meetings" / String)
-        .and(warp::delete())
-        .and(with_state(state))
-        .and(headers)
-        .then(|id: String, state, headers| async move {
-            respond(end_meeting(state, headers, &id).await)
-        });
+        .and(caller())
+        .map(|id: String, state, caller| respond(get_meeting(state, caller, &id)));
+    let end =
+        warp::path!("api" / "meetings" / String)
+            .and(warp::delete())
+            .and(with_state(state))
+            .and(caller())
+            .then(|id: String, state, caller| async move {
+                respond(end_meeting(state, caller, &id).await)
+            });
     create
+        .or(guest)
+        .unify()
         .or(list)
         .unify()
         .or(scheduled)
@@ -79,10 +89,10 @@ struct CreateRequest {
 
 async fn create_meeting(
     state: AppState,
-    headers: HeaderMap,
+    caller: Caller,
     body: &[u8],
 ) -> Result<Response, ApiError> {
-    let principal = authenticate(&headers, &state.projections)?;
+    let principal = authenticate(&caller, &state)?;
     let request: CreateRequest = parse_json(body)?;
     let limits = &state.config.limits;
     let title = Title::parse(request.title.as_deref(), DEFAULT_TITLE, limits.title_chars)
@@ -95,28 +105,96 @@ async fn create_meeting(
     let max_participants = request
         .max_participants
         .unwrap_or(limits.default_max_participants);
-    if !(1..=limits.max_participants).contains(&max_participants) {
-        return Err(ApiError::BadRequest(format!(
-            "maxParticipants must be between 1 and {}",
-            limits.max_participants
-        )));
-    }
+    check_max_participants(&state, max_participants)?;
     let settings = MeetingSettings {
         mute_on_join: request.mute_on_join.unwrap_or(false),
         video_off_on_join: request.video_off_on_join.unwrap_or(false),
-        max_participants,
-        locked: false,
-        waiting_room: false,
+        ..MeetingSettings::with_cap(max_participants)
     };
+    let (meeting, admin_token) = create(
+        &state,
+        principal.workspace(),
+        title.into_inner(),
+        scheduled_at,
+        settings,
+        principal.actor(),
+    )
+    .await?;
+    tracing::info!(meeting_id = %meeting.id, account_id = principal.account_id(), "meeting created");
+    let mut body = created_body(&meeting);
+    body.insert("adminToken".into(), admin_token.expose().into());
+    Ok(warp::reply::with_status(warp::reply::json(&body), StatusCode::CREATED).into_response())
+}
+
+pub fn check_max_participants(state: &AppState, max_participants: u32) -> Result<(), ApiError> {
+    let cap = state.config.limits.max_participants;
+    if (1..=cap).contains(&max_participants) {
+        Ok(())
+    } else {
+        Err(ApiError::BadRequest(format!(
+            "maxParticipants must be between 1 and {cap}"
+        )))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GuestRequest {
+    title: Option<String>,
+}
+
+/// onepizza §4, except that guest meetings are logged like any other (they survive restarts
+/// and appear in audits); they belong to no workspace, are never billed, and end by themselves
+/// after `guest.expire_after_minutes` without participants.
+async fn create_guest_meeting(state: AppState, body: &[u8]) -> Result<Response, ApiError> {
+    let request: GuestRequest = parse_json(body)?;
+    let config = &state.config;
+    let title = Title::parse(
+        request.title.as_deref(),
+        &config.guest.default_title,
+        config.limits.title_chars,
+    )
+    .map_err(ApiError::BadRequest)?;
+    let settings = MeetingSettings::with_cap(config.limits.default_max_participants);
+    let (meeting, admin_token) = create(
+        &state,
+        Workspace::Guest,
+        title.into_inner(),
+        None,
+        settings,
+        Actor::System,
+    )
+    .await?;
+    tracing::info!(meeting_id = %meeting.id, "guest meeting created");
+    Ok(warp::reply::with_status(
+        warp::reply::json(&json!({
+            "meetingId": meeting.id.as_str(),
+            "adminToken": admin_token.expose(),
+            "joinUrl": format!("/join/{}", meeting.id),
+            "title": meeting.title,
+        })),
+        StatusCode::CREATED,
+    )
+    .into_response())
+}
+
+/// Creates a meeting through its actor and waits until the read models show it.
+async fn create(
+    state: &AppState,
+    workspace: Workspace,
+    title: String,
+    scheduled_at: Option<i64>,
+    settings: MeetingSettings,
+    actor: Actor,
+) -> Result<(Meeting, AdminToken), ApiError> {
     let admin_token = AdminToken::generate();
-    let title = title.into_inner();
     // Ids are random; a collision with an existing meeting is astronomically rare but possible,
     // and the actor refuses it, so draw again.
     for _ in 0..3 {
         let meeting_id = MeetingId::generate();
         let command = MeetingCommand::Create(CreateMeeting {
             meeting_id: meeting_id.clone(),
-            workspace: principal.workspace(),
+            workspace,
             title: title.clone(),
             scheduled_at,
             settings: settings.clone(),
@@ -125,18 +203,12 @@ async fn create_meeting(
         });
         match state
             .registry
-            .execute(&meeting_id, command, principal.actor())
+            .execute(&meeting_id, command, actor.clone())
             .await
         {
             Ok(outcome) => {
                 state.caught_up(outcome.last_seq).await?;
-                tracing::info!(meeting_id = %meeting_id, account_id = principal.account_id, "meeting created");
-                let mut body = created_body(&outcome.meeting);
-                body.insert("adminToken".into(), admin_token.expose().into());
-                return Ok(
-                    warp::reply::with_status(warp::reply::json(&body), StatusCode::CREATED)
-                        .into_response(),
-                );
+                return Ok((outcome.meeting, admin_token));
             }
             Err(MeetingError::AlreadyExists) => continue,
             Err(err) => return Err(err.into()),
@@ -149,10 +221,10 @@ async fn create_meeting(
 
 fn list_meetings(
     state: AppState,
-    headers: HeaderMap,
+    caller: Caller,
     scheduled_only: bool,
 ) -> Result<Response, ApiError> {
-    let principal = authenticate(&headers, &state.projections)?;
+    let principal = authenticate(&caller, &state)?;
     let meetings: Vec<Value> = state
         .projections
         .meetings()
@@ -164,44 +236,34 @@ fn list_meetings(
     Ok(warp::reply::json(&json!({ "meetings": meetings })).into_response())
 }
 
-fn get_meeting(state: AppState, headers: HeaderMap, raw_id: &str) -> Result<Response, ApiError> {
-    let principal = authenticate(&headers, &state.projections)?;
-    let row = owned_row(&state, &principal, raw_id)?;
+fn get_meeting(state: AppState, caller: Caller, raw_id: &str) -> Result<Response, ApiError> {
+    let principal = authenticate(&caller, &state)?;
+    let row = visible_row(&state, principal.workspace(), raw_id)?;
     let mut body = summary(&row);
-    body.insert("participants".into(), json!([]));
+    let participants: Vec<Value> = row
+        .participants
+        .iter()
+        .map(|p| {
+            json!({
+                "participantId": p.participant_id,
+                "name": p.name,
+                "isMuted": p.muted,
+                "isVideoOff": p.video_off,
+                // Screen sharing is reported by clients over the realtime channel, which
+                // does not log it; the REST view shows what the log knows.
+                "isScreenSharing": false,
+                "joinedAt": p.joined_at,
+            })
+        })
+        .collect();
+    body.insert("participants".into(), participants.into());
     body.insert("settings".into(), settings_json(&row.settings));
     Ok(warp::reply::json(&body).into_response())
 }
 
-async fn end_meeting(
-    state: AppState,
-    headers: HeaderMap,
-    raw_id: &str,
-) -> Result<Response, ApiError> {
-    let principal = authenticate(&headers, &state.projections)?;
-    // Checking the directory first keeps unknown ids from spawning actors.
-    let row = owned_row(&state, &principal, raw_id)?;
-    let admin_token = headers
-        .get("x-admin-token")
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .ok_or(ApiError::Forbidden("missing x-admin-token header"))?
-        .to_owned();
-    let meeting_id =
-        MeetingId::parse(&row.meeting_id).map_err(|e| ApiError::Unexpected(e.to_string()))?;
-    let outcome = state
-        .registry
-        .execute(
-            &meeting_id,
-            MeetingCommand::End {
-                workspace: principal.workspace(),
-                admin_token,
-            },
-            principal.actor(),
-        )
-        .await?;
-    state.caught_up(outcome.last_seq).await?;
+async fn end_meeting(state: AppState, caller: Caller, raw_id: &str) -> Result<Response, ApiError> {
+    let outcome = execute_host(&state, &caller, raw_id, HostAction::End).await?;
+    let meeting_id = &outcome.meeting.id;
     let (message, reason) = match outcome.meeting.end_reason {
         Some(EndReason::Cancelled) => ("Meeting cancelled", EndReason::Cancelled),
         _ => ("Meeting ended", EndReason::EndedByHost),
@@ -216,11 +278,49 @@ async fn end_meeting(
     .into_response())
 }
 
-/// The caller's meeting, or 404 — for malformed ids, unknown ids and other tenants' meetings
-/// alike.
-fn owned_row(
+/// Runs a host action (needs `x-admin-token`) on the meeting `raw_id`, as the caller.
+///
+/// The caller must be of the meeting's workspace (API key or session); a guest meeting, which
+/// has no workspace, is controlled by its admin token alone.
+pub async fn execute_host(
     state: &AppState,
-    principal: &Principal,
+    caller: &Caller,
+    raw_id: &str,
+    action: HostAction,
+) -> Result<convene_actors::CommandOutcome, ApiError> {
+    let principal = authenticate_optional(caller, state)?;
+    let (row, actor) = match &principal {
+        Some(principal) => (
+            visible_row(state, principal.workspace(), raw_id)?,
+            principal.actor(),
+        ),
+        None => {
+            let row = visible_row(state, Workspace::Guest, raw_id).map_err(|_| {
+                ApiError::Unauthorized("missing x-api-key header or session cookie")
+            })?;
+            let actor = Actor::MeetingHost {
+                meeting_id: row.meeting_id.clone(),
+            };
+            (row, actor)
+        }
+    };
+    let admin_token = caller
+        .header("x-admin-token")
+        .ok_or(ApiError::Forbidden("missing x-admin-token header"))?
+        .to_owned();
+    let meeting_id =
+        MeetingId::parse(&row.meeting_id).map_err(|e| ApiError::Unexpected(e.to_string()))?;
+    let command = MeetingCommand::host(row.workspace, admin_token, action);
+    let outcome = state.registry.execute(&meeting_id, command, actor).await?;
+    state.caught_up(outcome.last_seq).await?;
+    Ok(outcome)
+}
+
+/// The meeting if `workspace` may see it, or 404 — for malformed ids, unknown ids and other
+/// tenants' meetings alike.
+fn visible_row(
+    state: &AppState,
+    workspace: Workspace,
     raw_id: &str,
 ) -> Result<MeetingRow, ApiError> {
     let not_found = ApiError::NotFound("meeting not found");
@@ -228,7 +328,7 @@ fn owned_row(
         return Err(not_found);
     };
     match state.projections.meetings().get(id.as_str())? {
-        Some(row) if row.workspace == principal.workspace() => Ok(row),
+        Some(row) if row.workspace == workspace => Ok(row),
         _ => Err(not_found),
     }
 }
@@ -261,7 +361,7 @@ fn created_body(meeting: &Meeting) -> Map<String, Value> {
     body
 }
 
-fn settings_json(settings: &MeetingSettings) -> Value {
+pub fn settings_json(settings: &MeetingSettings) -> Value {
     json!({
         "muteOnJoin": settings.mute_on_join,
         "videoOffOnJoin": settings.video_off_on_join,

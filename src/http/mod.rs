@@ -4,25 +4,40 @@
 //! path and method match, its handler's answer is final, and [`error::respond`] is the single
 //! place that maps errors to statuses. A write answers only after the read models that the API
 //! reads have caught up with it (read-your-writes).
+//!
+//! Around every route ([`routes`]): the rate limit of the request's group first, then the
+//! handler, then security headers, CORS and compression on the way out
+//! ([`protection`], [`compression`]).
 
 pub mod accounts;
 pub mod auth;
 pub mod body;
+pub mod companies;
+pub mod compression;
+pub mod controls;
 pub mod error;
 pub mod health;
+pub mod ice;
+pub mod keys;
 pub mod meetings;
+pub mod passwords;
+pub mod protection;
+pub mod sessions;
 
 use std::sync::Arc;
 
-use convene_actors::{AccountService, MeetingRegistry};
+use convene_actors::{AccountService, MeetingRegistry, SessionService};
 use convene_events::{Clock, EventLog};
 use convene_projections::Projections;
 use warp::filters::BoxedFilter;
+use warp::http::{HeaderMap, Method};
 use warp::reply::Response;
 use warp::{Filter, Reply};
 
 use crate::config::Config;
+use crate::email::Mailer;
 use error::ApiError;
+use protection::RateLimits;
 
 /// Everything a handler may use.
 #[derive(Clone)]
@@ -32,7 +47,10 @@ pub struct AppState {
     pub log: EventLog,
     pub registry: MeetingRegistry,
     pub accounts: AccountService,
+    pub sessions: SessionService,
     pub projections: Projections,
+    pub mailer: Mailer,
+    pub rate_limits: RateLimits,
 }
 
 impl AppState {
@@ -43,6 +61,13 @@ impl AppState {
             .await
             .map_err(ApiError::from)
     }
+
+    /// A fresh id for an account, key, company or session (unique across the server's life).
+    pub fn next_id(&self) -> Result<u64, ApiError> {
+        self.log
+            .next_id()
+            .map_err(|e| ApiError::Unexpected(e.to_string()))
+    }
 }
 
 pub fn with_state(
@@ -52,14 +77,78 @@ pub fn with_state(
 }
 
 pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
-    health::routes()
+    let api = health::routes()
         .or(accounts::routes(state.clone()))
         .unify()
-        .or(meetings::routes(state))
+        .or(sessions::routes(state.clone()))
         .unify()
+        .or(passwords::routes(state.clone()))
+        .unify()
+        .or(keys::routes(state.clone()))
+        .unify()
+        .or(companies::routes(state.clone()))
+        .unify()
+        .or(controls::routes(state.clone()))
+        .unify()
+        .or(meetings::routes(state.clone()))
+        .unify()
+        .or(ice::routes(state.clone()))
+        .unify();
+    let limited = rate_limited(state.clone())
+        .and(api)
         .recover(error::recover)
-        .unify()
+        .unify();
+    let config = state.config.clone();
+    let preflight = warp::options()
+        .and(warp::header::headers_cloned())
+        .map(move |headers: HeaderMap| protection::preflight(&config, origin(&headers)));
+    let config = state.config.clone();
+    warp::header::headers_cloned()
+        .and(preflight.or(limited).unify())
+        .then(move |headers: HeaderMap, response: Response| {
+            let config = config.clone();
+            async move { finish(&config, &headers, response).await }
+        })
         .with(warp::trace::request())
         .map(Reply::into_response)
         .boxed()
+}
+
+/// Rejects the request with 429 when its group's limit for its address is spent.
+fn rate_limited(state: AppState) -> impl Filter<Extract = (), Error = warp::Rejection> + Clone {
+    warp::method()
+        .and(warp::path::full())
+        .and(warp::addr::remote())
+        .and_then(
+            move |method: Method,
+                  path: warp::path::FullPath,
+                  remote: Option<std::net::SocketAddr>| {
+                let state = state.clone();
+                async move {
+                    match protection::group_of(&method, path.as_str()) {
+                        Some(group) => state
+                            .rate_limits
+                            .check(group, remote.map(|a| a.ip()))
+                            .map_err(warp::reject::custom),
+                        None => Ok(()),
+                    }
+                }
+            },
+        )
+        .untuple_one()
+}
+
+fn origin(headers: &HeaderMap) -> Option<&str> {
+    headers.get("origin").and_then(|v| v.to_str().ok())
+}
+
+/// Headers every response carries, then compression when the client accepts it.
+async fn finish(config: &Config, request: &HeaderMap, mut response: Response) -> Response {
+    protection::add_security_headers(config, &mut response);
+    protection::add_cors_headers(config, origin(request), &mut response);
+    let accept = request
+        .get("accept-encoding")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    compression::negotiate(accept, response).await
 }

@@ -24,9 +24,16 @@ pub struct TestApp {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// A server whose test configuration is changed by `tweak` first.
+pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
     let path = dir.path().to_owned();
-    spawn_app_at(&path, Some(dir), ManualClock::new(T0)).await
+    let mut config = test_config(&path);
+    tweak(&mut config);
+    start(config, Some(dir), ManualClock::new(T0)).await
 }
 
 pub async fn spawn_app_at(
@@ -34,9 +41,26 @@ pub async fn spawn_app_at(
     owned_dir: Option<Arc<tempfile::TempDir>>,
     clock: ManualClock,
 ) -> TestApp {
+    start(test_config(data_dir), owned_dir, clock).await
+}
+
+/// The defaults, with rate limits off (tests register many accounts from one address; the
+/// rate-limit tests switch them back on) and a fast scheduler tick.
+pub fn test_config(data_dir: &Path) -> Config {
     let mut config = Config::defaults();
     config.storage.path = data_dir.to_owned();
     config.storage.cache_capacity_mb = 16;
+    config.rate_limits.enabled = false;
+    config.scheduler.tick_ms = 20;
+    config
+}
+
+async fn start(
+    config: Config,
+    owned_dir: Option<Arc<tempfile::TempDir>>,
+    clock: ManualClock,
+) -> TestApp {
+    let data_dir = config.storage.path.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -54,7 +78,7 @@ pub async fn spawn_app_at(
         address,
         client: Client::new(),
         clock,
-        data_dir: data_dir.to_owned(),
+        data_dir,
         _owned_dir: owned_dir,
         stop: Some(stop),
         server: Some(server),
@@ -141,12 +165,105 @@ impl TestApp {
         request.send().await.expect("request")
     }
 
+    /// Logs in and returns the session cookie (`convene_session=…`).
+    pub async fn login(&self, email: &str, password: &str) -> String {
+        let response = self
+            .post_json(
+                "/api/auth/login",
+                None,
+                &json!({"email": email, "password": password}),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let set_cookie = response.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        set_cookie.split(';').next().unwrap().to_owned()
+    }
+
+    /// A request carrying a session cookie and this server's own Origin, as a browser sends it.
+    pub fn with_session(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        cookie: &str,
+    ) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .header("cookie", cookie)
+            .header("origin", "http://localhost:3000")
+    }
+
+    /// The .eml files in the outbox, oldest first, waiting up to 5 s for at least `count`.
+    pub async fn outbox(&self, count: usize) -> Vec<String> {
+        let dir = self.data_dir.join("outbox");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let mut files: Vec<_> = std::fs::read_dir(&dir)
+                .map(|entries| entries.filter_map(Result::ok).map(|e| e.path()).collect())
+                .unwrap_or_default();
+            files.retain(|p| p.extension().is_some_and(|e| e == "eml"));
+            if files.len() >= count || std::time::Instant::now() > deadline {
+                files.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
+                return files
+                    .iter()
+                    .map(|p| decode_quoted_printable(&std::fs::read_to_string(p).unwrap()))
+                    .collect();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Polls `path` until `done` holds for its JSON body (for effects of the scheduler, which
+    /// acts on its own tick after the clock moves); panics after 5 s.
+    pub async fn eventually(&self, path: &str, key: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let body: Value = self.get(path, Some(key)).await.json().await.unwrap();
+            if done(&body) {
+                return body;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "gave up waiting: {body}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+
     /// Creates a meeting and returns the creation response body.
     pub async fn create_meeting(&self, key: &str, body: &Value) -> Value {
         let response = self.post_json("/api/meetings", Some(key), body).await;
         assert_eq!(response.status(), StatusCode::CREATED);
         response.json().await.unwrap()
     }
+}
+
+/// Undoes quoted-printable (soft line breaks and `=XX` escapes), as a mail client does, so
+/// links in a message can be read whole.
+fn decode_quoted_printable(message: &str) -> String {
+    let joined = message.replace("=\r\n", "").replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = (bytes[i] == b'=' && i + 2 < bytes.len())
+            .then(|| std::str::from_utf8(&bytes[i + 1..i + 3]).ok())
+            .flatten()
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match escaped {
+            Some(byte) => {
+                out.push(byte);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Asserts a status and a JSON `{"error": ...}` body containing `needle`; returns the message.

@@ -3,7 +3,12 @@
 
 mod accounts;
 mod cli;
+mod companies;
+mod controls;
 mod errors;
 mod helpers;
 mod meetings;
+mod protection;
 mod restart;
+mod scheduling;
+mod sessions;

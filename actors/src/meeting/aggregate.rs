@@ -1,5 +1,7 @@
 //! A meeting's state, folded from its events.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use convene_events::catalog::meeting::{Dialect, EndReason, MeetingEvent, MeetingSettings};
 use convene_events::{Envelope, MeetingId, Workspace};
 use serde::Serialize;
@@ -35,8 +37,23 @@ pub struct Meeting {
     pub ended_at: Option<i64>,
     pub end_reason: Option<EndReason>,
     pub via: Dialect,
+    /// Who is in the meeting now, by participant id.
+    pub participants: BTreeMap<String, Participant>,
+    /// Since when the active meeting has had nobody in it (guest meetings expire on this).
+    pub empty_since: Option<i64>,
     #[serde(skip)]
     pub(crate) admin_token_sha256: String,
+    /// SHA-256 of invites issued and not yet redeemed.
+    #[serde(skip)]
+    pub(crate) open_invites: BTreeSet<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Participant {
+    pub name: String,
+    pub muted: bool,
+    pub video_off: bool,
+    pub joined_at: i64,
 }
 
 /// Folds one event into the state. `at` is the envelope's timestamp. Pure: no I/O, no clock.
@@ -55,21 +72,86 @@ pub fn apply(state: &mut Option<Meeting>, event: &MeetingEvent, at: i64) {
                 ended_at: None,
                 end_reason: None,
                 via: created.via,
+                participants: BTreeMap::new(),
+                empty_since: None,
                 admin_token_sha256: created.admin_token_sha256.clone(),
+                open_invites: BTreeSet::new(),
             });
         }
-        MeetingEvent::Activated(_) => {
+        other => {
             if let Some(meeting) = state {
-                meeting.status = MeetingStatus::Active;
-                meeting.activated_at = Some(at);
+                apply_to_existing(meeting, other, at);
             }
         }
+    }
+}
+
+fn apply_to_existing(meeting: &mut Meeting, event: &MeetingEvent, at: i64) {
+    match event {
+        MeetingEvent::Created(_) => {}
+        MeetingEvent::Activated(_) => {
+            meeting.status = MeetingStatus::Active;
+            meeting.activated_at = Some(at);
+            meeting.empty_since = Some(at);
+        }
         MeetingEvent::Ended(ended) => {
-            if let Some(meeting) = state {
-                meeting.status = MeetingStatus::Ended;
-                meeting.ended_at = Some(at);
-                meeting.end_reason = Some(ended.reason);
+            meeting.status = MeetingStatus::Ended;
+            meeting.ended_at = Some(at);
+            meeting.end_reason = Some(ended.reason);
+            meeting.participants.clear();
+            meeting.open_invites.clear();
+            meeting.empty_since = None;
+        }
+        MeetingEvent::SettingsChanged(change) => {
+            if let Some(title) = &change.title {
+                meeting.title = title.clone();
             }
+            meeting.settings = meeting.settings.patched(change);
+        }
+        MeetingEvent::InviteIssued(invite) => {
+            meeting.open_invites.insert(invite.token_sha256.clone());
+        }
+        MeetingEvent::ParticipantJoined(joined) => {
+            if let Some(invite) = &joined.invite_sha256 {
+                meeting.open_invites.remove(invite);
+            }
+            meeting.participants.insert(
+                joined.participant_id.clone(),
+                Participant {
+                    name: joined.name.clone(),
+                    muted: joined.muted,
+                    video_off: joined.video_off,
+                    joined_at: at,
+                },
+            );
+            meeting.empty_since = None;
+        }
+        MeetingEvent::ParticipantLeft(left) => meeting.remove_participant(&left.participant_id, at),
+        MeetingEvent::ParticipantKicked(kicked) => {
+            meeting.remove_participant(&kicked.participant_id, at)
+        }
+        MeetingEvent::ParticipantMuted(muted) => {
+            if let Some(participant) = meeting.participants.get_mut(&muted.participant_id) {
+                participant.muted = true;
+            }
+        }
+        // A request only: the participant unmutes themselves, if they choose to.
+        MeetingEvent::UnmuteRequested(_) => {}
+        MeetingEvent::AllMuted(all) => {
+            for id in &all.participant_ids {
+                if let Some(participant) = meeting.participants.get_mut(id) {
+                    participant.muted = true;
+                }
+            }
+        }
+    }
+}
+
+impl Meeting {
+    fn remove_participant(&mut self, participant_id: &str, at: i64) {
+        self.participants.remove(participant_id);
+        if self.participants.is_empty() && self.status == MeetingStatus::Active {
+            self.empty_since = Some(at);
         }
     }
 }

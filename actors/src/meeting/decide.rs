@@ -4,13 +4,14 @@
 //! the log. The tests at the bottom read given (events) / when (command) / then (events or error).
 
 use convene_events::catalog::meeting::{
-    ActivationTrigger, Dialect, EndReason, MeetingActivated, MeetingCreated, MeetingEnded,
-    MeetingEvent, MeetingSettings,
+    ActivationTrigger, AllMuted, Dialect, EndReason, InviteIssued, LeaveReason, MeetingActivated,
+    MeetingCreated, MeetingEnded, MeetingEvent, MeetingSettings, ParticipantJoined,
+    ParticipantKicked, ParticipantLeft, ParticipantMuted, SettingsChanged, UnmuteRequested,
 };
 use convene_events::{MeetingId, Workspace};
 
 use super::aggregate::{Meeting, MeetingStatus};
-use crate::secret_matches;
+use crate::{secret_matches, sha256_hex};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateMeeting {
@@ -26,12 +27,61 @@ pub struct CreateMeeting {
 #[derive(Debug, Clone, PartialEq)]
 pub enum MeetingCommand {
     Create(CreateMeeting),
-    /// Ends an active meeting or cancels a scheduled one. The caller must belong to the
-    /// meeting's workspace and present its admin token.
-    End {
+    /// Something only the meeting's host may do: the caller must belong to the meeting's
+    /// workspace and present its admin token.
+    Host {
         workspace: Workspace,
         admin_token: String,
+        action: HostAction,
     },
+    /// Someone enters. `invite_token` is the plain token from an invite link, if any.
+    Join {
+        participant_id: String,
+        name: String,
+        invite_token: Option<String>,
+    },
+    Leave {
+        participant_id: String,
+        reason: LeaveReason,
+    },
+    /// The scheduler: a scheduled meeting's time has come.
+    ActivateOnSchedule,
+    /// The scheduler: a guest meeting has been empty for its expiry period.
+    ExpireIfEmpty {
+        empty_for_ms: i64,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum HostAction {
+    /// Ends an active meeting or cancels a scheduled one.
+    End,
+    UpdateSettings(SettingsChanged),
+    Invite {
+        token_sha256: String,
+        name: Option<String>,
+    },
+    Mute {
+        participant_id: String,
+    },
+    RequestUnmute {
+        participant_id: String,
+    },
+    Kick {
+        participant_id: String,
+        reason: Option<String>,
+    },
+    MuteAll,
+}
+
+impl MeetingCommand {
+    pub fn host(workspace: Workspace, admin_token: impl Into<String>, action: HostAction) -> Self {
+        MeetingCommand::Host {
+            workspace,
+            admin_token: admin_token.into(),
+            action,
+        }
+    }
 }
 
 /// What a successful command leaves behind.
@@ -55,6 +105,18 @@ pub enum MeetingError {
     AlreadyEnded,
     #[error("scheduledAt must be in the future")]
     ScheduleInPast,
+    #[error("participant not found")]
+    ParticipantNotFound,
+    #[error("meeting has not started yet")]
+    NotStarted { scheduled_at: Option<i64> },
+    #[error("meeting is locked")]
+    Locked,
+    #[error("meeting is full")]
+    Full { max_participants: u32 },
+    #[error("invite is invalid or has already been used")]
+    InvalidInvite,
+    #[error("participant is already in the meeting")]
+    AlreadyJoined,
     #[error("meeting is busy, try again")]
     Unavailable,
     #[error("unexpected: {0}")]
@@ -68,10 +130,67 @@ pub fn decide(
 ) -> Result<Vec<MeetingEvent>, MeetingError> {
     match command {
         MeetingCommand::Create(create) => create_meeting(state, create, now),
-        MeetingCommand::End {
+        MeetingCommand::Host {
             workspace,
             admin_token,
-        } => end_meeting(state, *workspace, admin_token),
+            action,
+        } => {
+            let meeting = owned_meeting(state, *workspace)?;
+            if !secret_matches(admin_token, &meeting.admin_token_sha256) {
+                return Err(MeetingError::WrongAdminToken);
+            }
+            host_action(meeting, action)
+        }
+        MeetingCommand::Join {
+            participant_id,
+            name,
+            invite_token,
+        } => join(
+            existing(state)?,
+            participant_id,
+            name,
+            invite_token.as_deref(),
+        ),
+        MeetingCommand::Leave {
+            participant_id,
+            reason,
+        } => {
+            let meeting = existing(state)?;
+            present(meeting, participant_id)?;
+            Ok(vec![ParticipantLeft {
+                participant_id: participant_id.clone(),
+                reason: *reason,
+            }
+            .into()])
+        }
+        MeetingCommand::ActivateOnSchedule => {
+            let meeting = existing(state)?;
+            let due = meeting.scheduled_at.is_some_and(|at| at <= now);
+            Ok(if meeting.status == MeetingStatus::Scheduled && due {
+                vec![MeetingActivated {
+                    trigger: ActivationTrigger::Schedule,
+                }
+                .into()]
+            } else {
+                vec![]
+            })
+        }
+        MeetingCommand::ExpireIfEmpty { empty_for_ms } => {
+            let meeting = existing(state)?;
+            let expired = meeting.status == MeetingStatus::Active
+                && meeting.participants.is_empty()
+                && meeting
+                    .empty_since
+                    .is_some_and(|since| now - since >= *empty_for_ms);
+            Ok(if expired {
+                vec![MeetingEnded {
+                    reason: EndReason::Expired,
+                }
+                .into()]
+            } else {
+                vec![]
+            })
+        }
     }
 }
 
@@ -106,21 +225,133 @@ fn create_meeting(
     })
 }
 
-fn end_meeting(
-    state: &Option<Meeting>,
-    workspace: Workspace,
-    admin_token: &str,
-) -> Result<Vec<MeetingEvent>, MeetingError> {
-    let meeting = owned_meeting(state, workspace)?;
-    if !secret_matches(admin_token, &meeting.admin_token_sha256) {
-        return Err(MeetingError::WrongAdminToken);
+fn host_action(meeting: &Meeting, action: &HostAction) -> Result<Vec<MeetingEvent>, MeetingError> {
+    if meeting.status == MeetingStatus::Ended {
+        return Err(MeetingError::AlreadyEnded);
     }
-    let reason = match meeting.status {
-        MeetingStatus::Ended => return Err(MeetingError::AlreadyEnded),
-        MeetingStatus::Scheduled => EndReason::Cancelled,
-        MeetingStatus::Active => EndReason::EndedByHost,
+    let event: MeetingEvent = match action {
+        HostAction::End => MeetingEnded {
+            reason: match meeting.status {
+                MeetingStatus::Scheduled => EndReason::Cancelled,
+                _ => EndReason::EndedByHost,
+            },
+        }
+        .into(),
+        HostAction::UpdateSettings(change) => match effective_change(meeting, change) {
+            Some(change) => change.into(),
+            None => return Ok(vec![]),
+        },
+        HostAction::Invite { token_sha256, name } => InviteIssued {
+            token_sha256: token_sha256.clone(),
+            name: name.clone(),
+        }
+        .into(),
+        HostAction::Mute { participant_id } => {
+            present(meeting, participant_id)?;
+            ParticipantMuted {
+                participant_id: participant_id.clone(),
+            }
+            .into()
+        }
+        HostAction::RequestUnmute { participant_id } => {
+            present(meeting, participant_id)?;
+            UnmuteRequested {
+                participant_id: participant_id.clone(),
+            }
+            .into()
+        }
+        HostAction::Kick {
+            participant_id,
+            reason,
+        } => {
+            present(meeting, participant_id)?;
+            ParticipantKicked {
+                participant_id: participant_id.clone(),
+                reason: reason.clone(),
+            }
+            .into()
+        }
+        HostAction::MuteAll => AllMuted {
+            participant_ids: meeting.participants.keys().cloned().collect(),
+        }
+        .into(),
     };
-    Ok(vec![MeetingEvent::Ended(MeetingEnded { reason })])
+    Ok(vec![event])
+}
+
+/// The part of `change` that differs from the meeting as it is, or `None` if nothing does
+/// (so repeating a PATCH logs nothing new).
+fn effective_change(meeting: &Meeting, change: &SettingsChanged) -> Option<SettingsChanged> {
+    fn differs<T: PartialEq + Clone>(new: &Option<T>, current: &T) -> Option<T> {
+        new.as_ref().filter(|value| *value != current).cloned()
+    }
+    let settings = &meeting.settings;
+    let effective = SettingsChanged {
+        title: differs(&change.title, &meeting.title),
+        mute_on_join: differs(&change.mute_on_join, &settings.mute_on_join),
+        video_off_on_join: differs(&change.video_off_on_join, &settings.video_off_on_join),
+        max_participants: differs(&change.max_participants, &settings.max_participants),
+        locked: differs(&change.locked, &settings.locked),
+        waiting_room: differs(&change.waiting_room, &settings.waiting_room),
+    };
+    (effective != SettingsChanged::default()).then_some(effective)
+}
+
+fn join(
+    meeting: &Meeting,
+    participant_id: &str,
+    name: &str,
+    invite_token: Option<&str>,
+) -> Result<Vec<MeetingEvent>, MeetingError> {
+    match meeting.status {
+        MeetingStatus::Ended => return Err(MeetingError::AlreadyEnded),
+        MeetingStatus::Scheduled => {
+            return Err(MeetingError::NotStarted {
+                scheduled_at: meeting.scheduled_at,
+            })
+        }
+        MeetingStatus::Active => {}
+    }
+    if meeting.participants.contains_key(participant_id) {
+        return Err(MeetingError::AlreadyJoined);
+    }
+    // An invite admits one person, even into a locked meeting; a used or unknown one admits
+    // nobody.
+    let invite_sha256 = match invite_token {
+        Some(token) => {
+            let hash = sha256_hex(token);
+            if !meeting.open_invites.contains(&hash) {
+                return Err(MeetingError::InvalidInvite);
+            }
+            Some(hash)
+        }
+        None if meeting.settings.locked => return Err(MeetingError::Locked),
+        None => None,
+    };
+    let max_participants = meeting.settings.max_participants;
+    if meeting.participants.len() >= max_participants as usize {
+        return Err(MeetingError::Full { max_participants });
+    }
+    Ok(vec![ParticipantJoined {
+        participant_id: participant_id.to_owned(),
+        name: name.to_owned(),
+        muted: meeting.settings.mute_on_join,
+        video_off: meeting.settings.video_off_on_join,
+        invite_sha256,
+    }
+    .into()])
+}
+
+fn existing(state: &Option<Meeting>) -> Result<&Meeting, MeetingError> {
+    state.as_ref().ok_or(MeetingError::NotFound)
+}
+
+fn present(meeting: &Meeting, participant_id: &str) -> Result<(), MeetingError> {
+    if meeting.participants.contains_key(participant_id) {
+        Ok(())
+    } else {
+        Err(MeetingError::ParticipantNotFound)
+    }
 }
 
 /// The meeting, if it exists and belongs to `workspace`; otherwise `NotFound` either way.
@@ -146,23 +377,48 @@ mod tests {
             workspace: OWNER,
             title: "Team Standup".into(),
             scheduled_at,
-            settings: MeetingSettings {
-                mute_on_join: false,
-                video_off_on_join: false,
-                max_participants: 50,
-                locked: false,
-                waiting_room: false,
-            },
+            settings: MeetingSettings::with_cap(2),
             admin_token_sha256: sha256_hex("secret-admin-token"),
             via: Dialect::Native,
         })
     }
 
     fn end(workspace: Workspace, token: &str) -> MeetingCommand {
-        MeetingCommand::End {
-            workspace,
-            admin_token: token.into(),
+        MeetingCommand::host(workspace, token, HostAction::End)
+    }
+
+    fn host(action: HostAction) -> MeetingCommand {
+        MeetingCommand::host(OWNER, "secret-admin-token", action)
+    }
+
+    fn join(id: &str) -> MeetingCommand {
+        MeetingCommand::Join {
+            participant_id: id.into(),
+            name: format!("name of {id}"),
+            invite_token: None,
         }
+    }
+
+    fn join_with_invite(id: &str, token: &str) -> MeetingCommand {
+        MeetingCommand::Join {
+            participant_id: id.into(),
+            name: id.into(),
+            invite_token: Some(token.into()),
+        }
+    }
+
+    fn lock() -> MeetingCommand {
+        host(HostAction::UpdateSettings(SettingsChanged {
+            locked: Some(true),
+            ..SettingsChanged::default()
+        }))
+    }
+
+    fn invite(token: &str) -> MeetingCommand {
+        host(HostAction::Invite {
+            token_sha256: sha256_hex(token),
+            name: None,
+        })
     }
 
     /// Given the events produced by `history`, returns the folded state.
@@ -275,5 +531,183 @@ mod tests {
             decide(&state, &end(OWNER, "secret-admin-token"), NOW),
             Err(MeetingError::AlreadyEnded)
         );
+    }
+
+    #[test]
+    fn joining_respects_the_cap_and_the_join_settings() {
+        let state = given(&[
+            create(None),
+            host(HostAction::UpdateSettings(SettingsChanged {
+                mute_on_join: Some(true),
+                ..SettingsChanged::default()
+            })),
+            join("p1"),
+            join("p2"),
+        ]);
+        let meeting = state.as_ref().unwrap();
+        assert!(meeting.participants["p1"].muted);
+        assert_eq!(
+            decide(&state, &join("p3"), NOW),
+            Err(MeetingError::Full {
+                max_participants: 2
+            })
+        );
+        assert_eq!(
+            decide(&state, &join("p1"), NOW),
+            Err(MeetingError::AlreadyJoined)
+        );
+    }
+
+    #[test]
+    fn nobody_joins_a_scheduled_or_ended_meeting() {
+        let scheduled = given(&[create(Some(NOW + 5))]);
+        assert_eq!(
+            decide(&scheduled, &join("p1"), NOW),
+            Err(MeetingError::NotStarted {
+                scheduled_at: Some(NOW + 5)
+            })
+        );
+        let ended = given(&[create(None), end(OWNER, "secret-admin-token")]);
+        assert_eq!(
+            decide(&ended, &join("p1"), NOW),
+            Err(MeetingError::AlreadyEnded)
+        );
+    }
+
+    #[test]
+    fn a_locked_meeting_admits_an_invite_exactly_once() {
+        let state = given(&[create(None), lock(), invite("inv-1")]);
+        assert_eq!(decide(&state, &join("p1"), NOW), Err(MeetingError::Locked));
+        let state = given(&[
+            create(None),
+            lock(),
+            invite("inv-1"),
+            join_with_invite("p1", "inv-1"),
+        ]);
+        assert!(state.as_ref().unwrap().participants.contains_key("p1"));
+        assert_eq!(
+            decide(&state, &join_with_invite("p2", "inv-1"), NOW),
+            Err(MeetingError::InvalidInvite)
+        );
+        assert_eq!(
+            decide(&state, &join_with_invite("p2", "never-issued"), NOW),
+            Err(MeetingError::InvalidInvite)
+        );
+    }
+
+    #[test]
+    fn participant_controls_name_a_present_participant() {
+        let state = given(&[create(None), join("p1")]);
+        for action in [
+            HostAction::Mute {
+                participant_id: "ghost".into(),
+            },
+            HostAction::RequestUnmute {
+                participant_id: "ghost".into(),
+            },
+            HostAction::Kick {
+                participant_id: "ghost".into(),
+                reason: None,
+            },
+        ] {
+            assert_eq!(
+                decide(&state, &host(action), NOW),
+                Err(MeetingError::ParticipantNotFound)
+            );
+        }
+        let kicked = given(&[
+            create(None),
+            join("p1"),
+            host(HostAction::Kick {
+                participant_id: "p1".into(),
+                reason: Some("spam".into()),
+            }),
+        ]);
+        let meeting = kicked.unwrap();
+        assert!(meeting.participants.is_empty());
+        assert_eq!(meeting.empty_since, Some(NOW));
+    }
+
+    #[test]
+    fn mute_all_names_everyone_present_and_mutes_them() {
+        let state = given(&[create(None), join("p1"), join("p2")]);
+        let events = decide(&state, &host(HostAction::MuteAll), NOW).unwrap();
+        assert_eq!(
+            events,
+            vec![MeetingEvent::AllMuted(AllMuted {
+                participant_ids: vec!["p1".into(), "p2".into()]
+            })]
+        );
+        let state = given(&[
+            create(None),
+            join("p1"),
+            join("p2"),
+            host(HostAction::MuteAll),
+        ]);
+        assert!(state.unwrap().participants.values().all(|p| p.muted));
+    }
+
+    #[test]
+    fn a_settings_change_logs_only_what_differs() {
+        let state = given(&[create(None)]);
+        let same = host(HostAction::UpdateSettings(SettingsChanged {
+            title: Some("Team Standup".into()),
+            locked: Some(false),
+            ..SettingsChanged::default()
+        }));
+        assert_eq!(decide(&state, &same, NOW), Ok(vec![]));
+        let renamed = host(HostAction::UpdateSettings(SettingsChanged {
+            title: Some("Retro".into()),
+            locked: Some(false),
+            ..SettingsChanged::default()
+        }));
+        assert_eq!(
+            decide(&state, &renamed, NOW),
+            Ok(vec![MeetingEvent::SettingsChanged(SettingsChanged {
+                title: Some("Retro".into()),
+                ..SettingsChanged::default()
+            })])
+        );
+        let state = given(&[create(None), renamed]);
+        assert_eq!(state.unwrap().title, "Retro");
+    }
+
+    #[test]
+    fn host_actions_on_an_ended_meeting_are_refused() {
+        let state = given(&[create(None), end(OWNER, "secret-admin-token")]);
+        assert_eq!(
+            decide(&state, &lock(), NOW),
+            Err(MeetingError::AlreadyEnded)
+        );
+    }
+
+    #[test]
+    fn the_schedule_activates_only_when_due() {
+        let state = given(&[create(Some(NOW + 10))]);
+        assert_eq!(
+            decide(&state, &MeetingCommand::ActivateOnSchedule, NOW),
+            Ok(vec![])
+        );
+        assert_eq!(
+            decide(&state, &MeetingCommand::ActivateOnSchedule, NOW + 10),
+            Ok(vec![MeetingEvent::Activated(MeetingActivated {
+                trigger: ActivationTrigger::Schedule
+            })])
+        );
+    }
+
+    #[test]
+    fn an_empty_meeting_expires_only_after_the_period() {
+        let state = given(&[create(None)]);
+        let expire = MeetingCommand::ExpireIfEmpty { empty_for_ms: 100 };
+        assert_eq!(decide(&state, &expire, NOW + 99), Ok(vec![]));
+        assert_eq!(
+            decide(&state, &expire, NOW + 100),
+            Ok(vec![MeetingEvent::Ended(MeetingEnded {
+                reason: EndReason::Expired
+            })])
+        );
+        let occupied = given(&[create(None), join("p1")]);
+        assert_eq!(decide(&occupied, &expire, NOW + 1_000), Ok(vec![]));
     }
 }

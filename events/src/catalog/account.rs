@@ -30,6 +30,9 @@ pub struct AccountRegistered {
     pub password_hash: String,
     pub account_type: AccountType,
     pub company_name: Option<String>,
+    /// Platform administrator (seeded from ADMIN_EMAIL / ADMIN_PASSWORD).
+    #[serde(default)]
+    pub is_admin: bool,
 }
 
 impl DomainEvent for AccountRegistered {
@@ -61,12 +64,85 @@ impl DomainEvent for ApiKeyRevoked {
     const KIND: &'static str = "account.api_key_revoked";
 }
 
+/// Why a password changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PasswordChangeCause {
+    /// The signed-in user gave the current password.
+    ChangedByUser,
+    /// A reset token was redeemed (which also ends every session of the account).
+    Reset { token_sha256: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PasswordChanged {
+    pub password_hash: String,
+    pub cause: PasswordChangeCause,
+}
+
+impl DomainEvent for PasswordChanged {
+    const KIND: &'static str = "account.password_changed";
+}
+
+/// A single-use reset token was mailed; only its SHA-256 is kept.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PasswordResetRequested {
+    pub token_sha256: String,
+    pub expires_at: i64,
+}
+
+impl DomainEvent for PasswordResetRequested {
+    const KIND: &'static str = "account.password_reset_requested";
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CompanyRole {
+    Owner,
+    Member,
+}
+
+impl CompanyRole {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            CompanyRole::Owner => "owner",
+            CompanyRole::Member => "member",
+        }
+    }
+}
+
+/// The account became part of a company workspace (its owner at registration, or a member
+/// through an invite code).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JoinedCompany {
+    pub company_id: u64,
+    pub role: CompanyRole,
+}
+
+impl DomainEvent for JoinedCompany {
+    const KIND: &'static str = "account.joined_company";
+}
+
+/// The company's owner removed the account from the company.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LeftCompany {
+    pub company_id: u64,
+}
+
+impl DomainEvent for LeftCompany {
+    const KIND: &'static str = "account.left_company";
+}
+
 event_family! {
     /// Every event of an account's stream.
     AccountEvent {
         Registered(AccountRegistered),
         ApiKeyIssued(ApiKeyIssued),
         ApiKeyRevoked(ApiKeyRevoked),
+        PasswordChanged(PasswordChanged),
+        PasswordResetRequested(PasswordResetRequested),
+        JoinedCompany(JoinedCompany),
+        LeftCompany(LeftCompany),
     }
 }
 

@@ -16,6 +16,30 @@ pub struct MeetingSettings {
     pub waiting_room: bool,
 }
 
+impl MeetingSettings {
+    /// Everything off, with this participant cap.
+    pub fn with_cap(max_participants: u32) -> Self {
+        Self {
+            mute_on_join: false,
+            video_off_on_join: false,
+            max_participants,
+            locked: false,
+            waiting_room: false,
+        }
+    }
+
+    /// These settings with a change applied.
+    pub fn patched(&self, change: &SettingsChanged) -> Self {
+        Self {
+            mute_on_join: change.mute_on_join.unwrap_or(self.mute_on_join),
+            video_off_on_join: change.video_off_on_join.unwrap_or(self.video_off_on_join),
+            max_participants: change.max_participants.unwrap_or(self.max_participants),
+            locked: change.locked.unwrap_or(self.locked),
+            waiting_room: change.waiting_room.unwrap_or(self.waiting_room),
+        }
+    }
+}
+
 /// Which API created a meeting (quotas and dialect-specific views need it).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -67,6 +91,8 @@ pub enum EndReason {
     EndedByHost,
     /// A scheduled meeting was called off before it started.
     Cancelled,
+    /// A guest meeting that stayed without participants for `guest.expire_after_minutes`.
+    Expired,
 }
 
 impl EndReason {
@@ -74,6 +100,7 @@ impl EndReason {
         match self {
             EndReason::EndedByHost => "ended_by_host",
             EndReason::Cancelled => "cancelled",
+            EndReason::Expired => "expired",
         }
     }
 }
@@ -88,12 +115,118 @@ impl DomainEvent for MeetingEnded {
     const KIND: &'static str = "meeting.ended";
 }
 
+/// The host changed settings; only the fields that changed are present.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SettingsChanged {
+    pub title: Option<String>,
+    pub mute_on_join: Option<bool>,
+    pub video_off_on_join: Option<bool>,
+    pub max_participants: Option<u32>,
+    pub locked: Option<bool>,
+    pub waiting_room: Option<bool>,
+}
+
+impl DomainEvent for SettingsChanged {
+    const KIND: &'static str = "meeting.settings_changed";
+}
+
+/// A one-use invite; only the token's SHA-256 is kept.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InviteIssued {
+    pub token_sha256: String,
+    pub name: Option<String>,
+}
+
+impl DomainEvent for InviteIssued {
+    const KIND: &'static str = "meeting.invite_issued";
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ParticipantJoined {
+    pub participant_id: String,
+    pub name: String,
+    pub muted: bool,
+    pub video_off: bool,
+    /// The invite redeemed to get in, which can never be redeemed again.
+    pub invite_sha256: Option<String>,
+}
+
+impl DomainEvent for ParticipantJoined {
+    const KIND: &'static str = "meeting.participant_joined";
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeaveReason {
+    Left,
+    Disconnected,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ParticipantLeft {
+    pub participant_id: String,
+    pub reason: LeaveReason,
+}
+
+impl DomainEvent for ParticipantLeft {
+    const KIND: &'static str = "meeting.participant_left";
+}
+
+/// The host force-muted a participant (onepizza §7 `admin:mute`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ParticipantMuted {
+    pub participant_id: String,
+}
+
+impl DomainEvent for ParticipantMuted {
+    const KIND: &'static str = "meeting.participant_muted";
+}
+
+/// The host asked a participant to unmute; the participant decides (onepizza §7).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UnmuteRequested {
+    pub participant_id: String,
+}
+
+impl DomainEvent for UnmuteRequested {
+    const KIND: &'static str = "meeting.unmute_requested";
+}
+
+/// The host removed a participant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ParticipantKicked {
+    pub participant_id: String,
+    pub reason: Option<String>,
+}
+
+impl DomainEvent for ParticipantKicked {
+    const KIND: &'static str = "meeting.participant_kicked";
+}
+
+/// The host muted everyone present; the ids are who was present.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AllMuted {
+    pub participant_ids: Vec<String>,
+}
+
+impl DomainEvent for AllMuted {
+    const KIND: &'static str = "meeting.all_muted";
+}
+
 event_family! {
     /// Every event of a meeting's stream.
     MeetingEvent {
         Created(MeetingCreated),
         Activated(MeetingActivated),
         Ended(MeetingEnded),
+        SettingsChanged(SettingsChanged),
+        InviteIssued(InviteIssued),
+        ParticipantJoined(ParticipantJoined),
+        ParticipantLeft(ParticipantLeft),
+        ParticipantMuted(ParticipantMuted),
+        UnmuteRequested(UnmuteRequested),
+        ParticipantKicked(ParticipantKicked),
+        AllMuted(AllMuted),
     }
 }
 
@@ -111,10 +244,7 @@ mod tests {
             scheduled_at: None,
             settings: MeetingSettings {
                 mute_on_join: true,
-                video_off_on_join: false,
-                max_participants: 50,
-                locked: false,
-                waiting_room: false,
+                ..MeetingSettings::with_cap(50)
             },
             admin_token_sha256: "ab".repeat(32),
             via: Dialect::Native,
@@ -147,6 +277,46 @@ mod tests {
             .into(),
             MeetingEnded {
                 reason: EndReason::Cancelled,
+            }
+            .into(),
+            SettingsChanged {
+                locked: Some(true),
+                ..SettingsChanged::default()
+            }
+            .into(),
+            InviteIssued {
+                token_sha256: "cd".repeat(32),
+                name: Some("Bob".into()),
+            }
+            .into(),
+            ParticipantJoined {
+                participant_id: "p1".into(),
+                name: "Alice".into(),
+                muted: false,
+                video_off: true,
+                invite_sha256: None,
+            }
+            .into(),
+            ParticipantLeft {
+                participant_id: "p1".into(),
+                reason: LeaveReason::Disconnected,
+            }
+            .into(),
+            ParticipantMuted {
+                participant_id: "p1".into(),
+            }
+            .into(),
+            UnmuteRequested {
+                participant_id: "p1".into(),
+            }
+            .into(),
+            ParticipantKicked {
+                participant_id: "p1".into(),
+                reason: None,
+            }
+            .into(),
+            AllMuted {
+                participant_ids: vec!["p1".into()],
             }
             .into(),
         ];

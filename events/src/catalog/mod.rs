@@ -6,7 +6,9 @@
 //! with `#[serde(default)]`, and bump `SCHEMA` (with an upcaster) for anything else.
 
 pub mod account;
+pub mod company;
 pub mod meeting;
+pub mod session;
 
 /// Declares an enum over a set of [`DomainEvent`](crate::DomainEvent) structs with `kind`,
 /// `to_new_event` and `from_envelope`.

@@ -1,0 +1,108 @@
+//! ICE servers for WebRTC (onepizza §13): the configured STUN servers, and TURN either with the
+//! static credentials of TURN_USERNAME / TURN_CREDENTIAL or, when `turn.shared_secret` is set,
+//! with short-lived credentials in the TURN REST API scheme that coturn's `use-auth-secret`
+//! checks: username `<expiry unix seconds>:<id>`, credential
+//! `base64(HMAC-SHA1(shared_secret, username))`.
+
+use base64::Engine;
+use hmac::{Hmac, KeyInit, Mac};
+use serde_json::{json, Value};
+use warp::filters::BoxedFilter;
+use warp::reply::Response;
+use warp::{Filter, Reply};
+
+use super::auth::{authenticate_optional, caller, Caller};
+use super::error::{respond, ApiError};
+use super::{with_state, AppState};
+use crate::config::Config;
+
+pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
+    warp::path!("api" / "config" / "ice-servers")
+        .and(warp::get())
+        .and(with_state(state))
+        .and(caller())
+        .map(|state, caller| respond(ice_servers(state, caller)))
+        .boxed()
+}
+
+fn ice_servers(state: AppState, caller: Caller) -> Result<Response, ApiError> {
+    // Anyone may join a meeting, so anyone may ask; a signed-in caller's id goes into the
+    // TURN username so the TURN server's logs can say whose relay it was.
+    let who = match authenticate_optional(&caller, &state) {
+        Ok(Some(principal)) => format!("account-{}", principal.account_id()),
+        _ => "guest".to_owned(),
+    };
+    let now_secs = state.clock.now_ms() / 1000;
+    Ok(
+        warp::reply::json(&json!({ "iceServers": servers(&state.config, now_secs, &who) }))
+            .into_response(),
+    )
+}
+
+pub fn servers(config: &Config, now_secs: i64, who: &str) -> Vec<Value> {
+    let mut servers: Vec<Value> = config
+        .ice
+        .stun_urls
+        .iter()
+        .map(|url| json!({ "urls": url }))
+        .collect();
+    let turn = &config.turn;
+    if turn.urls.is_empty() {
+        return servers;
+    }
+    let urls: Value = if turn.urls.len() == 1 {
+        turn.urls[0].clone().into()
+    } else {
+        turn.urls.clone().into()
+    };
+    if !turn.shared_secret.is_empty() {
+        let expiry = now_secs + turn.credential_ttl_secs as i64;
+        let username = format!("{expiry}:{who}");
+        let credential = turn_credential(&turn.shared_secret, &username);
+        servers.push(json!({ "urls": urls, "username": username, "credential": credential }));
+    } else if !turn.username.is_empty() {
+        servers.push(
+            json!({ "urls": urls, "username": turn.username, "credential": turn.credential }),
+        );
+    } else {
+        servers.push(json!({ "urls": urls }));
+    }
+    servers
+}
+
+/// base64(HMAC-SHA1(secret, username)), as coturn computes it.
+pub fn turn_credential(secret: &str, username: &str) -> String {
+    let mut mac =
+        Hmac::<sha1::Sha1>::new_from_slice(secret.as_bytes()).expect("hmac accepts any key length");
+    mac.update(username.as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn turn_credentials_follow_the_turn_rest_scheme() {
+        // Computed independently: printf '1700000000:alice' | openssl dgst -sha1 -hmac secret -binary | base64
+        assert_eq!(
+            turn_credential("secret", "1700000000:alice"),
+            "d8soP47RbdIKLDUOpnJPVQyq5Ts="
+        );
+    }
+
+    #[test]
+    fn stun_only_by_default_and_time_limited_turn_with_a_secret() {
+        let mut config = Config::defaults();
+        assert_eq!(servers(&config, 0, "guest").len(), 2);
+        config.turn.urls = vec!["turn:turn.example.com:3478".into()];
+        config.turn.shared_secret = "s3cret".into();
+        config.turn.credential_ttl_secs = 600;
+        let all = servers(&config, 1_000, "guest");
+        assert_eq!(all[2]["username"], "1600:guest");
+        assert_eq!(
+            all[2]["credential"],
+            turn_credential("s3cret", "1600:guest")
+        );
+    }
+}

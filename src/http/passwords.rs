@@ -1,0 +1,178 @@
+//! Password reset (onepizza §1): forgot-password mails a single-use link valid for
+//! `auth.reset_token_ttl_minutes`; GET reset-password checks a token, POST redeems it.
+//!
+//! forgot-password answers the same 200 whether or not the email has an account, and does the
+//! work after answering, so neither the body nor the timing tells an attacker which addresses
+//! are registered.
+
+use convene_actors::AccountCommand;
+use convene_events::Actor;
+use serde::Deserialize;
+use serde_json::json;
+use warp::filters::BoxedFilter;
+use warp::reply::Response;
+use warp::{Filter, Reply};
+
+use super::accounts::hash_on_blocking_pool;
+use super::body::{limited, parse_json};
+use super::error::{respond, ApiError};
+use super::{with_state, AppState};
+use crate::domain::{Email, Password, SecretToken};
+use convene_actors::{sha256_hex, AccountError};
+
+pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
+    let body_limit = state.config.limits.body_bytes;
+    let forgot = warp::path!("api" / "auth" / "forgot-password")
+        .and(warp::post())
+        .and(with_state(state.clone()))
+        .and(limited(body_limit))
+        .map(|state, body: bytes::Bytes| respond(forgot(state, &body)));
+    let check = warp::path!("api" / "auth" / "reset-password")
+        .and(warp::get())
+        .and(with_state(state.clone()))
+        .and(warp::query::raw().or(warp::any().map(String::new)).unify())
+        .map(|state, query: String| respond(check_token(state, &query)));
+    let reset = warp::path!("api" / "auth" / "reset-password")
+        .and(warp::post())
+        .and(with_state(state))
+        .and(limited(body_limit))
+        .then(|state, body: bytes::Bytes| async move { respond(reset(state, &body).await) });
+    forgot.or(check).unify().or(reset).unify().boxed()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ForgotRequest {
+    email: Option<String>,
+}
+
+fn forgot(state: AppState, body: &[u8]) -> Result<Response, ApiError> {
+    let request: ForgotRequest = parse_json(body)?;
+    let email =
+        Email::parse(request.email.as_deref().unwrap_or_default()).map_err(ApiError::BadRequest)?;
+    tokio::spawn(async move {
+        if let Err(err) = send_reset_link(&state, &email).await {
+            tracing::error!(error = ?err, "password reset request failed");
+        }
+    });
+    Ok(warp::reply::json(&json!({
+        "message": "If an account exists for this email, a reset link has been sent"
+    }))
+    .into_response())
+}
+
+async fn send_reset_link(state: &AppState, email: &Email) -> Result<(), ApiError> {
+    let Some(account) = state.projections.accounts().by_email(email.as_str())? else {
+        return Ok(());
+    };
+    let token = SecretToken::generate();
+    let ttl_minutes = state.config.auth.reset_token_ttl_minutes;
+    let command = AccountCommand::RequestPasswordReset {
+        token_sha256: token.sha256(),
+        expires_at: state.clock.now_ms() + ttl_minutes as i64 * 60_000,
+    };
+    let account_id = account.account_id;
+    let (_, seq) = state
+        .accounts
+        .execute(account_id, command, Actor::Account { account_id })
+        .await?;
+    state.caught_up(seq).await?;
+    let link = format!(
+        "{}/reset-password?token={}",
+        state.config.server.app_url.trim_end_matches('/'),
+        token.expose()
+    );
+    state
+        .mailer
+        .send(
+            &account.email,
+            "Reset your Convene password",
+            format!(
+                "Someone asked to reset the password of your Convene account.\n\n\
+                 Set a new password here (the link works once, for {ttl_minutes} minutes):\n\
+                 {link}\n\nIf this was not you, ignore this message.\n"
+            ),
+        )
+        .await
+        .map_err(ApiError::Unexpected)
+}
+
+/// GET reset-password?token=…: whether the token can still be redeemed.
+fn check_token(state: AppState, query: &str) -> Result<Response, ApiError> {
+    let token = token_from_query(query)
+        .ok_or_else(|| ApiError::BadRequest("token query parameter is required".into()))?;
+    let hash = sha256_hex(&token);
+    let valid = match state.projections.accounts().reset_token_owner(&hash)? {
+        Some(account_id) => state
+            .accounts
+            .load(account_id)?
+            .and_then(|account| account.pending_resets.get(&hash).copied())
+            .is_some_and(|expires_at| expires_at > state.clock.now_ms()),
+        None => false,
+    };
+    if !valid {
+        return Err(ApiError::BadRequest(
+            "reset token is invalid or has expired".into(),
+        ));
+    }
+    Ok(warp::reply::json(&json!({ "valid": true })).into_response())
+}
+
+fn token_from_query(query: &str) -> Option<String> {
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(name, _)| name == "token")
+        .map(|(_, value)| value.into_owned())
+        .filter(|value| !value.is_empty())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResetRequest {
+    token: Option<String>,
+    password: Option<String>,
+}
+
+async fn reset(state: AppState, body: &[u8]) -> Result<Response, ApiError> {
+    let request: ResetRequest = parse_json(body)?;
+    let token = request
+        .token
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| ApiError::BadRequest("token is required".into()))?;
+    let limits = &state.config.limits;
+    let password = Password::parse(
+        request.password.as_deref().unwrap_or_default(),
+        limits.password_min_chars,
+        limits.password_max_chars,
+    )
+    .map_err(ApiError::BadRequest)?;
+    let invalid = || ApiError::BadRequest("reset token is invalid or has expired".into());
+    let token_sha256 = sha256_hex(&token);
+    let account_id = state
+        .projections
+        .accounts()
+        .reset_token_owner(&token_sha256)?
+        .ok_or_else(invalid)?;
+    let password_hash = hash_on_blocking_pool(password).await?;
+    let command = AccountCommand::ResetPassword {
+        token_sha256,
+        password_hash,
+        now: state.clock.now_ms(),
+    };
+    let (account, seq) = match state
+        .accounts
+        .execute(account_id, command, Actor::Account { account_id })
+        .await
+    {
+        Ok(outcome) => outcome,
+        Err(AccountError::InvalidResetToken) => return Err(invalid()),
+        Err(err) => return Err(err.into()),
+    };
+    state.caught_up(seq).await?;
+    tracing::info!(account_id, "password reset");
+    state.mailer.send_later(
+        &account.email,
+        "Your Convene password was changed",
+        "Your Convene password was just reset, and every session was signed out.\n".into(),
+    );
+    Ok(warp::reply::json(&json!({ "message": "Password has been reset" })).into_response())
+}

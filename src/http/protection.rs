@@ -1,0 +1,234 @@
+//! Protection that wraps every route (onepizza §16): per-IP rate limits, security headers, CORS.
+//!
+//! Rate limits use governor's keyed GCRA limiters: a group allows `requests` at once and then
+//! one more every `window / requests`, which is the seed's "N per window" without the burst at
+//! each window boundary that fixed windows allow. Time comes from the server's [`Clock`], so
+//! tests move it instead of sleeping. The client address is the TCP peer's: behind a reverse
+//! proxy every request would share the proxy's address, so run the limits at the proxy there
+//! or switch them off (`rate_limits.enabled = false`).
+
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use convene_events::Clock;
+use governor::clock::Clock as GovernorClock;
+use governor::middleware::NoOpMiddleware;
+use governor::nanos::Nanos;
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::{Quota, RateLimiter};
+use warp::http::header::{HeaderName, HeaderValue};
+use warp::http::{HeaderMap, Method};
+use warp::reply::Response;
+
+use super::error::ApiError;
+use crate::config::Config;
+
+/// The rate-limit groups of onepizza §16.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Group {
+    /// Login and register.
+    Auth,
+    /// Forgot and reset password.
+    Password,
+    /// Guest meeting creation.
+    Guest,
+    /// Everything else under /api.
+    Api,
+}
+
+/// Adapts Convene's clock to governor's.
+#[derive(Clone)]
+struct ServerClock(Arc<dyn Clock>);
+
+impl GovernorClock for ServerClock {
+    type Instant = Nanos;
+
+    fn now(&self) -> Nanos {
+        Nanos::from(self.0.now_ms().max(0) as u64 * 1_000_000)
+    }
+}
+
+type Limiter =
+    RateLimiter<IpAddr, DefaultKeyedStateStore<IpAddr>, ServerClock, NoOpMiddleware<Nanos>>;
+
+struct Limit {
+    limiter: Limiter,
+    requests: u32,
+    window: Duration,
+}
+
+/// Every group's limiter; `None` when limits are switched off.
+#[derive(Clone)]
+pub struct RateLimits {
+    groups: Option<Arc<[(Group, Limit); 4]>>,
+    clock: Arc<dyn Clock>,
+}
+
+impl RateLimits {
+    pub fn from_config(config: &Config, clock: Arc<dyn Clock>) -> Self {
+        let limits = &config.rate_limits;
+        let make = |requests: u32, window_secs: u64| {
+            let requests = requests.max(1);
+            let window = Duration::from_secs(window_secs.max(1));
+            let burst = NonZeroU32::new(requests).expect("at least 1");
+            let quota = Quota::with_period(window / requests)
+                .expect("a window of at least one second")
+                .allow_burst(burst);
+            Limit {
+                limiter: RateLimiter::new(
+                    quota,
+                    DefaultKeyedStateStore::default(),
+                    ServerClock(clock.clone()),
+                ),
+                requests,
+                window,
+            }
+        };
+        let groups = limits.enabled.then(|| {
+            Arc::new([
+                (
+                    Group::Auth,
+                    make(limits.auth_requests, limits.auth_window_secs),
+                ),
+                (
+                    Group::Password,
+                    make(limits.password_requests, limits.password_window_secs),
+                ),
+                (
+                    Group::Guest,
+                    make(limits.guest_requests, limits.guest_window_secs),
+                ),
+                (
+                    Group::Api,
+                    make(limits.api_requests, limits.api_window_secs),
+                ),
+            ])
+        });
+        Self { groups, clock }
+    }
+
+    /// Counts one request of `group` from `ip`; refuses it with 429 when over the limit.
+    pub fn check(&self, group: Group, ip: Option<IpAddr>) -> Result<(), ApiError> {
+        let (Some(groups), Some(ip)) = (&self.groups, ip) else {
+            return Ok(());
+        };
+        let Some((_, limit)) = groups.iter().find(|(g, _)| *g == group) else {
+            return Ok(());
+        };
+        match limit.limiter.check_key(&ip) {
+            Ok(()) => Ok(()),
+            Err(not_until) => {
+                let now = ServerClock(self.clock.clone()).now();
+                let wait = not_until.wait_time_from(now);
+                Err(ApiError::TooManyRequests {
+                    retry_after_secs: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
+                    limit: limit.requests,
+                    window_secs: limit.window.as_secs(),
+                })
+            }
+        }
+    }
+
+    /// Forgets idle clients so memory follows active clients, not every address ever seen.
+    pub fn retain_recent(&self) {
+        if let Some(groups) = &self.groups {
+            for (_, limit) in groups.iter() {
+                limit.limiter.retain_recent();
+            }
+        }
+    }
+}
+
+/// Which group a request belongs to, by path and method.
+pub fn group_of(method: &Method, path: &str) -> Option<Group> {
+    match (method, path) {
+        (&Method::POST, "/api/auth/login" | "/api/auth/register") => Some(Group::Auth),
+        (_, "/api/auth/forgot-password" | "/api/auth/reset-password") => Some(Group::Password),
+        (&Method::POST, "/api/meetings/guest") => Some(Group::Guest),
+        (&Method::OPTIONS, _) => None,
+        (_, path) if path.starts_with("/api/") => Some(Group::Api),
+        _ => None,
+    }
+}
+
+/// Headers every response carries.
+pub fn add_security_headers(config: &Config, response: &mut Response) {
+    let headers = response.headers_mut();
+    let set = |headers: &mut HeaderMap, name: &'static str, value: &'static str| {
+        headers
+            .entry(HeaderName::from_static(name))
+            .or_insert(HeaderValue::from_static(value));
+    };
+    set(
+        headers,
+        "content-security-policy",
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+         img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self' ws: wss:; \
+         frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'",
+    );
+    set(headers, "x-content-type-options", "nosniff");
+    set(headers, "x-frame-options", "DENY");
+    set(
+        headers,
+        "referrer-policy",
+        "strict-origin-when-cross-origin",
+    );
+    set(headers, "cross-origin-opener-policy", "same-origin");
+    if config.is_https() {
+        set(
+            headers,
+            "strict-transport-security",
+            "max-age=31536000; includeSubDomains",
+        );
+    }
+}
+
+/// CORS for the allowed origins: the browser may send credentials from them, nothing else.
+pub fn add_cors_headers(config: &Config, origin: Option<&str>, response: &mut Response) {
+    let Some(origin) = origin.filter(|o| is_allowed_origin(config, o)) else {
+        return;
+    };
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(origin) {
+        headers.insert("access-control-allow-origin", value);
+        headers.insert(
+            "access-control-allow-credentials",
+            HeaderValue::from_static("true"),
+        );
+        headers.append("vary", HeaderValue::from_static("Origin"));
+    }
+}
+
+/// The answer to a CORS preflight from an allowed origin (403 for any other).
+pub fn preflight(config: &Config, origin: Option<&str>) -> Response {
+    use warp::http::StatusCode;
+    use warp::Reply;
+    if !origin.is_some_and(|o| is_allowed_origin(config, o)) {
+        return StatusCode::FORBIDDEN.into_response();
+    }
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        "access-control-allow-methods",
+        HeaderValue::from_static("GET, POST, PATCH, DELETE, OPTIONS"),
+    );
+    headers.insert(
+        "access-control-allow-headers",
+        HeaderValue::from_static("content-type, x-api-key, x-admin-token"),
+    );
+    headers.insert("access-control-max-age", HeaderValue::from_static("600"));
+    add_cors_headers(config, origin, &mut response);
+    response
+}
+
+pub fn is_allowed_origin(config: &Config, origin: &str) -> bool {
+    let app = config.server.app_url.trim_end_matches('/');
+    origin == app
+        || config
+            .server
+            .allowed_origins
+            .iter()
+            .any(|allowed| allowed.trim_end_matches('/') == origin)
+}

@@ -1,0 +1,221 @@
+//! Login sessions and the signed-in account (onepizza §1): login, logout, me, change-password.
+//!
+//! A session is a random token in an HttpOnly, SameSite=Lax cookie (Secure when app_url is
+//! https); the log keeps only its HMAC under the session secret, with its expiry.
+
+use convene_actors::AccountCommand;
+use convene_events::catalog::session::{SessionEnded, SessionStarted};
+use serde::Deserialize;
+use serde_json::json;
+use warp::filters::BoxedFilter;
+use warp::reply::Response;
+use warp::{Filter, Reply};
+
+use super::accounts::hash_on_blocking_pool;
+use super::auth::{caller, require_session, session_hash, Caller, Credential, SESSION_COOKIE};
+use super::body::{limited, parse_json};
+use super::error::{respond, ApiError};
+use super::{with_state, AppState};
+use crate::domain::{
+    format_iso_seconds, verify_password, Email, Password, SecretToken, DECOY_HASH,
+};
+
+pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
+    let body_limit = state.config.limits.body_bytes;
+    let login = warp::path!("api" / "auth" / "login")
+        .and(warp::post())
+        .and(with_state(state.clone()))
+        .and(limited(body_limit))
+        .then(|state, body: bytes::Bytes| async move { respond(login(state, &body).await) });
+    let logout = warp::path!("api" / "auth" / "logout")
+        .and(warp::post())
+        .and(with_state(state.clone()))
+        .and(caller())
+        .then(|state, caller| async move { respond(logout(state, caller).await) });
+    let me = warp::path!("api" / "auth" / "me")
+        .and(warp::get())
+        .and(with_state(state.clone()))
+        .and(caller())
+        .map(|state, caller| respond(me(state, caller)));
+    let change = warp::path!("api" / "auth" / "change-password")
+        .and(warp::post())
+        .and(with_state(state))
+        .and(caller())
+        .and(limited(body_limit))
+        .then(|state, caller, body: bytes::Bytes| async move {
+            respond(change_password(state, caller, &body).await)
+        });
+    login
+        .or(logout)
+        .unify()
+        .or(me)
+        .unify()
+        .or(change)
+        .unify()
+        .boxed()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginRequest {
+    email: Option<String>,
+    password: Option<String>,
+}
+
+async fn login(state: AppState, body: &[u8]) -> Result<Response, ApiError> {
+    let request: LoginRequest = parse_json(body)?;
+    let (Some(email), Some(password)) = (request.email, request.password) else {
+        return Err(ApiError::BadRequest(
+            "email and password are required".into(),
+        ));
+    };
+    let invalid = || ApiError::Unauthorized("invalid email or password");
+    let account = match Email::parse(&email) {
+        Ok(email) => state.projections.accounts().by_email(email.as_str())?,
+        Err(_) => None,
+    };
+    // Unknown emails are checked against a decoy hash so both answers take the same time.
+    let hash = account
+        .as_ref()
+        .map_or(DECOY_HASH.to_owned(), |a| a.password_hash.clone());
+    let matches = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .map_err(|e| ApiError::Unexpected(e.to_string()))?;
+    let account = account.filter(|_| matches).ok_or_else(invalid)?;
+
+    let token = SecretToken::generate();
+    let ttl_ms = state.config.auth.session_ttl_hours as i64 * 3_600_000;
+    let started = SessionStarted {
+        session_id: state.next_id()?,
+        account_id: account.account_id,
+        token_hash: session_hash(&state, token.expose()),
+        expires_at: state.clock.now_ms() + ttl_ms,
+    };
+    let seq = state
+        .sessions
+        .start(started)
+        .await
+        .map_err(session_failure)?;
+    state.caught_up(seq).await?;
+    tracing::info!(account_id = account.account_id, "logged in");
+    let body = warp::reply::json(&json!({
+        "message": "Logged in",
+        "email": account.email,
+        "accountType": account.account_type.as_str(),
+    }));
+    let cookie = session_cookie(&state, token.expose(), ttl_ms / 1000);
+    Ok(warp::reply::with_header(body, "set-cookie", cookie).into_response())
+}
+
+async fn logout(state: AppState, caller: Caller) -> Result<Response, ApiError> {
+    // Logging out of an expired or unknown session still clears the cookie.
+    if let Ok(principal) = require_session(&caller, &state) {
+        if let (Credential::Session { session_id }, Some(token)) =
+            (principal.credential, caller.session_token())
+        {
+            let ended = SessionEnded {
+                session_id,
+                account_id: principal.account_id(),
+                token_hash: session_hash(&state, token),
+            };
+            match state.sessions.end(ended).await {
+                Ok(seq) => state.caught_up(seq).await?,
+                Err(convene_actors::SessionError::AlreadyEnded) => {}
+                Err(err) => return Err(session_failure(err)),
+            }
+        }
+    }
+    let body = warp::reply::json(&json!({ "message": "Logged out" }));
+    let cookie = session_cookie(&state, "", 0);
+    Ok(warp::reply::with_header(body, "set-cookie", cookie).into_response())
+}
+
+fn me(state: AppState, caller: Caller) -> Result<Response, ApiError> {
+    let principal = require_session(&caller, &state)?;
+    let account = &principal.account;
+    Ok(warp::reply::json(&json!({
+        "id": account.account_id,
+        "email": account.email,
+        "accountType": account.account_type.as_str(),
+        // Billing arrives with the projections issue; until then every balance is zero.
+        "balance": "0.0000",
+        "company_id": account.company.map(|(id, _)| id),
+        "is_admin": account.is_admin,
+        "created_at": format_iso_seconds(account.created_at),
+    }))
+    .into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct ChangePasswordRequest {
+    current_password: Option<String>,
+    new_password: Option<String>,
+}
+
+async fn change_password(
+    state: AppState,
+    caller: Caller,
+    body: &[u8],
+) -> Result<Response, ApiError> {
+    let principal = require_session(&caller, &state)?;
+    let request: ChangePasswordRequest = parse_json(body)?;
+    let current = request
+        .current_password
+        .ok_or_else(|| ApiError::BadRequest("currentPassword is required".into()))?;
+    let limits = &state.config.limits;
+    let new_password = Password::parse(
+        request.new_password.as_deref().unwrap_or_default(),
+        limits.password_min_chars,
+        limits.password_max_chars,
+    )
+    .map_err(|e| ApiError::BadRequest(format!("newPassword: {e}")))?;
+    let hash = principal.account.password_hash.clone();
+    let matches = tokio::task::spawn_blocking(move || verify_password(&current, &hash))
+        .await
+        .map_err(|e| ApiError::Unexpected(e.to_string()))?;
+    if !matches {
+        return Err(ApiError::Forbidden("current password is incorrect"));
+    }
+    let password_hash = hash_on_blocking_pool(new_password).await?;
+    let (_, seq) = state
+        .accounts
+        .execute(
+            principal.account_id(),
+            AccountCommand::ChangePassword { password_hash },
+            principal.actor(),
+        )
+        .await?;
+    state.caught_up(seq).await?;
+    state.mailer.send_later(
+        &principal.account.email,
+        "Your Convene password was changed",
+        format!(
+            "The password of your Convene account {} was just changed.\n\n\
+             If this was not you, reset your password at {}/forgot-password at once.\n",
+            principal.account.email,
+            state.config.server.app_url.trim_end_matches('/'),
+        ),
+    );
+    Ok(warp::reply::json(&json!({ "message": "Password changed" })).into_response())
+}
+
+fn session_cookie(state: &AppState, token: &str, max_age_secs: i64) -> String {
+    let secure = if state.config.is_https() {
+        "; Secure"
+    } else {
+        ""
+    };
+    format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}"
+    )
+}
+
+pub fn session_failure(err: convene_actors::SessionError) -> ApiError {
+    match err {
+        convene_actors::SessionError::Unavailable => {
+            ApiError::Unavailable("server is shutting down".into())
+        }
+        other => ApiError::Unexpected(other.to_string()),
+    }
+}

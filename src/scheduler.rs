@@ -1,0 +1,93 @@
+//! The scheduler: activates scheduled meetings when their time comes and ends guest meetings
+//! that stayed empty for `guest.expire_after_minutes`.
+//!
+//! It keeps no timers of its own: every `scheduler.tick_ms` it reads the time index (a
+//! projection ordered by due time) up to the clock's "now" and sends each due meeting an
+//! idempotent command. A meeting that came due while the server was down is therefore handled
+//! on the first tick after start-up, and tests move the injected clock instead of waiting.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use convene_actors::{MeetingCommand, MeetingError, MeetingRegistry};
+use convene_events::{Actor, Clock, MeetingId};
+use convene_projections::Projections;
+use tokio::task::JoinHandle;
+
+pub struct Scheduler {
+    registry: MeetingRegistry,
+    projections: Projections,
+    clock: Arc<dyn Clock>,
+    guest_expiry_ms: i64,
+}
+
+impl Scheduler {
+    pub fn new(
+        registry: MeetingRegistry,
+        projections: Projections,
+        clock: Arc<dyn Clock>,
+        guest_expiry_ms: i64,
+    ) -> Self {
+        Self {
+            registry,
+            projections,
+            clock,
+            guest_expiry_ms,
+        }
+    }
+
+    pub fn spawn(self, tick: Duration) -> JoinHandle<()> {
+        tokio::spawn(async move {
+            let mut interval = tokio::time::interval(tick);
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                interval.tick().await;
+                self.run_due().await;
+            }
+        })
+    }
+
+    /// Handles everything due at the clock's current time.
+    pub async fn run_due(&self) {
+        let now = self.clock.now_ms();
+        let index = self.projections.time_index();
+        match index.due_activations(now) {
+            Ok(due) => {
+                for meeting_id in due {
+                    self.send(&meeting_id, MeetingCommand::ActivateOnSchedule, "activate")
+                        .await;
+                }
+            }
+            Err(error) => tracing::error!(%error, "scheduler cannot read the time index"),
+        }
+        match index.empty_since(now - self.guest_expiry_ms) {
+            Ok(due) => {
+                let expire = MeetingCommand::ExpireIfEmpty {
+                    empty_for_ms: self.guest_expiry_ms,
+                };
+                for meeting_id in due {
+                    self.send(&meeting_id, expire.clone(), "expire").await;
+                }
+            }
+            Err(error) => tracing::error!(%error, "scheduler cannot read the time index"),
+        }
+    }
+
+    async fn send(&self, meeting_id: &MeetingId, command: MeetingCommand, duty: &'static str) {
+        match self
+            .registry
+            .execute(meeting_id, command, Actor::System)
+            .await
+        {
+            Ok(outcome) if outcome.last_seq > 0 => {
+                tracing::info!(meeting_id = %meeting_id, duty, "scheduler acted");
+            }
+            Ok(_) => {}
+            // Ended in the meantime: the index catches up with the event that ended it.
+            Err(MeetingError::AlreadyEnded | MeetingError::NotFound) => {}
+            Err(error) => {
+                tracing::warn!(meeting_id = %meeting_id, duty, %error, "scheduler command failed")
+            }
+        }
+    }
+}
