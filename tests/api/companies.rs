@@ -64,13 +64,8 @@ async fn members_join_share_meetings_and_can_be_removed() {
 
     let owner_session = app.login("owner@acme.com", "secret123").await;
     let members: Value = app
-        .with_session(Method::GET, "/api/company/members", &owner_session)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .session_json("/api/company/members", &owner_session)
+        .await;
     let members = members["members"].as_array().unwrap();
     assert_eq!(members.len(), 2);
     assert_eq!(members[0]["role"], "owner");
@@ -81,31 +76,25 @@ async fn members_join_share_meetings_and_can_be_removed() {
 
     // Members cannot manage members.
     let response = app
-        .with_session(Method::GET, "/api/company/members", &dev_session)
-        .send()
-        .await
-        .unwrap();
+        .session_send(Method::GET, "/api/company/members", &dev_session)
+        .await;
     assert_error(response, StatusCode::FORBIDDEN, "only the company owner").await;
     let response = app
-        .with_session(
+        .session_send(
             Method::DELETE,
             &format!("/api/company/members/{owner_id}"),
             &owner_session,
         )
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_error(response, StatusCode::BAD_REQUEST, "owner cannot be removed").await;
 
     let response = app
-        .with_session(
+        .session_send(
             Method::DELETE,
             &format!("/api/company/members/{dev_id}"),
             &owner_session,
         )
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
     // Removed: the member's key no longer sees the company's meetings.
     let listed: Value = app
@@ -116,14 +105,12 @@ async fn members_join_share_meetings_and_can_be_removed() {
         .unwrap();
     assert_eq!(listed["meetings"], json!([]));
     let response = app
-        .with_session(
+        .session_send(
             Method::DELETE,
             &format!("/api/company/members/{dev_id}"),
             &owner_session,
         )
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_error(response, StatusCode::NOT_FOUND, "member not found").await;
 }
 
@@ -142,12 +129,10 @@ async fn bad_codes_and_strangers_are_refused() {
         .await
         .unwrap();
     assert_error(response, StatusCode::BAD_REQUEST, "inviteCode is required").await;
-    // A personal account is no company's owner; another company's member id is not found.
+    // A personal account owns no company, so it manages no members.
     let response = app
-        .with_session(Method::DELETE, "/api/company/members/1", &session)
-        .send()
-        .await
-        .unwrap();
+        .session_send(Method::DELETE, "/api/company/members/1", &session)
+        .await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     let response = app
         .post_json(

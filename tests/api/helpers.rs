@@ -195,6 +195,28 @@ impl TestApp {
             .header("origin", "http://localhost:3000")
     }
 
+    /// Sends a bodiless request as a signed-in browser would.
+    pub async fn session_send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        cookie: &str,
+    ) -> Response {
+        self.with_session(method, path, cookie)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// GETs `path` as a signed-in browser and returns the JSON body.
+    pub async fn session_json(&self, path: &str, cookie: &str) -> Value {
+        self.session_send(reqwest::Method::GET, path, cookie)
+            .await
+            .json()
+            .await
+            .expect("json body")
+    }
+
     /// The .eml files in the outbox, oldest first, waiting up to 5 s for at least `count`.
     pub async fn outbox(&self, count: usize) -> Vec<String> {
         let dir = self.data_dir.join("outbox");

@@ -240,14 +240,7 @@ async fn the_administrator_is_seeded_once() {
     })
     .await;
     let session = app.login("admin@example.com", "admin-password").await;
-    let me: Value = app
-        .with_session(Method::GET, "/api/auth/me", &session)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me: Value = app.session_json("/api/auth/me", &session).await;
     assert_eq!(me["is_admin"], true);
     let response = app
         .post_json(

@@ -34,14 +34,7 @@ async fn login_sets_a_hardened_cookie_and_me_describes_the_account() {
     assert!(!cookie.contains("Secure"), "{cookie}");
     let session = cookie.split(';').next().unwrap();
 
-    let me: Value = app
-        .with_session(Method::GET, "/api/auth/me", session)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me: Value = app.session_json("/api/auth/me", &session).await;
     assert_eq!(me["email"], "you@example.com");
     assert_eq!(me["accountType"], "personal");
     assert_eq!(me["is_admin"], false);
@@ -83,20 +76,16 @@ async fn logout_ends_the_session_for_good() {
     app.register("you@example.com").await;
     let session = app.login("you@example.com", "secret123").await;
     let response = app
-        .with_session(Method::POST, "/api/auth/logout", &session)
-        .send()
-        .await
-        .unwrap();
+        .session_send(Method::POST, "/api/auth/logout", &session)
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
     assert!(response.headers()["set-cookie"]
         .to_str()
         .unwrap()
         .contains("Max-Age=0"));
     let response = app
-        .with_session(Method::GET, "/api/auth/me", &session)
-        .send()
-        .await
-        .unwrap();
+        .session_send(Method::GET, "/api/auth/me", &session)
+        .await;
     assert_error(response, StatusCode::UNAUTHORIZED, "log in again").await;
 }
 
@@ -107,10 +96,8 @@ async fn sessions_expire_with_the_clock() {
     let session = app.login("you@example.com", "secret123").await;
     app.clock.advance(168 * 3_600_000);
     let response = app
-        .with_session(Method::GET, "/api/auth/me", &session)
-        .send()
-        .await
-        .unwrap();
+        .session_send(Method::GET, "/api/auth/me", &session)
+        .await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 }
 
@@ -195,14 +182,7 @@ async fn keys_are_listed_created_and_revoked_by_session_only() {
     assert!(new_key.starts_with("mk_") && new_key.len() == 43);
     assert_eq!(created["label"], "Production");
 
-    let listed: Value = app
-        .with_session(Method::GET, "/api/user/keys", &session)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed: Value = app.session_json("/api/user/keys", &session).await;
     let keys = listed["keys"].as_array().unwrap();
     assert_eq!(keys.len(), 2);
     assert!(keys.iter().all(|k| k["is_active"] == true));
@@ -221,10 +201,8 @@ async fn keys_are_listed_created_and_revoked_by_session_only() {
 
     let id = created["id"].as_u64().unwrap();
     let response = app
-        .with_session(Method::DELETE, &format!("/api/user/keys/{id}"), &session)
-        .send()
-        .await
-        .unwrap();
+        .session_send(Method::DELETE, &format!("/api/user/keys/{id}"), &session)
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
     // The deleted key fails on its very next use; the other still works.
     let response = app.get("/api/meetings", Some(&new_key)).await;
@@ -234,10 +212,8 @@ async fn keys_are_listed_created_and_revoked_by_session_only() {
         StatusCode::OK
     );
     let response = app
-        .with_session(Method::DELETE, &format!("/api/user/keys/{id}"), &session)
-        .send()
-        .await
-        .unwrap();
+        .session_send(Method::DELETE, &format!("/api/user/keys/{id}"), &session)
+        .await;
     assert_error(response, StatusCode::NOT_FOUND, "api key not found").await;
 }
 
@@ -248,24 +224,15 @@ async fn another_accounts_key_cannot_be_revoked() {
     let b_key = app.register("b@example.com").await;
     let b_session = app.login("b@example.com", "secret123").await;
     let a_session = app.login("a@example.com", "secret123").await;
-    let b_keys: Value = app
-        .with_session(Method::GET, "/api/user/keys", &b_session)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let b_keys: Value = app.session_json("/api/user/keys", &b_session).await;
     let b_key_id = b_keys["keys"][0]["id"].as_u64().unwrap();
     let response = app
-        .with_session(
+        .session_send(
             Method::DELETE,
             &format!("/api/user/keys/{b_key_id}"),
             &a_session,
         )
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_error(response, StatusCode::NOT_FOUND, "api key not found").await;
     assert_eq!(
         app.get("/api/meetings", Some(&b_key)).await.status(),
@@ -383,10 +350,8 @@ async fn a_password_reset_works_once_through_the_outbox() {
         .await;
     assert_eq!(check.status(), StatusCode::BAD_REQUEST);
     let response = app
-        .with_session(Method::GET, "/api/auth/me", &old_session)
-        .send()
-        .await
-        .unwrap();
+        .session_send(Method::GET, "/api/auth/me", &old_session)
+        .await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 }
 
