@@ -34,7 +34,7 @@ async fn login_sets_a_hardened_cookie_and_me_describes_the_account() {
     assert!(!cookie.contains("Secure"), "{cookie}");
     let session = cookie.split(';').next().unwrap();
 
-    let me: Value = app.session_json("/api/auth/me", &session).await;
+    let me: Value = app.session_json("/api/auth/me", session).await;
     assert_eq!(me["email"], "you@example.com");
     assert_eq!(me["accountType"], "personal");
     assert_eq!(me["is_admin"], false);
