@@ -1,7 +1,8 @@
 //! Outgoing email (password reset, password changed): SMTP through lettre when
 //! `[email] smtp_url` is set, otherwise one `.eml` file per message in `<storage.path>/outbox/`,
-//! written by lettre's file transport, so a self-hoster without a mail server (and the tests)
-//! can read every message.
+//! so a self-hoster without a mail server (and the tests) can read every message. Each file is
+//! written under a temporary name and renamed into place, so a reader never sees half a
+//! message.
 //!
 //! Sending never decides an HTTP answer: a request that triggers a message answers the same
 //! whether or not the message could be delivered (the failure is logged), so mail trouble
@@ -13,7 +14,7 @@ use std::sync::Arc;
 use lettre::message::header::ContentType;
 use lettre::message::Mailbox;
 use lettre::transport::smtp::AsyncSmtpTransport;
-use lettre::{AsyncFileTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::{AsyncTransport, Message, Tokio1Executor};
 
 use crate::config::Config;
 
@@ -25,7 +26,7 @@ pub struct Mailer {
 
 enum Transport {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
-    Outbox(AsyncFileTransport<Tokio1Executor>),
+    Outbox(PathBuf),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -51,7 +52,7 @@ impl Mailer {
         let transport = if config.email.smtp_url.is_empty() {
             let outbox = outbox_dir(config);
             std::fs::create_dir_all(&outbox).map_err(|e| MailerError::Outbox(outbox.clone(), e))?;
-            Transport::Outbox(AsyncFileTransport::new(outbox))
+            Transport::Outbox(outbox)
         } else {
             let smtp = AsyncSmtpTransport::<Tokio1Executor>::from_url(&config.email.smtp_url)
                 .map_err(|e| MailerError::SmtpUrl(e.to_string()))?
@@ -90,13 +91,25 @@ impl Mailer {
                 .await
                 .map(drop)
                 .map_err(|e| e.to_string()),
-            Transport::Outbox(outbox) => outbox
-                .send(message)
-                .await
-                .map(drop)
-                .map_err(|e| e.to_string()),
+            Transport::Outbox(dir) => write_to_outbox(dir, &message.formatted()).await,
         }
     }
+}
+
+/// `<unix ms>-<random>.eml`, so names sort by time; written whole, then renamed into place.
+async fn write_to_outbox(dir: &std::path::Path, message: &[u8]) -> Result<(), String> {
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    let name = format!("{millis:013}-{:016x}", rand::random::<u64>());
+    let partial = dir.join(format!(".{name}.partial"));
+    tokio::fs::write(&partial, message)
+        .await
+        .map_err(|e| format!("cannot write {}: {e}", partial.display()))?;
+    tokio::fs::rename(&partial, dir.join(format!("{name}.eml")))
+        .await
+        .map_err(|e| format!("cannot move {} into the outbox: {e}", partial.display()))
 }
 
 /// Where messages go when no SMTP server is configured.

@@ -280,8 +280,9 @@ async fn end_meeting(state: AppState, caller: Caller, raw_id: &str) -> Result<Re
 
 /// Runs a host action (needs `x-admin-token`) on the meeting `raw_id`, as the caller.
 ///
-/// The caller must be of the meeting's workspace (API key or session); a guest meeting, which
-/// has no workspace, is controlled by its admin token alone.
+/// The caller must be of the meeting's workspace (API key or session). A guest meeting, which
+/// has no workspace, is controlled by its admin token alone — also when the browser happens to
+/// send a session cookie, as it does for a signed-in user who started a guest meeting.
 pub async fn execute_host(
     state: &AppState,
     caller: &Caller,
@@ -289,19 +290,24 @@ pub async fn execute_host(
     action: HostAction,
 ) -> Result<convene_actors::CommandOutcome, ApiError> {
     let principal = authenticate_optional(caller, state)?;
-    let (row, actor) = match &principal {
-        Some(principal) => (
-            visible_row(state, principal.workspace(), raw_id)?,
-            principal.actor(),
-        ),
-        None => {
-            let row = visible_row(state, Workspace::Guest, raw_id).map_err(|_| {
-                ApiError::Unauthorized("missing x-api-key header or session cookie")
-            })?;
+    let guest_row = visible_row(state, Workspace::Guest, raw_id).ok();
+    let (row, actor) = match (guest_row, &principal) {
+        (Some(row), Some(principal)) => (row, principal.actor()),
+        (Some(row), None) => {
             let actor = Actor::MeetingHost {
                 meeting_id: row.meeting_id.clone(),
             };
             (row, actor)
+        }
+        (None, Some(principal)) => (
+            visible_row(state, principal.workspace(), raw_id)?,
+            principal.actor(),
+        ),
+        // Not a guest meeting and no credentials: the same 401 whether or not it exists.
+        (None, None) => {
+            return Err(ApiError::Unauthorized(
+                "missing x-api-key header or session cookie",
+            ))
         }
     };
     let admin_token = caller

@@ -227,7 +227,8 @@ impl TestApp {
                 .unwrap_or_default();
             files.retain(|p| p.extension().is_some_and(|e| e == "eml"));
             if files.len() >= count || std::time::Instant::now() > deadline {
-                files.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
+                // Names start with the time they were written.
+                files.sort();
                 return files
                     .iter()
                     .map(|p| decode_quoted_printable(&std::fs::read_to_string(p).unwrap()))

@@ -140,6 +140,19 @@ async fn guest_meetings_need_no_account_and_survive_a_restart() {
         .await
         .unwrap();
     assert_error(response, StatusCode::FORBIDDEN, "invalid x-admin-token").await;
+    // A signed-in browser sends its cookie along; the admin token still decides.
+    let session = app.login("someone@example.com", "secret123").await;
+    let response = app
+        .with_session(
+            reqwest::Method::POST,
+            &format!("/api/meetings/{id}/unlock"),
+            &session,
+        )
+        .header("x-admin-token", &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
 }
 
 #[tokio::test]
