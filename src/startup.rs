@@ -46,28 +46,13 @@ pub async fn run_with_clock(
     clock: Arc<dyn Clock>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartupError> {
-    let log = EventLog::open(log_config(&config), clock.clone())?;
-    let projections =
-        Projections::start(&log).map_err(|e| StartupError::Projections(e.to_string()))?;
-    let registry = MeetingRegistry::start(log.clone(), clock.clone(), registry_config(&config))
-        .await
-        .map_err(|e| StartupError::Registry(e.to_string()))?;
-    let mailer = Mailer::from_config(&config)?;
-    let rate_limits = RateLimits::from_config(&config, clock.clone());
-    let state = AppState {
-        config: Arc::new(config),
-        clock: clock.clone(),
-        accounts: AccountService::new(log.clone()),
-        sessions: SessionService::new(log.clone()),
-        log: log.clone(),
-        registry: registry.clone(),
-        projections: projections.clone(),
-        mailer,
-        rate_limits: rate_limits.clone(),
-    };
-    http::accounts::seed_admin(&state)
-        .await
-        .map_err(StartupError::Admin)?;
+    let state = build_state(config, clock.clone()).await?;
+    let (log, registry, projections) = (
+        state.log.clone(),
+        state.registry.clone(),
+        state.projections.clone(),
+    );
+    let rate_limits = state.rate_limits.clone();
     let guest_expiry_ms = state.config.guest.expire_after_minutes as i64 * 60_000;
     let scheduler = Scheduler::new(
         registry.clone(),
@@ -94,10 +79,43 @@ pub async fn run_with_clock(
     tracing::info!("shutting down");
     scheduler.abort();
     forget_idle_clients.abort();
+    stop(registry, projections, log).await;
+    Ok(())
+}
+
+/// Stops the actors, then the read models, then flushes and closes the log.
+pub async fn stop(registry: MeetingRegistry, projections: Projections, log: EventLog) {
     registry.shutdown().await;
     projections.stop();
     log.close().await;
-    Ok(())
+}
+
+/// Opens the log, starts the read models and the meeting registry, and seeds the administrator:
+/// everything a handler needs, without serving yet.
+pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppState, StartupError> {
+    let log = EventLog::open(log_config(&config), clock.clone())?;
+    let projections =
+        Projections::start(&log).map_err(|e| StartupError::Projections(e.to_string()))?;
+    let registry = MeetingRegistry::start(log.clone(), clock.clone(), registry_config(&config))
+        .await
+        .map_err(|e| StartupError::Registry(e.to_string()))?;
+    let mailer = Mailer::from_config(&config)?;
+    let rate_limits = RateLimits::from_config(&config, clock.clone());
+    let state = AppState {
+        config: Arc::new(config),
+        clock,
+        accounts: AccountService::new(log.clone()),
+        sessions: SessionService::new(log.clone()),
+        log,
+        registry,
+        projections,
+        mailer,
+        rate_limits,
+    };
+    http::accounts::seed_admin(&state)
+        .await
+        .map_err(StartupError::Admin)?;
+    Ok(state)
 }
 
 pub fn log_config(config: &Config) -> LogConfig {

@@ -5,40 +5,90 @@ use convene_actors::account::{NewApiKey, NewCompany};
 use convene_actors::Registration;
 use convene_events::catalog::account::AccountType;
 use convene_events::Actor;
-use serde::Deserialize;
-use serde_json::json;
-use warp::filters::BoxedFilter;
-use warp::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use warp::http::Method;
 use warp::reply::Response;
-use warp::{Filter, Reply};
+use warp::Filter;
 
 use super::body::{limited, parse_json};
-use super::error::{respond, ApiError};
+use super::error::{respond, ApiError, ErrorBody};
+use super::reply;
+use super::router::Router;
 use super::{with_state, AppState};
 use crate::domain::{ApiKey, Email, InviteCode, Password};
 
 const COMPANY_NAME_CHARS: usize = 100;
 
-pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
+pub fn routes(state: &AppState, router: &mut Router) {
     let body_limit = state.config.limits.body_bytes;
-    warp::path!("api" / "auth" / "register")
-        .and(warp::post())
-        .and(with_state(state))
-        .and(limited(body_limit))
-        .then(|state, body: bytes::Bytes| async move { respond(register(state, &body).await) })
-        .boxed()
+    router.route(
+        Method::POST,
+        "/api/auth/register",
+        warp::path!("api" / "auth" / "register")
+            .and(warp::post())
+            .and(with_state(state.clone()))
+            .and(limited(body_limit))
+            .then(|state, body: bytes::Bytes| async move { respond(register(state, &body).await) }),
+    );
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct RegisterRequest {
+pub(super) struct RegisterRequest {
+    #[schema(value_type = String, required = true, format = Email)]
     email: Option<String>,
+    /// `limits.password_min_chars` to `limits.password_max_chars` characters.
+    #[schema(value_type = String, required = true)]
     password: Option<String>,
+    /// "personal" (the default) or "company".
+    #[schema(value_type = Option<AccountTypeName>)]
     account_type: Option<String>,
+    /// Required for a company account; at most 100 characters.
+    #[schema(min_length = 1, max_length = 100)]
     company_name: Option<String>,
 }
 
-async fn register(state: AppState, body: &[u8]) -> Result<Response, ApiError> {
+#[derive(Serialize, ToSchema, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+pub enum AccountTypeName {
+    Personal,
+    Company,
+}
+
+impl From<AccountType> for AccountTypeName {
+    fn from(account_type: AccountType) -> Self {
+        match account_type {
+            AccountType::Personal => AccountTypeName::Personal,
+            AccountType::Company => AccountTypeName::Company,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Registered {
+    message: &'static str,
+    email: String,
+    /// The account's first API key, labelled "Default"; shown only here.
+    api_key: String,
+    account_type: AccountTypeName,
+    /// For a company account: the code members join with (shown only here).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    invite_code: Option<String>,
+}
+
+/// Creates an account and its first API key (onepizza §1, §14).
+#[utoipa::path(
+    post, path = "/api/auth/register", tag = "accounts",
+    request_body = RegisterRequest,
+    security(()),
+    responses(
+        (status = 201, description = "created", body = Registered),
+        (status = 409, description = "the email is already in use", body = ErrorBody),
+    )
+)]
+pub(super) async fn register(state: AppState, body: &[u8]) -> Result<Response, ApiError> {
     let request: RegisterRequest = parse_json(body)?;
     let limits = &state.config.limits;
     let email =
@@ -60,20 +110,17 @@ async fn register(state: AppState, body: &[u8]) -> Result<Response, ApiError> {
     };
     let company_name = company_name(account_type, request.company_name.as_deref())?;
     let registered = register_account(&state, email, password, company_name, false).await?;
-    let mut body = json!({
-        "message": "Account created",
-        "email": registered.email,
-        "apiKey": registered.api_key.expose(),
-        "accountType": account_type.as_str(),
-    });
-    if let Some(code) = &registered.invite_code {
-        body["inviteCode"] = code.as_str().into();
-    }
-    Ok(warp::reply::with_status(warp::reply::json(&body), StatusCode::CREATED).into_response())
+    Ok(reply::created(&Registered {
+        message: "Account created",
+        email: registered.email,
+        api_key: registered.api_key.expose().to_owned(),
+        account_type: account_type.into(),
+        invite_code: registered.invite_code,
+    }))
 }
 
 /// A new account as its owner sees it, once.
-pub struct Registered {
+pub struct NewAccount {
     pub account_id: u64,
     pub email: String,
     pub api_key: ApiKey,
@@ -88,7 +135,7 @@ pub async fn register_account(
     password: Password,
     company_name: Option<String>,
     is_admin: bool,
-) -> Result<Registered, ApiError> {
+) -> Result<NewAccount, ApiError> {
     // Cheap early answer; the email claim in the log is what actually guarantees uniqueness.
     if state
         .projections
@@ -137,7 +184,7 @@ pub async fn register_account(
         .await?;
     state.caught_up(seq).await?;
     tracing::info!(account_id, is_admin, "account registered");
-    Ok(Registered {
+    Ok(NewAccount {
         account_id,
         email: account.email,
         api_key: key,

@@ -3,51 +3,89 @@
 
 use convene_actors::{AccountCommand, AccountError};
 use convene_events::catalog::account::CompanyRole;
-use serde::Deserialize;
-use serde_json::json;
-use warp::filters::BoxedFilter;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use warp::http::Method;
 use warp::reply::Response;
-use warp::{Filter, Reply};
+use warp::Filter;
 
 use super::auth::{caller, require_session, Caller, Principal};
 use super::body::{limited, parse_json};
-use super::error::{respond, ApiError};
+use super::error::{respond, ApiError, ErrorBody};
+use super::keys::Deleted;
+use super::reply;
+use super::router::Router;
 use super::{with_state, AppState};
 use crate::domain::format_iso_seconds;
 use convene_actors::sha256_hex;
 
-pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
+pub fn routes(state: &AppState, router: &mut Router) {
     let body_limit = state.config.limits.body_bytes;
-    let join = warp::path!("api" / "company" / "join")
-        .and(warp::post())
-        .and(with_state(state.clone()))
-        .and(caller())
-        .and(limited(body_limit))
-        .then(|state, caller, body: bytes::Bytes| async move {
-            respond(join(state, caller, &body).await)
-        });
-    let members = warp::path!("api" / "company" / "members")
-        .and(warp::get())
-        .and(with_state(state.clone()))
-        .and(caller())
-        .map(|state, caller| respond(members(state, caller)));
-    let remove = warp::path!("api" / "company" / "members" / String)
-        .and(warp::delete())
-        .and(with_state(state))
-        .and(caller())
-        .then(|id: String, state, caller| async move {
-            respond(remove_member(state, caller, &id).await)
-        });
-    join.or(members).unify().or(remove).unify().boxed()
+    router.route(
+        Method::POST,
+        "/api/company/join",
+        warp::path!("api" / "company" / "join")
+            .and(warp::post())
+            .and(with_state(state.clone()))
+            .and(caller())
+            .and(limited(body_limit))
+            .then(|state, caller, body: bytes::Bytes| async move {
+                respond(join(state, caller, &body).await)
+            }),
+    );
+    router.route(
+        Method::GET,
+        "/api/company/members",
+        warp::path!("api" / "company" / "members")
+            .and(warp::get())
+            .and(with_state(state.clone()))
+            .and(caller())
+            .map(|state, caller| respond(members(state, caller))),
+    );
+    router.route(
+        Method::DELETE,
+        "/api/company/members/{memberId}",
+        warp::path!("api" / "company" / "members" / String)
+            .and(warp::delete())
+            .and(with_state(state.clone()))
+            .and(caller())
+            .then(|id: String, state, caller| async move {
+                respond(remove_member(state, caller, &id).await)
+            }),
+    );
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct JoinRequest {
+pub(super) struct JoinRequest {
+    #[schema(value_type = String, required = true, min_length = 1)]
     invite_code: Option<String>,
 }
 
-async fn join(state: AppState, caller: Caller, body: &[u8]) -> Result<Response, ApiError> {
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Joined {
+    message: String,
+    company_id: u64,
+    company_name: String,
+}
+
+/// Joins a company with its invite code; the account's meetings are the company's from then.
+#[utoipa::path(
+    post, path = "/api/company/join", tag = "companies",
+    request_body = JoinRequest,
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "joined", body = Joined),
+        (status = 404, description = "no company has this invite code", body = ErrorBody),
+        (status = 409, description = "already a member of a company", body = ErrorBody),
+    )
+)]
+pub(super) async fn join(
+    state: AppState,
+    caller: Caller,
+    body: &[u8],
+) -> Result<Response, ApiError> {
     let principal = require_session(&caller, &state)?;
     let request: JoinRequest = parse_json(body)?;
     let code = request
@@ -79,12 +117,11 @@ async fn join(state: AppState, caller: Caller, body: &[u8]) -> Result<Response, 
         company_id = company.company_id,
         "joined company"
     );
-    Ok(warp::reply::json(&json!({
-        "message": format!("Joined {}", company.name),
-        "companyId": company.company_id,
-        "companyName": company.name,
+    Ok(reply::ok(&Joined {
+        message: format!("Joined {}", company.name),
+        company_id: company.company_id,
+        company_name: company.name,
     }))
-    .into_response())
 }
 
 /// The caller's company, if the caller owns it; 403 otherwise.
@@ -97,27 +134,62 @@ fn owned_company(principal: &Principal) -> Result<u64, ApiError> {
     }
 }
 
-fn members(state: AppState, caller: Caller) -> Result<Response, ApiError> {
+#[derive(Serialize, ToSchema)]
+pub struct Member {
+    id: u64,
+    email: String,
+    /// "owner" or "member".
+    #[schema(pattern = "^(owner|member)$")]
+    role: &'static str,
+    #[schema(format = DateTime)]
+    joined_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MemberList {
+    members: Vec<Member>,
+}
+
+/// The company's members (owner only).
+#[utoipa::path(
+    get, path = "/api/company/members", tag = "companies",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "members, the owner included", body = MemberList),
+        (status = 403, description = "not the owner of a company", body = ErrorBody),
+    )
+)]
+pub(super) fn members(state: AppState, caller: Caller) -> Result<Response, ApiError> {
     let principal = require_session(&caller, &state)?;
     let company_id = owned_company(&principal)?;
-    let members: Vec<_> = state
+    let members = state
         .projections
         .accounts()
         .members(company_id)?
         .into_iter()
-        .map(|member| {
-            json!({
-                "id": member.account_id,
-                "email": member.email,
-                "role": member.role.as_str(),
-                "joined_at": format_iso_seconds(member.joined_at),
-            })
+        .map(|member| Member {
+            id: member.account_id,
+            email: member.email,
+            role: member.role.as_str(),
+            joined_at: format_iso_seconds(member.joined_at),
         })
         .collect();
-    Ok(warp::reply::json(&json!({ "members": members })).into_response())
+    Ok(reply::ok(&MemberList { members }))
 }
 
-async fn remove_member(
+/// Removes a member from the company (owner only).
+#[utoipa::path(
+    delete, path = "/api/company/members/{memberId}", tag = "companies",
+    params(("memberId" = String, Path)),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "removed", body = Deleted),
+        (status = 400, description = "the owner cannot be removed", body = ErrorBody),
+        (status = 403, description = "not the owner of a company", body = ErrorBody),
+        (status = 404, description = "not a member of this company", body = ErrorBody),
+    )
+)]
+pub(super) async fn remove_member(
     state: AppState,
     caller: Caller,
     raw_id: &str,
@@ -146,5 +218,5 @@ async fn remove_member(
         Err(err) => return Err(err.into()),
     };
     state.caught_up(seq).await?;
-    Ok(warp::reply::json(&json!({ "message": "Member removed", "id": member_id })).into_response())
+    Ok(reply::ok(&Deleted::new("Member removed", member_id)))
 }

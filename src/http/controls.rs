@@ -5,105 +5,162 @@
 
 use convene_actors::HostAction;
 use convene_events::catalog::meeting::SettingsChanged;
-use serde::Deserialize;
-use serde_json::json;
-use warp::filters::BoxedFilter;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use warp::http::Method;
 use warp::reply::Response;
-use warp::{Filter, Reply};
+use warp::Filter;
 
 use super::auth::{caller, Caller};
 use super::body::{limited, parse_json};
-use super::error::{respond, ApiError};
-use super::meetings::{check_max_participants, execute_host, settings_json};
+use super::error::{respond, ApiError, ErrorBody};
+use super::meetings::{check_max_participants, execute_host, settings_view, MeetingSettingsView};
+use super::reply;
+use super::router::Router;
 use super::{with_state, AppState};
 use crate::domain::{SecretToken, Title};
 
 const NAME_CHARS: usize = 100;
 const REASON_CHARS: usize = 500;
 
-pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
+pub fn routes(state: &AppState, router: &mut Router) {
     let body_limit = state.config.limits.body_bytes;
-    let settings = warp::path!("api" / "meetings" / String / "settings")
-        .and(warp::patch())
-        .and(with_state(state.clone()))
-        .and(caller())
-        .and(limited(body_limit))
-        .then(|id: String, state, caller, body: bytes::Bytes| async move {
-            respond(update_settings(state, caller, &id, &body).await)
-        });
-    let lock = warp::path!("api" / "meetings" / String / "lock")
-        .and(warp::post())
-        .and(with_state(state.clone()))
-        .and(caller())
-        .then(|id: String, state, caller| async move {
-            respond(set_locked(state, caller, &id, true).await)
-        });
-    let unlock = warp::path!("api" / "meetings" / String / "unlock")
-        .and(warp::post())
-        .and(with_state(state.clone()))
-        .and(caller())
-        .then(|id: String, state, caller| async move {
-            respond(set_locked(state, caller, &id, false).await)
-        });
-    let invite = warp::path!("api" / "meetings" / String / "invite")
-        .and(warp::post())
-        .and(with_state(state.clone()))
-        .and(caller())
-        .and(limited(body_limit))
-        .then(|id: String, state, caller, body: bytes::Bytes| async move {
-            respond(invite(state, caller, &id, &body).await)
-        });
-    let participant =
-        warp::path!("api" / "meetings" / String / "participants" / String / String)
+    router.route(
+        Method::PATCH,
+        "/api/meetings/{meetingId}/settings",
+        warp::path!("api" / "meetings" / String / "settings")
+            .and(warp::patch())
+            .and(with_state(state.clone()))
+            .and(caller())
+            .and(limited(body_limit))
+            .then(|id: String, state, caller, body: bytes::Bytes| async move {
+                respond(update_settings(state, caller, &id, &body).await)
+            }),
+    );
+    router.route(
+        Method::POST,
+        "/api/meetings/{meetingId}/lock",
+        warp::path!("api" / "meetings" / String / "lock")
+            .and(warp::post())
+            .and(with_state(state.clone()))
+            .and(caller())
+            .then(
+                |id: String, state, caller| async move { respond(lock(state, caller, &id).await) },
+            ),
+    );
+    router.route(
+        Method::POST,
+        "/api/meetings/{meetingId}/unlock",
+        warp::path!("api" / "meetings" / String / "unlock")
+            .and(warp::post())
+            .and(with_state(state.clone()))
+            .and(caller())
+            .then(|id: String, state, caller| async move {
+                respond(unlock(state, caller, &id).await)
+            }),
+    );
+    router.route(
+        Method::POST,
+        "/api/meetings/{meetingId}/invite",
+        warp::path!("api" / "meetings" / String / "invite")
+            .and(warp::post())
+            .and(with_state(state.clone()))
+            .and(caller())
+            .and(limited(body_limit))
+            .then(|id: String, state, caller, body: bytes::Bytes| async move {
+                respond(invite(state, caller, &id, &body).await)
+            }),
+    );
+    router.route(
+        Method::POST,
+        "/api/meetings/{meetingId}/participants/{participantId}/mute",
+        warp::path!("api" / "meetings" / String / "participants" / String / "mute")
+            .and(warp::post())
+            .and(with_state(state.clone()))
+            .and(caller())
+            .then(
+                |id: String, participant: String, state, caller| async move {
+                    respond(mute(state, caller, &id, participant).await)
+                },
+            ),
+    );
+    router.route(
+        Method::POST,
+        "/api/meetings/{meetingId}/participants/{participantId}/unmute",
+        warp::path!("api" / "meetings" / String / "participants" / String / "unmute")
+            .and(warp::post())
+            .and(with_state(state.clone()))
+            .and(caller())
+            .then(
+                |id: String, participant: String, state, caller| async move {
+                    respond(unmute(state, caller, &id, participant).await)
+                },
+            ),
+    );
+    router.route(
+        Method::POST,
+        "/api/meetings/{meetingId}/participants/{participantId}/kick",
+        warp::path!("api" / "meetings" / String / "participants" / String / "kick")
             .and(warp::post())
             .and(with_state(state.clone()))
             .and(caller())
             .and(limited(body_limit))
             .then(
-                |id: String,
-                 participant: String,
-                 verb: String,
-                 state,
-                 caller,
-                 body: bytes::Bytes| async move {
-                    respond(
-                        participant_action(state, caller, &id, &participant, &verb, &body).await,
-                    )
+                |id: String, participant: String, state, caller, body: bytes::Bytes| async move {
+                    respond(kick(state, caller, &id, participant, &body).await)
                 },
-            );
-    let mute_all = warp::path!("api" / "meetings" / String / "mute-all")
-        .and(warp::post())
-        .and(with_state(state))
-        .and(caller())
-        .then(
-            |id: String, state, caller| async move { respond(mute_all(state, caller, &id).await) },
-        );
-    settings
-        .or(lock)
-        .unify()
-        .or(unlock)
-        .unify()
-        .or(invite)
-        .unify()
-        .or(participant)
-        .unify()
-        .or(mute_all)
-        .unify()
-        .boxed()
+            ),
+    );
+    router.route(
+        Method::POST,
+        "/api/meetings/{meetingId}/mute-all",
+        warp::path!("api" / "meetings" / String / "mute-all")
+            .and(warp::post())
+            .and(with_state(state.clone()))
+            .and(caller())
+            .then(|id: String, state, caller| async move {
+                respond(mute_all(state, caller, &id).await)
+            }),
+    );
 }
 
-#[derive(Deserialize)]
+/// A partial update: only the fields present change.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct SettingsRequest {
+pub(super) struct SettingsRequest {
+    #[schema(min_length = 1)]
     title: Option<String>,
     mute_on_join: Option<bool>,
     video_off_on_join: Option<bool>,
+    #[schema(minimum = 1)]
     max_participants: Option<u32>,
     locked: Option<bool>,
     waiting_room: Option<bool>,
 }
 
-async fn update_settings(
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SettingsUpdated {
+    message: &'static str,
+    meeting_id: String,
+    title: String,
+    settings: MeetingSettingsView,
+}
+
+/// Changes a meeting's title and settings (onepizza §6).
+#[utoipa::path(
+    patch, path = "/api/meetings/{meetingId}/settings", tag = "controls",
+    params(("meetingId" = String, Path)),
+    request_body = Option<SettingsRequest>,
+    security(("api_key" = [], "admin_token" = []), ("session" = [], "admin_token" = []), ("admin_token" = [])),
+    responses(
+        (status = 200, description = "the settings after the change", body = SettingsUpdated),
+        (status = 403, description = "missing or wrong x-admin-token", body = ErrorBody),
+        (status = 404, description = "no such meeting in the caller's workspace", body = ErrorBody),
+        (status = 409, description = "the meeting has ended", body = ErrorBody),
+    )
+)]
+pub(super) async fn update_settings(
     state: AppState,
     caller: Caller,
     raw_id: &str,
@@ -135,13 +192,60 @@ async fn update_settings(
     };
     let outcome = execute_host(&state, &caller, raw_id, HostAction::UpdateSettings(change)).await?;
     let meeting = outcome.meeting;
-    Ok(warp::reply::json(&json!({
-        "message": "Settings updated",
-        "meetingId": meeting.id.as_str(),
-        "title": meeting.title,
-        "settings": settings_json(&meeting.settings),
+    Ok(reply::ok(&SettingsUpdated {
+        message: "Settings updated",
+        meeting_id: meeting.id.to_string(),
+        title: meeting.title,
+        settings: settings_view(&meeting.settings),
     }))
-    .into_response())
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LockChanged {
+    message: &'static str,
+    meeting_id: String,
+    locked: bool,
+}
+
+/// Refuses new joiners until unlocked.
+#[utoipa::path(
+    post, path = "/api/meetings/{meetingId}/lock", tag = "controls",
+    params(("meetingId" = String, Path)),
+    security(("api_key" = [], "admin_token" = []), ("session" = [], "admin_token" = []), ("admin_token" = [])),
+    responses(
+        (status = 200, description = "locked", body = LockChanged),
+        (status = 403, description = "missing or wrong x-admin-token", body = ErrorBody),
+        (status = 404, description = "no such meeting in the caller's workspace", body = ErrorBody),
+        (status = 409, description = "the meeting has ended", body = ErrorBody),
+    )
+)]
+pub(super) async fn lock(
+    state: AppState,
+    caller: Caller,
+    raw_id: &str,
+) -> Result<Response, ApiError> {
+    set_locked(state, caller, raw_id, true).await
+}
+
+/// Lets joiners in again.
+#[utoipa::path(
+    post, path = "/api/meetings/{meetingId}/unlock", tag = "controls",
+    params(("meetingId" = String, Path)),
+    security(("api_key" = [], "admin_token" = []), ("session" = [], "admin_token" = []), ("admin_token" = [])),
+    responses(
+        (status = 200, description = "unlocked", body = LockChanged),
+        (status = 403, description = "missing or wrong x-admin-token", body = ErrorBody),
+        (status = 404, description = "no such meeting in the caller's workspace", body = ErrorBody),
+        (status = 409, description = "the meeting has ended", body = ErrorBody),
+    )
+)]
+pub(super) async fn unlock(
+    state: AppState,
+    caller: Caller,
+    raw_id: &str,
+) -> Result<Response, ApiError> {
+    set_locked(state, caller, raw_id, false).await
 }
 
 async fn set_locked(
@@ -155,21 +259,47 @@ async fn set_locked(
         ..SettingsChanged::default()
     };
     let outcome = execute_host(&state, &caller, raw_id, HostAction::UpdateSettings(change)).await?;
-    Ok(warp::reply::json(&json!({
-        "message": if locked { "Meeting locked" } else { "Meeting unlocked" },
-        "meetingId": outcome.meeting.id.as_str(),
-        "locked": outcome.meeting.settings.locked,
+    Ok(reply::ok(&LockChanged {
+        message: if locked {
+            "Meeting locked"
+        } else {
+            "Meeting unlocked"
+        },
+        meeting_id: outcome.meeting.id.to_string(),
+        locked: outcome.meeting.settings.locked,
     }))
-    .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct InviteRequest {
+pub(super) struct InviteRequest {
+    /// The invitee's display name, put into the join link.
     name: Option<String>,
 }
 
-async fn invite(
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Invitation {
+    /// `/join/<meetingId>?invite=<token>&name=<name>`
+    join_url: String,
+    /// Works once; stored hashed.
+    invite_token: String,
+}
+
+/// A one-use invitation that lets its holder in even when the meeting is locked.
+#[utoipa::path(
+    post, path = "/api/meetings/{meetingId}/invite", tag = "controls",
+    params(("meetingId" = String, Path)),
+    request_body = Option<InviteRequest>,
+    security(("api_key" = [], "admin_token" = []), ("session" = [], "admin_token" = []), ("admin_token" = [])),
+    responses(
+        (status = 200, description = "the invitation", body = Invitation),
+        (status = 403, description = "missing or wrong x-admin-token", body = ErrorBody),
+        (status = 404, description = "no such meeting in the caller's workspace", body = ErrorBody),
+        (status = 409, description = "the meeting has ended", body = ErrorBody),
+    )
+)]
+pub(super) async fn invite(
     state: AppState,
     caller: Caller,
     raw_id: &str,
@@ -188,72 +318,144 @@ async fn invite(
         join_url.push_str("&name=");
         join_url.extend(form_urlencoded::byte_serialize(name.as_bytes()));
     }
-    Ok(warp::reply::json(&json!({
-        "joinUrl": join_url,
-        "inviteToken": token.expose(),
+    Ok(reply::ok(&Invitation {
+        join_url,
+        invite_token: token.expose().to_owned(),
     }))
-    .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct KickRequest {
+pub(super) struct KickRequest {
+    /// Shown to the removed participant.
     reason: Option<String>,
 }
 
-async fn participant_action(
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ParticipantActionDone {
+    message: &'static str,
+    participant_id: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AllMuted {
+    message: &'static str,
+    /// How many participants were in the meeting.
+    count: usize,
+}
+
+/// Mutes a participant (onepizza §7).
+#[utoipa::path(
+    post, path = "/api/meetings/{meetingId}/participants/{participantId}/mute", tag = "controls",
+    params(("meetingId" = String, Path), ("participantId" = String, Path)),
+    security(("api_key" = [], "admin_token" = []), ("session" = [], "admin_token" = []), ("admin_token" = [])),
+    responses(
+        (status = 200, description = "muted", body = ParticipantActionDone),
+        (status = 403, description = "missing or wrong x-admin-token", body = ErrorBody),
+        (status = 404, description = "no such meeting, or the participant is not in it", body = ErrorBody),
+        (status = 409, description = "the meeting has ended", body = ErrorBody),
+    )
+)]
+pub(super) async fn mute(
     state: AppState,
     caller: Caller,
     raw_id: &str,
-    participant_id: &str,
-    verb: &str,
-    body: &[u8],
+    participant_id: String,
 ) -> Result<Response, ApiError> {
-    let participant_id = participant_id.to_owned();
-    let (action, message) = match verb {
-        "mute" => (
-            HostAction::Mute {
-                participant_id: participant_id.clone(),
-            },
-            "Participant muted",
-        ),
-        "unmute" => (
-            HostAction::RequestUnmute {
-                participant_id: participant_id.clone(),
-            },
-            "Unmute requested",
-        ),
-        "kick" => {
-            let request: KickRequest = parse_json(body)?;
-            let reason = bounded_text("reason", request.reason, REASON_CHARS)?;
-            (
-                HostAction::Kick {
-                    participant_id: participant_id.clone(),
-                    reason,
-                },
-                "Participant removed",
-            )
-        }
-        _ => return Err(ApiError::NotFound("not found")),
+    let action = HostAction::Mute {
+        participant_id: participant_id.clone(),
     };
     execute_host(&state, &caller, raw_id, action).await?;
-    Ok(warp::reply::json(&json!({
-        "message": message,
-        "participantId": participant_id,
-    }))
-    .into_response())
+    Ok(participant_done("Participant muted", participant_id))
 }
 
-async fn mute_all(state: AppState, caller: Caller, raw_id: &str) -> Result<Response, ApiError> {
+/// Asks a participant to unmute (they decide; nobody is unmuted remotely).
+#[utoipa::path(
+    post, path = "/api/meetings/{meetingId}/participants/{participantId}/unmute", tag = "controls",
+    params(("meetingId" = String, Path), ("participantId" = String, Path)),
+    security(("api_key" = [], "admin_token" = []), ("session" = [], "admin_token" = []), ("admin_token" = [])),
+    responses(
+        (status = 200, description = "asked", body = ParticipantActionDone),
+        (status = 403, description = "missing or wrong x-admin-token", body = ErrorBody),
+        (status = 404, description = "no such meeting, or the participant is not in it", body = ErrorBody),
+        (status = 409, description = "the meeting has ended", body = ErrorBody),
+    )
+)]
+pub(super) async fn unmute(
+    state: AppState,
+    caller: Caller,
+    raw_id: &str,
+    participant_id: String,
+) -> Result<Response, ApiError> {
+    let action = HostAction::RequestUnmute {
+        participant_id: participant_id.clone(),
+    };
+    execute_host(&state, &caller, raw_id, action).await?;
+    Ok(participant_done("Unmute requested", participant_id))
+}
+
+/// Removes a participant, with an optional reason.
+#[utoipa::path(
+    post, path = "/api/meetings/{meetingId}/participants/{participantId}/kick", tag = "controls",
+    params(("meetingId" = String, Path), ("participantId" = String, Path)),
+    request_body = Option<KickRequest>,
+    security(("api_key" = [], "admin_token" = []), ("session" = [], "admin_token" = []), ("admin_token" = [])),
+    responses(
+        (status = 200, description = "removed", body = ParticipantActionDone),
+        (status = 403, description = "missing or wrong x-admin-token", body = ErrorBody),
+        (status = 404, description = "no such meeting, or the participant is not in it", body = ErrorBody),
+        (status = 409, description = "the meeting has ended", body = ErrorBody),
+    )
+)]
+pub(super) async fn kick(
+    state: AppState,
+    caller: Caller,
+    raw_id: &str,
+    participant_id: String,
+    body: &[u8],
+) -> Result<Response, ApiError> {
+    let request: KickRequest = parse_json(body)?;
+    let reason = bounded_text("reason", request.reason, REASON_CHARS)?;
+    let action = HostAction::Kick {
+        participant_id: participant_id.clone(),
+        reason,
+    };
+    execute_host(&state, &caller, raw_id, action).await?;
+    Ok(participant_done("Participant removed", participant_id))
+}
+
+fn participant_done(message: &'static str, participant_id: String) -> Response {
+    reply::ok(&ParticipantActionDone {
+        message,
+        participant_id,
+    })
+}
+
+/// Mutes everyone in the meeting.
+#[utoipa::path(
+    post, path = "/api/meetings/{meetingId}/mute-all", tag = "controls",
+    params(("meetingId" = String, Path)),
+    security(("api_key" = [], "admin_token" = []), ("session" = [], "admin_token" = []), ("admin_token" = [])),
+    responses(
+        (status = 200, description = "muted", body = AllMuted),
+        (status = 403, description = "missing or wrong x-admin-token", body = ErrorBody),
+        (status = 404, description = "no such meeting in the caller's workspace", body = ErrorBody),
+        (status = 409, description = "the meeting has ended", body = ErrorBody),
+    )
+)]
+pub(super) async fn mute_all(
+    state: AppState,
+    caller: Caller,
+    raw_id: &str,
+) -> Result<Response, ApiError> {
     let outcome = execute_host(&state, &caller, raw_id, HostAction::MuteAll).await?;
-    Ok(warp::reply::json(&json!({
-        "message": "All participants muted",
-        "count": outcome.meeting.participants.len(),
+    Ok(reply::ok(&AllMuted {
+        message: "All participants muted",
+        count: outcome.meeting.participants.len(),
     }))
-    .into_response())
 }
 
-/// Optional free text: trimmed, empty as absent, bounded, no control characters.
 fn bounded_text(
     field: &str,
     raw: Option<String>,

@@ -6,10 +6,17 @@ use std::convert::Infallible;
 
 use convene_actors::{AccountError, MeetingError};
 use convene_projections::ProjectionError;
-use serde_json::json;
+use serde::Serialize;
 use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Rejection, Reply};
+
+/// Every error answer's body.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// Lowercase and specific: what was wrong, naming the field where there is one.
+    pub error: String,
+}
 
 #[derive(Debug)]
 pub enum ApiError {
@@ -80,7 +87,9 @@ impl ApiError {
         }
         let status = self.status();
         let mut response = warp::reply::with_status(
-            warp::reply::json(&json!({ "error": self.message() })),
+            warp::reply::json(&ErrorBody {
+                error: self.message(),
+            }),
             status,
         )
         .into_response();
@@ -102,6 +111,9 @@ impl ApiError {
         response
     }
 }
+
+/// The 404 of a path that no route serves (distinct from "meeting not found" and the like).
+pub const NO_SUCH_ENDPOINT: &str = "no such endpoint";
 
 /// Turns a handler's result into the response.
 pub fn respond(result: Result<Response, ApiError>) -> Response {
@@ -193,10 +205,13 @@ pub async fn recover(rejection: Rejection) -> Result<Response, Infallible> {
             other => ApiError::Unexpected(format!("unhandled rejection {other:?}")),
         }
     } else if rejection.is_not_found() {
-        ApiError::NotFound("not found")
+        ApiError::NotFound(NO_SUCH_ENDPOINT)
     } else if rejection.find::<warp::reject::MethodNotAllowed>().is_some() {
+        // The Allow header is added on the way out, where the route table is known.
         return Ok(warp::reply::with_status(
-            warp::reply::json(&json!({ "error": "method not allowed" })),
+            warp::reply::json(&ErrorBody {
+                error: "method not allowed".into(),
+            }),
             StatusCode::METHOD_NOT_ALLOWED,
         )
         .into_response());

@@ -1,13 +1,33 @@
-//! `GET /healthz`.
+//! Liveness for load balancers and orchestrators.
 
-use serde_json::json;
-use warp::filters::BoxedFilter;
-use warp::reply::Response;
-use warp::{Filter, Reply};
+use serde::Serialize;
+use utoipa::ToSchema;
+use warp::http::Method;
+use warp::Filter;
 
-pub fn routes() -> BoxedFilter<(Response,)> {
-    warp::path!("healthz")
-        .and(warp::get())
-        .map(|| warp::reply::json(&json!({ "status": "ok" })).into_response())
-        .boxed()
+use super::reply;
+use super::router::Router;
+
+pub fn routes(router: &mut Router) {
+    router.route(
+        Method::GET,
+        "/healthz",
+        warp::path!("healthz").and(warp::get()).map(healthz),
+    );
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    #[schema(pattern = "^ok$")]
+    status: &'static str,
+}
+
+/// The server is up and answering.
+#[utoipa::path(
+    get, path = "/healthz", tag = "operations",
+    security(()),
+    responses((status = 200, description = "up", body = Health))
+)]
+pub(super) fn healthz() -> warp::reply::Response {
+    reply::ok(&Health { status: "ok" })
 }

@@ -6,26 +6,61 @@
 
 use base64::Engine;
 use hmac::{Hmac, KeyInit, Mac};
-use serde_json::{json, Value};
-use warp::filters::BoxedFilter;
+use serde::Serialize;
+use utoipa::ToSchema;
+use warp::http::Method;
 use warp::reply::Response;
-use warp::{Filter, Reply};
+use warp::Filter;
 
 use super::auth::{authenticate_optional, caller, Caller};
 use super::error::{respond, ApiError};
+use super::reply;
+use super::router::Router;
 use super::{with_state, AppState};
 use crate::config::Config;
 
-pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
-    warp::path!("api" / "config" / "ice-servers")
-        .and(warp::get())
-        .and(with_state(state))
-        .and(caller())
-        .map(|state, caller| respond(ice_servers(state, caller)))
-        .boxed()
+pub fn routes(state: &AppState, router: &mut Router) {
+    router.route(
+        Method::GET,
+        "/api/config/ice-servers",
+        warp::path!("api" / "config" / "ice-servers")
+            .and(warp::get())
+            .and(with_state(state.clone()))
+            .and(caller())
+            .map(|state, caller| respond(ice_servers(state, caller))),
+    );
 }
 
-fn ice_servers(state: AppState, caller: Caller) -> Result<Response, ApiError> {
+/// An `RTCIceServer` as the browser's `RTCPeerConnection` takes it.
+#[derive(Serialize, ToSchema, Debug, PartialEq)]
+pub struct IceServer {
+    urls: Urls,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    username: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    credential: Option<String>,
+}
+
+#[derive(Serialize, ToSchema, Debug, PartialEq)]
+#[serde(untagged)]
+pub enum Urls {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IceServers {
+    ice_servers: Vec<IceServer>,
+}
+
+/// STUN and TURN servers for WebRTC; no credentials needed (anyone may join a meeting).
+#[utoipa::path(
+    get, path = "/api/config/ice-servers", tag = "realtime",
+    security((), ("api_key" = []), ("session" = [])),
+    responses((status = 200, description = "the servers, STUN first", body = IceServers))
+)]
+pub(super) fn ice_servers(state: AppState, caller: Caller) -> Result<Response, ApiError> {
     // Anyone may join a meeting, so anyone may ask; a signed-in caller's id goes into the
     // TURN username so the TURN server's logs can say whose relay it was.
     let who = match authenticate_optional(&caller, &state) {
@@ -33,40 +68,45 @@ fn ice_servers(state: AppState, caller: Caller) -> Result<Response, ApiError> {
         _ => "guest".to_owned(),
     };
     let now_secs = state.clock.now_ms() / 1000;
-    Ok(
-        warp::reply::json(&json!({ "iceServers": servers(&state.config, now_secs, &who) }))
-            .into_response(),
-    )
+    Ok(reply::ok(&IceServers {
+        ice_servers: servers(&state.config, now_secs, &who),
+    }))
 }
 
-pub fn servers(config: &Config, now_secs: i64, who: &str) -> Vec<Value> {
-    let mut servers: Vec<Value> = config
+pub fn servers(config: &Config, now_secs: i64, who: &str) -> Vec<IceServer> {
+    let mut servers: Vec<IceServer> = config
         .ice
         .stun_urls
         .iter()
-        .map(|url| json!({ "urls": url }))
+        .map(|url| IceServer {
+            urls: Urls::One(url.clone()),
+            username: None,
+            credential: None,
+        })
         .collect();
     let turn = &config.turn;
     if turn.urls.is_empty() {
         return servers;
     }
-    let urls: Value = if turn.urls.len() == 1 {
-        turn.urls[0].clone().into()
-    } else {
-        turn.urls.clone().into()
+    let urls = match turn.urls.as_slice() {
+        [one] => Urls::One(one.clone()),
+        many => Urls::Many(many.to_vec()),
     };
-    if !turn.shared_secret.is_empty() {
+    let (username, credential) = if !turn.shared_secret.is_empty() {
         let expiry = now_secs + turn.credential_ttl_secs as i64;
         let username = format!("{expiry}:{who}");
         let credential = turn_credential(&turn.shared_secret, &username);
-        servers.push(json!({ "urls": urls, "username": username, "credential": credential }));
+        (Some(username), Some(credential))
     } else if !turn.username.is_empty() {
-        servers.push(
-            json!({ "urls": urls, "username": turn.username, "credential": turn.credential }),
-        );
+        (Some(turn.username.clone()), Some(turn.credential.clone()))
     } else {
-        servers.push(json!({ "urls": urls }));
-    }
+        (None, None)
+    };
+    servers.push(IceServer {
+        urls,
+        username,
+        credential,
+    });
     servers
 }
 
@@ -99,10 +139,10 @@ mod tests {
         config.turn.shared_secret = "s3cret".into();
         config.turn.credential_ttl_secs = 600;
         let all = servers(&config, 1_000, "guest");
-        assert_eq!(all[2]["username"], "1600:guest");
+        assert_eq!(all[2].username.as_deref(), Some("1600:guest"));
         assert_eq!(
-            all[2]["credential"],
-            turn_credential("s3cret", "1600:guest")
+            all[2].credential,
+            Some(turn_credential("s3cret", "1600:guest"))
         );
     }
 }

@@ -3,74 +3,119 @@
 
 use convene_actors::account::NewApiKey;
 use convene_actors::AccountCommand;
-use serde::Deserialize;
-use serde_json::json;
-use warp::filters::BoxedFilter;
-use warp::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use warp::http::Method;
 use warp::reply::Response;
-use warp::{Filter, Reply};
+use warp::Filter;
 
 use super::auth::{caller, require_session, Caller};
 use super::body::{limited, parse_json};
-use super::error::{respond, ApiError};
+use super::error::{respond, ApiError, ErrorBody};
+use super::reply;
+use super::router::Router;
 use super::{with_state, AppState};
 use crate::domain::{format_iso_seconds, ApiKey};
 
 const LABEL_CHARS: usize = 100;
 
-pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
+pub fn routes(state: &AppState, router: &mut Router) {
     let body_limit = state.config.limits.body_bytes;
-    let list = warp::path!("api" / "user" / "keys")
-        .and(warp::get())
-        .and(with_state(state.clone()))
-        .and(caller())
-        .map(|state, caller| respond(list_keys(state, caller)));
-    let create = warp::path!("api" / "user" / "keys")
-        .and(warp::post())
-        .and(with_state(state.clone()))
-        .and(caller())
-        .and(limited(body_limit))
-        .then(|state, caller, body: bytes::Bytes| async move {
-            respond(create_key(state, caller, &body).await)
-        });
-    let revoke =
+    router.route(
+        Method::GET,
+        "/api/user/keys",
+        warp::path!("api" / "user" / "keys")
+            .and(warp::get())
+            .and(with_state(state.clone()))
+            .and(caller())
+            .map(|state, caller| respond(list_keys(state, caller))),
+    );
+    router.route(
+        Method::POST,
+        "/api/user/keys",
+        warp::path!("api" / "user" / "keys")
+            .and(warp::post())
+            .and(with_state(state.clone()))
+            .and(caller())
+            .and(limited(body_limit))
+            .then(|state, caller, body: bytes::Bytes| async move {
+                respond(create_key(state, caller, &body).await)
+            }),
+    );
+    router.route(
+        Method::DELETE,
+        "/api/user/keys/{keyId}",
         warp::path!("api" / "user" / "keys" / String)
             .and(warp::delete())
-            .and(with_state(state))
+            .and(with_state(state.clone()))
             .and(caller())
             .then(|id: String, state, caller| async move {
                 respond(revoke_key(state, caller, &id).await)
-            });
-    list.or(create).unify().or(revoke).unify().boxed()
+            }),
+    );
 }
 
-fn list_keys(state: AppState, caller: Caller) -> Result<Response, ApiError> {
+/// An API key as its account sees it: the full key only at creation, a preview afterwards.
+#[derive(Serialize, ToSchema)]
+pub struct KeyView {
+    id: u64,
+    /// The whole key when just created; afterwards a preview such as `cv_live_ab12…`.
+    key: String,
+    label: Option<String>,
+    is_active: bool,
+    #[schema(format = DateTime)]
+    created_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct KeyList {
+    keys: Vec<KeyView>,
+}
+
+/// The account's active keys (session only: a key cannot list keys).
+#[utoipa::path(
+    get, path = "/api/user/keys", tag = "keys",
+    security(("session" = [])),
+    responses((status = 200, description = "active keys", body = KeyList))
+)]
+pub(super) fn list_keys(state: AppState, caller: Caller) -> Result<Response, ApiError> {
     let principal = require_session(&caller, &state)?;
-    let keys: Vec<_> = state
+    let keys = state
         .projections
         .accounts()
         .keys_of(principal.account_id())?
         .into_iter()
-        .map(|key| {
-            json!({
-                "id": key.key_id,
-                "key": key.preview,
-                "label": key.label,
-                "is_active": true,
-                "created_at": format_iso_seconds(key.created_at),
-            })
+        .map(|key| KeyView {
+            id: key.key_id,
+            key: key.preview,
+            label: key.label,
+            is_active: true,
+            created_at: format_iso_seconds(key.created_at),
         })
         .collect();
-    Ok(warp::reply::json(&json!({ "keys": keys })).into_response())
+    Ok(reply::ok(&KeyList { keys }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CreateKeyRequest {
+pub(super) struct CreateKeyRequest {
+    /// At most 100 characters.
+    #[schema(max_length = 100)]
     label: Option<String>,
 }
 
-async fn create_key(state: AppState, caller: Caller, body: &[u8]) -> Result<Response, ApiError> {
+/// Issues another key (session only, so a leaked key cannot mint more).
+#[utoipa::path(
+    post, path = "/api/user/keys", tag = "keys",
+    request_body = Option<CreateKeyRequest>,
+    security(("session" = [])),
+    responses((status = 201, description = "the new key, shown in full only here", body = KeyView))
+)]
+pub(super) async fn create_key(
+    state: AppState,
+    caller: Caller,
+    body: &[u8],
+) -> Result<Response, ApiError> {
     let principal = require_session(&caller, &state)?;
     let request: CreateKeyRequest = parse_json(body)?;
     let label = request
@@ -102,20 +147,43 @@ async fn create_key(state: AppState, caller: Caller, body: &[u8]) -> Result<Resp
         .execute(principal.account_id(), command, principal.actor())
         .await?;
     state.caught_up(seq).await?;
-    Ok(warp::reply::with_status(
-        warp::reply::json(&json!({
-            "id": key_id,
-            "key": key.expose(),
-            "label": label,
-            "is_active": true,
-            "created_at": format_iso_seconds(state.clock.now_ms()),
-        })),
-        StatusCode::CREATED,
-    )
-    .into_response())
+    Ok(reply::created(&KeyView {
+        id: key_id,
+        key: key.expose().to_owned(),
+        label,
+        is_active: true,
+        created_at: format_iso_seconds(state.clock.now_ms()),
+    }))
 }
 
-async fn revoke_key(state: AppState, caller: Caller, raw_id: &str) -> Result<Response, ApiError> {
+/// The answer of a removal.
+#[derive(Serialize, ToSchema)]
+pub struct Deleted {
+    message: &'static str,
+    id: u64,
+}
+
+impl Deleted {
+    pub fn new(message: &'static str, id: u64) -> Self {
+        Self { message, id }
+    }
+}
+
+/// Revokes a key: its very next use answers 401.
+#[utoipa::path(
+    delete, path = "/api/user/keys/{keyId}", tag = "keys",
+    params(("keyId" = String, Path)),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "revoked", body = Deleted),
+        (status = 404, description = "no such key of this account", body = ErrorBody),
+    )
+)]
+pub(super) async fn revoke_key(
+    state: AppState,
+    caller: Caller,
+    raw_id: &str,
+) -> Result<Response, ApiError> {
     let principal = require_session(&caller, &state)?;
     // Ids are per server, not per account: another account's key id is simply not one of
     // this account's keys, and answers the same 404 as a key that never existed.
@@ -131,5 +199,5 @@ async fn revoke_key(state: AppState, caller: Caller, raw_id: &str) -> Result<Res
         )
         .await?;
     state.caught_up(seq).await?;
-    Ok(warp::reply::json(&json!({ "message": "API key deleted", "id": key_id })).into_response())
+    Ok(reply::ok(&Deleted::new("API key deleted", key_id)))
 }

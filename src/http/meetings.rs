@@ -8,92 +8,178 @@ use convene_actors::{CreateMeeting, HostAction, Meeting, MeetingCommand, Meeting
 use convene_events::catalog::meeting::{Dialect, EndReason, MeetingSettings};
 use convene_events::{Actor, MeetingId, Workspace};
 use convene_projections::{MeetingRow, RowStatus};
-use serde::Deserialize;
-use serde_json::{json, Map, Value};
-use warp::filters::BoxedFilter;
-use warp::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use warp::http::Method;
 use warp::reply::Response;
-use warp::{Filter, Reply};
+use warp::Filter;
 
 use super::auth::{authenticate, authenticate_optional, caller, Caller};
 use super::body::{limited, parse_json};
-use super::error::{respond, ApiError};
+use super::error::{respond, ApiError, ErrorBody};
+use super::reply;
+use super::router::Router;
 use super::{with_state, AppState};
 use crate::domain::{format_iso_millis, parse_iso8601, AdminToken, Title};
 
 const DEFAULT_TITLE: &str = "Untitled Meeting";
 
-pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
+pub fn routes(state: &AppState, router: &mut Router) {
     let body_limit = state.config.limits.body_bytes;
-    let create = warp::path!("api" / "meetings")
-        .and(warp::post())
-        .and(with_state(state.clone()))
-        .and(caller())
-        .and(limited(body_limit))
-        .then(|state, caller, body: bytes::Bytes| async move {
-            respond(create_meeting(state, caller, &body).await)
-        });
-    let guest = warp::path!("api" / "meetings" / "guest")
-        .and(warp::post())
-        .and(with_state(state.clone()))
-        .and(limited(body_limit))
-        .then(|state, body: bytes::Bytes| async move {
-            respond(create_guest_meeting(state, &body).await)
-        });
-    let list = warp::path!("api" / "meetings")
-        .and(warp::get())
-        .and(with_state(state.clone()))
-        .and(caller())
-        .map(|state, caller| respond(list_meetings(state, caller, false)));
-    let scheduled = warp::path!("api" / "meetings" / "scheduled" / "list")
-        .and(warp::get())
-        .and(with_state(state.clone()))
-        .and(caller())
-        .map(|state, caller| respond(list_meetings(state, caller, true)));
-    let get = warp::path!("api" / "meetings" / String)
-        .and(warp::get())
-        .and(with_state(state.clone()))
-        .and(caller())
-        .map(|id: String, state, caller| respond(get_meeting(state, caller, &id)));
-    let end =
+    router.route(
+        Method::POST,
+        "/api/meetings",
+        warp::path!("api" / "meetings")
+            .and(warp::post())
+            .and(with_state(state.clone()))
+            .and(caller())
+            .and(limited(body_limit))
+            .then(|state, caller, body: bytes::Bytes| async move {
+                respond(create_meeting(state, caller, &body).await)
+            }),
+    );
+    router.route(
+        Method::POST,
+        "/api/meetings/guest",
+        warp::path!("api" / "meetings" / "guest")
+            .and(warp::post())
+            .and(with_state(state.clone()))
+            .and(limited(body_limit))
+            .then(|state, body: bytes::Bytes| async move {
+                respond(create_guest_meeting(state, &body).await)
+            }),
+    );
+    router.route(
+        Method::GET,
+        "/api/meetings",
+        warp::path!("api" / "meetings")
+            .and(warp::get())
+            .and(with_state(state.clone()))
+            .and(caller())
+            .map(|state, caller| respond(list_meetings(state, caller))),
+    );
+    router.route(
+        Method::GET,
+        "/api/meetings/scheduled/list",
+        warp::path!("api" / "meetings" / "scheduled" / "list")
+            .and(warp::get())
+            .and(with_state(state.clone()))
+            .and(caller())
+            .map(|state, caller| respond(list_scheduled_meetings(state, caller))),
+    );
+    router.route(
+        Method::GET,
+        "/api/meetings/{meetingId}",
+        warp::path!("api" / "meetings" / String)
+            .and(warp::get())
+            .and(with_state(state.clone()))
+            .and(caller())
+            .map(|id: String, state, caller| respond(get_meeting(state, caller, &id))),
+    );
+    router.route(
+        Method::DELETE,
+        "/api/meetings/{meetingId}",
         warp::path!("api" / "meetings" / String)
             .and(warp::delete())
-            .and(with_state(state))
+            .and(with_state(state.clone()))
             .and(caller())
             .then(|id: String, state, caller| async move {
                 respond(end_meeting(state, caller, &id).await)
-            });
-    create
-        .or(guest)
-        .unify()
-        .or(list)
-        .unify()
-        .or(scheduled)
-        .unify()
-        .or(get)
-        .unify()
-        .or(end)
-        .unify()
-        .boxed()
+            }),
+    );
 }
 
-#[derive(Deserialize)]
+/// A new meeting; every field is optional.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct CreateRequest {
+pub(super) struct CreateMeetingRequest {
+    /// "Untitled Meeting" when absent; at most `limits.title_chars` characters.
+    #[schema(min_length = 1)]
     title: Option<String>,
+    /// ISO 8601 with a time zone, in the future: the meeting activates by itself then.
+    #[schema(format = DateTime)]
     scheduled_at: Option<String>,
     mute_on_join: Option<bool>,
     video_off_on_join: Option<bool>,
+    /// 1 to `limits.max_participants`; `limits.default_max_participants` when absent.
+    #[schema(minimum = 1)]
     max_participants: Option<u32>,
 }
 
-async fn create_meeting(
+/// How a meeting starts for its participants and who may join (onepizza §3, §6).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MeetingSettingsView {
+    mute_on_join: bool,
+    video_off_on_join: bool,
+    max_participants: u32,
+    locked: bool,
+    waiting_room: bool,
+}
+
+impl From<&MeetingSettings> for MeetingSettingsView {
+    fn from(settings: &MeetingSettings) -> Self {
+        Self {
+            mute_on_join: settings.mute_on_join,
+            video_off_on_join: settings.video_off_on_join,
+            max_participants: settings.max_participants,
+            locked: settings.locked,
+            waiting_room: settings.waiting_room,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+pub enum MeetingStatus {
+    Scheduled,
+    Active,
+    Ended,
+}
+
+impl MeetingStatus {
+    fn parse(status: &str) -> Self {
+        match status {
+            "scheduled" => MeetingStatus::Scheduled,
+            "active" => MeetingStatus::Active,
+            _ => MeetingStatus::Ended,
+        }
+    }
+}
+
+/// `201` of `POST /api/meetings`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedMeeting {
+    meeting_id: String,
+    /// The meeting room page, `/join/<meetingId>`.
+    join_url: String,
+    title: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
+    scheduled_at: Option<String>,
+    status: MeetingStatus,
+    settings: MeetingSettingsView,
+    /// Shown once: the host's credential for this meeting (`x-admin-token`).
+    admin_token: String,
+}
+
+/// Creates a meeting in the caller's workspace (their company's, for a member).
+#[utoipa::path(
+    post, path = "/api/meetings", tag = "meetings",
+    request_body = Option<CreateMeetingRequest>,
+    security(("api_key" = []), ("session" = [])),
+    responses(
+        (status = 201, description = "created; `adminToken` is shown only here", body = CreatedMeeting),
+    )
+)]
+pub(super) async fn create_meeting(
     state: AppState,
     caller: Caller,
     body: &[u8],
 ) -> Result<Response, ApiError> {
     let principal = authenticate(&caller, &state)?;
-    let request: CreateRequest = parse_json(body)?;
+    let request: CreateMeetingRequest = parse_json(body)?;
     let limits = &state.config.limits;
     let title = Title::parse(request.title.as_deref(), DEFAULT_TITLE, limits.title_chars)
         .map_err(ApiError::BadRequest)?;
@@ -121,9 +207,15 @@ async fn create_meeting(
     )
     .await?;
     tracing::info!(meeting_id = %meeting.id, account_id = principal.account_id(), "meeting created");
-    let mut body = created_body(&meeting);
-    body.insert("adminToken".into(), admin_token.expose().into());
-    Ok(warp::reply::with_status(warp::reply::json(&body), StatusCode::CREATED).into_response())
+    Ok(reply::created(&CreatedMeeting {
+        meeting_id: meeting.id.to_string(),
+        join_url: format!("/join/{}", meeting.id),
+        title: meeting.title.clone(),
+        scheduled_at: meeting.scheduled_at.map(format_iso_millis),
+        status: MeetingStatus::parse(meeting.status.as_str()),
+        settings: (&meeting.settings).into(),
+        admin_token: admin_token.expose().to_owned(),
+    }))
 }
 
 pub fn check_max_participants(state: &AppState, max_participants: u32) -> Result<(), ApiError> {
@@ -137,17 +229,41 @@ pub fn check_max_participants(state: &AppState, max_participants: u32) -> Result
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct GuestRequest {
+pub(super) struct GuestMeetingRequest {
+    /// `guest.default_title` when absent.
+    #[schema(min_length = 1)]
     title: Option<String>,
+}
+
+/// `201` of `POST /api/meetings/guest`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedGuestMeeting {
+    meeting_id: String,
+    /// The host's credential for this meeting (`x-admin-token`).
+    admin_token: String,
+    join_url: String,
+    title: String,
 }
 
 /// onepizza §4, except that guest meetings are logged like any other (they survive restarts
 /// and appear in audits); they belong to no workspace, are never billed, and end by themselves
 /// after `guest.expire_after_minutes` without participants.
-async fn create_guest_meeting(state: AppState, body: &[u8]) -> Result<Response, ApiError> {
-    let request: GuestRequest = parse_json(body)?;
+#[utoipa::path(
+    post, path = "/api/meetings/guest", tag = "meetings",
+    request_body = Option<GuestMeetingRequest>,
+    security(()),
+    responses(
+        (status = 201, description = "created; 5 per hour per address by default", body = CreatedGuestMeeting),
+    )
+)]
+pub(super) async fn create_guest_meeting(
+    state: AppState,
+    body: &[u8],
+) -> Result<Response, ApiError> {
+    let request: GuestMeetingRequest = parse_json(body)?;
     let config = &state.config;
     let title = Title::parse(
         request.title.as_deref(),
@@ -166,16 +282,12 @@ async fn create_guest_meeting(state: AppState, body: &[u8]) -> Result<Response, 
     )
     .await?;
     tracing::info!(meeting_id = %meeting.id, "guest meeting created");
-    Ok(warp::reply::with_status(
-        warp::reply::json(&json!({
-            "meetingId": meeting.id.as_str(),
-            "adminToken": admin_token.expose(),
-            "joinUrl": format!("/join/{}", meeting.id),
-            "title": meeting.title,
-        })),
-        StatusCode::CREATED,
-    )
-    .into_response())
+    Ok(reply::created(&CreatedGuestMeeting {
+        meeting_id: meeting.id.to_string(),
+        admin_token: admin_token.expose().to_owned(),
+        join_url: format!("/join/{}", meeting.id),
+        title: meeting.title,
+    }))
 }
 
 /// Creates a meeting through its actor and waits until the read models show it.
@@ -219,49 +331,169 @@ async fn create(
     ))
 }
 
-fn list_meetings(
+/// A list entry (onepizza §3 `GET /api/meetings`).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MeetingSummary {
+    meeting_id: String,
+    title: String,
+    status: MeetingStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
+    scheduled_at: Option<String>,
+    participant_count: u32,
+    /// Unix milliseconds.
+    created_at: i64,
+}
+
+impl From<&MeetingRow> for MeetingSummary {
+    fn from(row: &MeetingRow) -> Self {
+        Self {
+            meeting_id: row.meeting_id.clone(),
+            title: row.title.clone(),
+            status: MeetingStatus::parse(row.status.as_str()),
+            scheduled_at: row.scheduled_at.map(format_iso_millis),
+            participant_count: row.participant_count,
+            created_at: row.created_at,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MeetingList {
+    /// Active and scheduled meetings, newest first.
+    meetings: Vec<MeetingSummary>,
+}
+
+/// The caller's workspace's active and scheduled meetings.
+#[utoipa::path(
+    get, path = "/api/meetings", tag = "meetings",
+    security(("api_key" = []), ("session" = [])),
+    responses((status = 200, description = "newest first", body = MeetingList))
+)]
+pub(super) fn list_meetings(state: AppState, caller: Caller) -> Result<Response, ApiError> {
+    live_meetings(&state, &caller, |_| true)
+}
+
+/// The caller's workspace's scheduled meetings that have not started yet.
+#[utoipa::path(
+    get, path = "/api/meetings/scheduled/list", tag = "meetings",
+    security(("api_key" = []), ("session" = [])),
+    responses((status = 200, description = "newest first", body = MeetingList))
+)]
+pub(super) fn list_scheduled_meetings(
     state: AppState,
     caller: Caller,
-    scheduled_only: bool,
 ) -> Result<Response, ApiError> {
-    let principal = authenticate(&caller, &state)?;
-    let meetings: Vec<Value> = state
+    live_meetings(&state, &caller, |row| row.status == RowStatus::Scheduled)
+}
+
+fn live_meetings(
+    state: &AppState,
+    caller: &Caller,
+    keep: impl Fn(&MeetingRow) -> bool,
+) -> Result<Response, ApiError> {
+    let principal = authenticate(caller, state)?;
+    let meetings = state
         .projections
         .meetings()
         .live(principal.workspace())?
         .iter()
-        .filter(|row| !scheduled_only || row.status == RowStatus::Scheduled)
-        .map(|row| Value::Object(summary(row)))
+        .filter(|row| keep(row))
+        .map(MeetingSummary::from)
         .collect();
-    Ok(warp::reply::json(&json!({ "meetings": meetings })).into_response())
+    Ok(reply::ok(&MeetingList { meetings }))
 }
 
-fn get_meeting(state: AppState, caller: Caller, raw_id: &str) -> Result<Response, ApiError> {
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ParticipantView {
+    participant_id: String,
+    name: String,
+    is_muted: bool,
+    is_video_off: bool,
+    /// Screen sharing is reported by clients over the realtime channel, which does not log
+    /// it; the REST view shows what the log knows, so this is always false here.
+    is_screen_sharing: bool,
+    /// Unix milliseconds.
+    joined_at: i64,
+}
+
+/// `GET /api/meetings/{meetingId}`: the list entry with participants and settings.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MeetingDetail {
+    #[serde(flatten)]
+    summary: MeetingSummary,
+    participants: Vec<ParticipantView>,
+    settings: MeetingSettingsView,
+}
+
+/// One meeting of the caller's workspace, with who is in it.
+#[utoipa::path(
+    get, path = "/api/meetings/{meetingId}", tag = "meetings",
+    params(("meetingId" = String, Path)),
+    security(("api_key" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "the meeting", body = MeetingDetail),
+        (status = 404, description = "no such meeting in the caller's workspace", body = ErrorBody),
+    )
+)]
+pub(super) fn get_meeting(
+    state: AppState,
+    caller: Caller,
+    raw_id: &str,
+) -> Result<Response, ApiError> {
     let principal = authenticate(&caller, &state)?;
     let row = visible_row(&state, principal.workspace(), raw_id)?;
-    let mut body = summary(&row);
-    let participants: Vec<Value> = row
+    let participants = row
         .participants
         .iter()
-        .map(|p| {
-            json!({
-                "participantId": p.participant_id,
-                "name": p.name,
-                "isMuted": p.muted,
-                "isVideoOff": p.video_off,
-                // Screen sharing is reported by clients over the realtime channel, which
-                // does not log it; the REST view shows what the log knows.
-                "isScreenSharing": false,
-                "joinedAt": p.joined_at,
-            })
+        .map(|p| ParticipantView {
+            participant_id: p.participant_id.clone(),
+            name: p.name.clone(),
+            is_muted: p.muted,
+            is_video_off: p.video_off,
+            is_screen_sharing: false,
+            joined_at: p.joined_at,
         })
         .collect();
-    body.insert("participants".into(), participants.into());
-    body.insert("settings".into(), settings_json(&row.settings));
-    Ok(warp::reply::json(&body).into_response())
+    Ok(reply::ok(&MeetingDetail {
+        summary: MeetingSummary::from(&row),
+        participants,
+        settings: (&row.settings).into(),
+    }))
 }
 
-async fn end_meeting(state: AppState, caller: Caller, raw_id: &str) -> Result<Response, ApiError> {
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EndedMeeting {
+    /// "Meeting ended", or "Meeting cancelled" for a scheduled meeting that never started.
+    message: &'static str,
+    meeting_id: String,
+    #[schema(value_type = String, pattern = "^ended$")]
+    status: &'static str,
+    #[schema(value_type = String, pattern = "^(ended_by_host|cancelled)$")]
+    reason: &'static str,
+}
+
+/// Ends an active meeting or cancels a scheduled one (needs the meeting's admin token).
+#[utoipa::path(
+    delete, path = "/api/meetings/{meetingId}", tag = "meetings",
+    params(("meetingId" = String, Path)),
+    security(("api_key" = [], "admin_token" = []), ("session" = [], "admin_token" = []), ("admin_token" = [])),
+    responses(
+        (status = 200, description = "ended or cancelled", body = EndedMeeting),
+        (status = 403, description = "missing or wrong x-admin-token", body = ErrorBody),
+        (status = 404, description = "no such meeting in the caller's workspace", body = ErrorBody),
+        (status = 409, description = "the meeting has already ended", body = ErrorBody),
+    )
+)]
+pub(super) async fn end_meeting(
+    state: AppState,
+    caller: Caller,
+    raw_id: &str,
+) -> Result<Response, ApiError> {
     let outcome = execute_host(&state, &caller, raw_id, HostAction::End).await?;
     let meeting_id = &outcome.meeting.id;
     let (message, reason) = match outcome.meeting.end_reason {
@@ -269,13 +501,12 @@ async fn end_meeting(state: AppState, caller: Caller, raw_id: &str) -> Result<Re
         _ => ("Meeting ended", EndReason::EndedByHost),
     };
     tracing::info!(meeting_id = %meeting_id, reason = reason.as_str(), "meeting ended");
-    Ok(warp::reply::json(&json!({
-        "message": message,
-        "meetingId": meeting_id.as_str(),
-        "status": "ended",
-        "reason": reason.as_str(),
+    Ok(reply::ok(&EndedMeeting {
+        message,
+        meeting_id: meeting_id.to_string(),
+        status: "ended",
+        reason: reason.as_str(),
     }))
-    .into_response())
 }
 
 /// Runs a host action (needs `x-admin-token`) on the meeting `raw_id`, as the caller.
@@ -339,40 +570,6 @@ fn visible_row(
     }
 }
 
-/// A list entry (seed §3 `GET /api/meetings`).
-fn summary(row: &MeetingRow) -> Map<String, Value> {
-    let mut body = Map::new();
-    body.insert("meetingId".into(), row.meeting_id.clone().into());
-    body.insert("title".into(), row.title.clone().into());
-    body.insert("status".into(), row.status.as_str().into());
-    if let Some(at) = row.scheduled_at {
-        body.insert("scheduledAt".into(), format_iso_millis(at).into());
-    }
-    body.insert("participantCount".into(), row.participant_count.into());
-    body.insert("createdAt".into(), row.created_at.into());
-    body
-}
-
-/// The creation response (seed §3 `POST /api/meetings`), without the admin token.
-fn created_body(meeting: &Meeting) -> Map<String, Value> {
-    let mut body = Map::new();
-    body.insert("meetingId".into(), meeting.id.as_str().into());
-    body.insert("joinUrl".into(), format!("/join/{}", meeting.id).into());
-    body.insert("title".into(), meeting.title.clone().into());
-    if let Some(at) = meeting.scheduled_at {
-        body.insert("scheduledAt".into(), format_iso_millis(at).into());
-    }
-    body.insert("status".into(), meeting.status.as_str().into());
-    body.insert("settings".into(), settings_json(&meeting.settings));
-    body
-}
-
-pub fn settings_json(settings: &MeetingSettings) -> Value {
-    json!({
-        "muteOnJoin": settings.mute_on_join,
-        "videoOffOnJoin": settings.video_off_on_join,
-        "maxParticipants": settings.max_participants,
-        "locked": settings.locked,
-        "waitingRoom": settings.waiting_room,
-    })
+pub fn settings_view(settings: &MeetingSettings) -> MeetingSettingsView {
+    settings.into()
 }

@@ -5,6 +5,10 @@
 //! place that maps errors to statuses. A write answers only after the read models that the API
 //! reads have caught up with it (read-your-writes).
 //!
+//! Every endpoint is an entry of the route table ([`route_table`], [`router`]) with its
+//! handler's `#[utoipa::path]` beside it; [`openapi`] assembles the document served at
+//! `/api/openapi.json`, and a test holds the table and the document to each other.
+//!
 //! Around every route ([`routes`]): the rate limit of the request's group first, then the
 //! handler, then security headers, CORS and compression on the way out
 //! ([`protection`], [`compression`]).
@@ -20,8 +24,11 @@ pub mod health;
 pub mod ice;
 pub mod keys;
 pub mod meetings;
+pub mod openapi;
 pub mod passwords;
 pub mod protection;
+pub mod reply;
+pub mod router;
 pub mod sessions;
 
 use std::sync::Arc;
@@ -30,7 +37,8 @@ use convene_actors::{AccountService, MeetingRegistry, SessionService};
 use convene_events::{Clock, EventLog};
 use convene_projections::Projections;
 use warp::filters::BoxedFilter;
-use warp::http::{HeaderMap, Method};
+use warp::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use warp::path::FullPath;
 use warp::reply::Response;
 use warp::{Filter, Reply};
 
@@ -38,6 +46,7 @@ use crate::config::Config;
 use crate::email::Mailer;
 use error::ApiError;
 use protection::RateLimits;
+use router::{Endpoint, Router};
 
 /// Everything a handler may use.
 #[derive(Clone)]
@@ -76,24 +85,24 @@ pub fn with_state(
     warp::any().map(move || state.clone())
 }
 
+/// Every endpoint the server answers.
+pub fn route_table(state: &AppState) -> Router {
+    let mut router = Router::new();
+    health::routes(&mut router);
+    openapi::routes(state, &mut router);
+    accounts::routes(state, &mut router);
+    sessions::routes(state, &mut router);
+    passwords::routes(state, &mut router);
+    keys::routes(state, &mut router);
+    companies::routes(state, &mut router);
+    meetings::routes(state, &mut router);
+    controls::routes(state, &mut router);
+    ice::routes(state, &mut router);
+    router
+}
+
 pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
-    let api = health::routes()
-        .or(accounts::routes(state.clone()))
-        .unify()
-        .or(sessions::routes(state.clone()))
-        .unify()
-        .or(passwords::routes(state.clone()))
-        .unify()
-        .or(keys::routes(state.clone()))
-        .unify()
-        .or(companies::routes(state.clone()))
-        .unify()
-        .or(controls::routes(state.clone()))
-        .unify()
-        .or(meetings::routes(state.clone()))
-        .unify()
-        .or(ice::routes(state.clone()))
-        .unify();
+    let (endpoints, api) = route_table(&state).finish();
     let limited = rate_limited(state.clone())
         .and(api)
         .recover(error::recover)
@@ -104,11 +113,20 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .map(move |headers: HeaderMap| protection::preflight(&config, origin(&headers)));
     let config = state.config.clone();
     warp::header::headers_cloned()
+        .and(warp::path::full())
         .and(preflight.or(limited).unify())
-        .then(move |headers: HeaderMap, response: Response| {
-            let config = config.clone();
-            async move { finish(&config, &headers, response).await }
-        })
+        .then(
+            move |headers: HeaderMap, path: FullPath, mut response: Response| {
+                let config = config.clone();
+                let endpoints = endpoints.clone();
+                async move {
+                    if response.status() == StatusCode::METHOD_NOT_ALLOWED {
+                        add_allow_header(&endpoints, path.as_str(), &mut response);
+                    }
+                    finish(&config, &headers, response).await
+                }
+            },
+        )
         .with(warp::trace::request())
         .map(Reply::into_response)
         .boxed()
@@ -136,6 +154,15 @@ fn rate_limited(state: AppState) -> impl Filter<Extract = (), Error = warp::Reje
             },
         )
         .untuple_one()
+}
+
+/// A 405 names the methods the path does answer (RFC 9110 §15.5.6).
+fn add_allow_header(endpoints: &[Endpoint], path: &str, response: &mut Response) {
+    let mut methods = router::allowed_methods(endpoints, path);
+    methods.push("OPTIONS".into());
+    if let Ok(value) = HeaderValue::from_str(&methods.join(", ")) {
+        response.headers_mut().insert("allow", value);
+    }
 }
 
 fn origin(headers: &HeaderMap) -> Option<&str> {

@@ -7,46 +7,68 @@
 
 use convene_actors::AccountCommand;
 use convene_events::Actor;
-use serde::Deserialize;
-use serde_json::json;
-use warp::filters::BoxedFilter;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use warp::http::Method;
 use warp::reply::Response;
-use warp::{Filter, Reply};
+use warp::Filter;
 
 use super::accounts::hash_on_blocking_pool;
 use super::body::{limited, parse_json};
-use super::error::{respond, ApiError};
+use super::error::{respond, ApiError, ErrorBody};
+use super::reply::{self, Message};
+use super::router::Router;
 use super::{with_state, AppState};
 use crate::domain::{Email, Password, SecretToken};
 use convene_actors::{sha256_hex, AccountError};
 
-pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
+pub fn routes(state: &AppState, router: &mut Router) {
     let body_limit = state.config.limits.body_bytes;
-    let forgot = warp::path!("api" / "auth" / "forgot-password")
-        .and(warp::post())
-        .and(with_state(state.clone()))
-        .and(limited(body_limit))
-        .map(|state, body: bytes::Bytes| respond(forgot(state, &body)));
-    let check = warp::path!("api" / "auth" / "reset-password")
-        .and(warp::get())
-        .and(with_state(state.clone()))
-        .and(warp::query::raw().or(warp::any().map(String::new)).unify())
-        .map(|state, query: String| respond(check_token(state, &query)));
-    let reset = warp::path!("api" / "auth" / "reset-password")
-        .and(warp::post())
-        .and(with_state(state))
-        .and(limited(body_limit))
-        .then(|state, body: bytes::Bytes| async move { respond(reset(state, &body).await) });
-    forgot.or(check).unify().or(reset).unify().boxed()
+    router.route(
+        Method::POST,
+        "/api/auth/forgot-password",
+        warp::path!("api" / "auth" / "forgot-password")
+            .and(warp::post())
+            .and(with_state(state.clone()))
+            .and(limited(body_limit))
+            .map(|state, body: bytes::Bytes| respond(forgot(state, &body))),
+    );
+    router.route(
+        Method::GET,
+        "/api/auth/reset-password",
+        warp::path!("api" / "auth" / "reset-password")
+            .and(warp::get())
+            .and(with_state(state.clone()))
+            .and(warp::query::raw().or(warp::any().map(String::new)).unify())
+            .map(|state, query: String| respond(check_token(state, &query))),
+    );
+    router.route(
+        Method::POST,
+        "/api/auth/reset-password",
+        warp::path!("api" / "auth" / "reset-password")
+            .and(warp::post())
+            .and(with_state(state.clone()))
+            .and(limited(body_limit))
+            .then(|state, body: bytes::Bytes| async move { respond(reset(state, &body).await) }),
+    );
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ForgotRequest {
+pub(super) struct ForgotRequest {
+    #[schema(value_type = String, required = true, format = Email)]
     email: Option<String>,
 }
 
-fn forgot(state: AppState, body: &[u8]) -> Result<Response, ApiError> {
+/// Mails a single-use reset link (valid `auth.reset_token_ttl_minutes`) if the account exists;
+/// the answer is the same either way, so emails cannot be enumerated.
+#[utoipa::path(
+    post, path = "/api/auth/forgot-password", tag = "accounts",
+    request_body = ForgotRequest,
+    security(()),
+    responses((status = 200, description = "always, for a well-formed email", body = Message))
+)]
+pub(super) fn forgot(state: AppState, body: &[u8]) -> Result<Response, ApiError> {
     let request: ForgotRequest = parse_json(body)?;
     let email =
         Email::parse(request.email.as_deref().unwrap_or_default()).map_err(ApiError::BadRequest)?;
@@ -55,10 +77,9 @@ fn forgot(state: AppState, body: &[u8]) -> Result<Response, ApiError> {
             tracing::error!(error = ?err, "password reset request failed");
         }
     });
-    Ok(warp::reply::json(&json!({
-        "message": "If an account exists for this email, a reset link has been sent"
-    }))
-    .into_response())
+    Ok(reply::message(
+        "If an account exists for this email, a reset link has been sent",
+    ))
 }
 
 async fn send_reset_link(state: &AppState, email: &Email) -> Result<(), ApiError> {
@@ -98,7 +119,22 @@ async fn send_reset_link(state: &AppState, email: &Email) -> Result<(), ApiError
 }
 
 /// GET reset-password?token=…: whether the token can still be redeemed.
-fn check_token(state: AppState, query: &str) -> Result<Response, ApiError> {
+#[derive(Serialize, ToSchema)]
+pub struct TokenValid {
+    valid: bool,
+}
+
+/// Whether a reset token can still be used (the reset page asks before showing its form).
+#[utoipa::path(
+    get, path = "/api/auth/reset-password", tag = "accounts",
+    params(("token" = String, Query, description = "the token from the reset link")),
+    security(()),
+    responses(
+        (status = 200, description = "the token is valid", body = TokenValid),
+        (status = 400, description = "missing, used, unknown or expired token", body = ErrorBody),
+    )
+)]
+pub(super) fn check_token(state: AppState, query: &str) -> Result<Response, ApiError> {
     let token = token_from_query(query)
         .ok_or_else(|| ApiError::BadRequest("token query parameter is required".into()))?;
     let hash = sha256_hex(&token);
@@ -115,7 +151,7 @@ fn check_token(state: AppState, query: &str) -> Result<Response, ApiError> {
             "reset token is invalid or has expired".into(),
         ));
     }
-    Ok(warp::reply::json(&json!({ "valid": true })).into_response())
+    Ok(reply::ok(&TokenValid { valid: true }))
 }
 
 fn token_from_query(query: &str) -> Option<String> {
@@ -125,14 +161,27 @@ fn token_from_query(query: &str) -> Option<String> {
         .filter(|value| !value.is_empty())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ResetRequest {
+pub(super) struct ResetRequest {
+    #[schema(value_type = String, required = true)]
     token: Option<String>,
+    /// The new password.
+    #[schema(value_type = String, required = true)]
     password: Option<String>,
 }
 
-async fn reset(state: AppState, body: &[u8]) -> Result<Response, ApiError> {
+/// Sets a new password with a reset token (once) and signs out every session.
+#[utoipa::path(
+    post, path = "/api/auth/reset-password", tag = "accounts",
+    request_body = ResetRequest,
+    security(()),
+    responses(
+        (status = 200, description = "the password is reset", body = Message),
+        (status = 400, description = "bad password, or a used, unknown or expired token", body = ErrorBody),
+    )
+)]
+pub(super) async fn reset(state: AppState, body: &[u8]) -> Result<Response, ApiError> {
     let request: ResetRequest = parse_json(body)?;
     let token = request
         .token
@@ -174,5 +223,5 @@ async fn reset(state: AppState, body: &[u8]) -> Result<Response, ApiError> {
         "Your Convene password was changed",
         "Your Convene password was just reset, and every session was signed out.\n".into(),
     );
-    Ok(warp::reply::json(&json!({ "message": "Password has been reset" })).into_response())
+    Ok(reply::message("Password has been reset"))
 }

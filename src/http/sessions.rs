@@ -5,64 +5,96 @@
 
 use convene_actors::AccountCommand;
 use convene_events::catalog::session::{SessionEnded, SessionStarted};
-use serde::Deserialize;
-use serde_json::json;
-use warp::filters::BoxedFilter;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use warp::http::Method;
 use warp::reply::Response;
 use warp::{Filter, Reply};
 
-use super::accounts::hash_on_blocking_pool;
+use super::accounts::{hash_on_blocking_pool, AccountTypeName};
 use super::auth::{caller, require_session, session_hash, Caller, Credential, SESSION_COOKIE};
 use super::body::{limited, parse_json};
-use super::error::{respond, ApiError};
+use super::error::{respond, ApiError, ErrorBody};
+use super::reply::{self, Message};
+use super::router::Router;
 use super::{with_state, AppState};
 use crate::domain::{
     format_iso_seconds, verify_password, Email, Password, SecretToken, DECOY_HASH,
 };
 
-pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
+pub fn routes(state: &AppState, router: &mut Router) {
     let body_limit = state.config.limits.body_bytes;
-    let login = warp::path!("api" / "auth" / "login")
-        .and(warp::post())
-        .and(with_state(state.clone()))
-        .and(limited(body_limit))
-        .then(|state, body: bytes::Bytes| async move { respond(login(state, &body).await) });
-    let logout = warp::path!("api" / "auth" / "logout")
-        .and(warp::post())
-        .and(with_state(state.clone()))
-        .and(caller())
-        .then(|state, caller| async move { respond(logout(state, caller).await) });
-    let me = warp::path!("api" / "auth" / "me")
-        .and(warp::get())
-        .and(with_state(state.clone()))
-        .and(caller())
-        .map(|state, caller| respond(me(state, caller)));
-    let change = warp::path!("api" / "auth" / "change-password")
-        .and(warp::post())
-        .and(with_state(state))
-        .and(caller())
-        .and(limited(body_limit))
-        .then(|state, caller, body: bytes::Bytes| async move {
-            respond(change_password(state, caller, &body).await)
-        });
-    login
-        .or(logout)
-        .unify()
-        .or(me)
-        .unify()
-        .or(change)
-        .unify()
-        .boxed()
+    router.route(
+        Method::POST,
+        "/api/auth/login",
+        warp::path!("api" / "auth" / "login")
+            .and(warp::post())
+            .and(with_state(state.clone()))
+            .and(limited(body_limit))
+            .then(|state, body: bytes::Bytes| async move { respond(login(state, &body).await) }),
+    );
+    router.route(
+        Method::POST,
+        "/api/auth/logout",
+        warp::path!("api" / "auth" / "logout")
+            .and(warp::post())
+            .and(with_state(state.clone()))
+            .and(caller())
+            .then(|state, caller| async move { respond(logout(state, caller).await) }),
+    );
+    router.route(
+        Method::GET,
+        "/api/auth/me",
+        warp::path!("api" / "auth" / "me")
+            .and(warp::get())
+            .and(with_state(state.clone()))
+            .and(caller())
+            .map(|state, caller| respond(me(state, caller))),
+    );
+    router.route(
+        Method::POST,
+        "/api/auth/change-password",
+        warp::path!("api" / "auth" / "change-password")
+            .and(warp::post())
+            .and(with_state(state.clone()))
+            .and(caller())
+            .and(limited(body_limit))
+            .then(|state, caller, body: bytes::Bytes| async move {
+                respond(change_password(state, caller, &body).await)
+            }),
+    );
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct LoginRequest {
+pub(super) struct LoginRequest {
+    #[schema(value_type = String, required = true)]
     email: Option<String>,
+    #[schema(value_type = String, required = true)]
     password: Option<String>,
 }
 
-async fn login(state: AppState, body: &[u8]) -> Result<Response, ApiError> {
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LoggedIn {
+    message: &'static str,
+    email: String,
+    account_type: AccountTypeName,
+}
+
+/// Starts a session: the `convene_session` cookie (HttpOnly, SameSite=Lax, Secure on https).
+#[utoipa::path(
+    post, path = "/api/auth/login", tag = "accounts",
+    request_body = LoginRequest,
+    security(()),
+    responses(
+        (status = 200, description = "logged in; the session cookie is set",
+         headers(("set-cookie" = String, description = "convene_session=<token>; HttpOnly; SameSite=Lax")),
+         body = LoggedIn),
+        (status = 401, description = "wrong email or password (the same answer for both)", body = ErrorBody),
+    )
+)]
+pub(super) async fn login(state: AppState, body: &[u8]) -> Result<Response, ApiError> {
     let request: LoginRequest = parse_json(body)?;
     let (Some(email), Some(password)) = (request.email, request.password) else {
         return Err(ApiError::BadRequest(
@@ -98,16 +130,22 @@ async fn login(state: AppState, body: &[u8]) -> Result<Response, ApiError> {
         .map_err(session_failure)?;
     state.caught_up(seq).await?;
     tracing::info!(account_id = account.account_id, "logged in");
-    let body = warp::reply::json(&json!({
-        "message": "Logged in",
-        "email": account.email,
-        "accountType": account.account_type.as_str(),
-    }));
+    let body = warp::reply::json(&LoggedIn {
+        message: "Logged in",
+        email: account.email,
+        account_type: account.account_type.into(),
+    });
     let cookie = session_cookie(&state, token.expose(), ttl_ms / 1000);
     Ok(warp::reply::with_header(body, "set-cookie", cookie).into_response())
 }
 
-async fn logout(state: AppState, caller: Caller) -> Result<Response, ApiError> {
+/// Ends the caller's session (if any) and clears the cookie; always 200.
+#[utoipa::path(
+    post, path = "/api/auth/logout", tag = "accounts",
+    security((), ("session" = [])),
+    responses((status = 200, description = "logged out; the cookie is cleared", body = Message))
+)]
+pub(super) async fn logout(state: AppState, caller: Caller) -> Result<Response, ApiError> {
     // Logging out of an expired or unknown session still clears the cookie.
     if let Ok(principal) = require_session(&caller, &state) {
         if let (Credential::Session { session_id }, Some(token)) =
@@ -125,35 +163,70 @@ async fn logout(state: AppState, caller: Caller) -> Result<Response, ApiError> {
             }
         }
     }
-    let body = warp::reply::json(&json!({ "message": "Logged out" }));
+    let body = warp::reply::json(&Message {
+        message: "Logged out".into(),
+    });
     let cookie = session_cookie(&state, "", 0);
     Ok(warp::reply::with_header(body, "set-cookie", cookie).into_response())
 }
 
-fn me(state: AppState, caller: Caller) -> Result<Response, ApiError> {
-    let principal = require_session(&caller, &state)?;
-    let account = &principal.account;
-    Ok(warp::reply::json(&json!({
-        "id": account.account_id,
-        "email": account.email,
-        "accountType": account.account_type.as_str(),
-        // Billing arrives with the projections issue; until then every balance is zero.
-        "balance": "0.0000",
-        "company_id": account.company.map(|(id, _)| id),
-        "is_admin": account.is_admin,
-        "created_at": format_iso_seconds(account.created_at),
-    }))
-    .into_response())
+/// The signed-in account (onepizza §1 `GET /api/auth/me`, field names as the seed has them).
+#[derive(Serialize, ToSchema)]
+pub struct Me {
+    id: u64,
+    email: String,
+    #[serde(rename = "accountType")]
+    account_type: AccountTypeName,
+    /// US dollars with four decimals. Billing arrives with the projections work; until then
+    /// every balance is zero.
+    #[schema(pattern = r"^-?[0-9]+\.[0-9]{4}$")]
+    balance: &'static str,
+    company_id: Option<u64>,
+    is_admin: bool,
+    #[schema(format = DateTime)]
+    created_at: String,
 }
 
-#[derive(Deserialize)]
+/// The account behind the session cookie.
+#[utoipa::path(
+    get, path = "/api/auth/me", tag = "accounts",
+    security(("session" = [])),
+    responses((status = 200, description = "the account", body = Me))
+)]
+pub(super) fn me(state: AppState, caller: Caller) -> Result<Response, ApiError> {
+    let principal = require_session(&caller, &state)?;
+    let account = &principal.account;
+    Ok(reply::ok(&Me {
+        id: account.account_id,
+        email: account.email.clone(),
+        account_type: account.account_type.into(),
+        balance: "0.0000",
+        company_id: account.company.map(|(id, _)| id),
+        is_admin: account.is_admin,
+        created_at: format_iso_seconds(account.created_at),
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct ChangePasswordRequest {
+pub(super) struct ChangePasswordRequest {
+    #[schema(value_type = String, required = true)]
     current_password: Option<String>,
+    #[schema(value_type = String, required = true)]
     new_password: Option<String>,
 }
 
-async fn change_password(
+/// Changes the password (the current one is required) and mails the account about it.
+#[utoipa::path(
+    post, path = "/api/auth/change-password", tag = "accounts",
+    request_body = ChangePasswordRequest,
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "changed", body = Message),
+        (status = 403, description = "the current password is wrong", body = ErrorBody),
+    )
+)]
+pub(super) async fn change_password(
     state: AppState,
     caller: Caller,
     body: &[u8],
@@ -197,7 +270,7 @@ async fn change_password(
             state.config.server.app_url.trim_end_matches('/'),
         ),
     );
-    Ok(warp::reply::json(&json!({ "message": "Password changed" })).into_response())
+    Ok(reply::message("Password changed"))
 }
 
 fn session_cookie(state: &AppState, token: &str, max_age_secs: i64) -> String {

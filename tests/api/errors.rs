@@ -132,7 +132,7 @@ async fn unknown_meetings_routes_and_methods() {
     assert_error(
         app.get("/api/nothing-here", None).await,
         StatusCode::NOT_FOUND,
-        "not found",
+        "no such endpoint",
     )
     .await;
     let response = app
@@ -141,6 +141,11 @@ async fn unknown_meetings_routes_and_methods() {
         .send()
         .await
         .unwrap();
+    assert_eq!(
+        response.headers()["allow"],
+        "GET, POST, OPTIONS",
+        "a 405 names the methods the path answers"
+    );
     assert_error(
         response,
         StatusCode::METHOD_NOT_ALLOWED,

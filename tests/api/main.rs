@@ -8,6 +8,7 @@ mod controls;
 mod errors;
 mod helpers;
 mod meetings;
+mod openapi;
 mod protection;
 mod restart;
 mod scheduling;

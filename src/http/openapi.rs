@@ -1,0 +1,246 @@
+//! The OpenAPI 3.1 document of the native API, served at `GET /api/openapi.json`.
+//!
+//! Operations and schemas come from the handlers' `#[utoipa::path]` attributes and their
+//! request and response types (`ToSchema`), so the document cannot drift from what the code
+//! parses and writes. Three things are added here because they are the same for every
+//! operation or depend on the running configuration: the security schemes, the shared error
+//! answers (400, 401, 413, 429, 503 — each operation lists only its own 403/404/409), and the
+//! limits that `config.toml` sets (title length, participant cap, password length).
+
+use std::sync::Arc;
+
+use serde_json::{json, Map, Value};
+use utoipa::OpenApi;
+use warp::http::Method;
+use warp::{Filter, Reply};
+
+use super::router::Router;
+use super::{accounts, companies, controls, health, ice, keys, meetings, passwords, sessions};
+use super::{error::ErrorBody, reply::Message, AppState};
+use crate::config::Config;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Convene native API",
+        description = "The onepizza v3 dialect of Convene, a self-hostable video-meeting backend. \
+                       Every state change is an event in an append-only log.",
+        license(name = "Apache-2.0"),
+    ),
+    paths(
+        health::healthz,
+        openapi_json,
+        accounts::register,
+        sessions::login,
+        sessions::logout,
+        sessions::me,
+        sessions::change_password,
+        passwords::forgot,
+        passwords::check_token,
+        passwords::reset,
+        keys::list_keys,
+        keys::create_key,
+        keys::revoke_key,
+        companies::join,
+        companies::members,
+        companies::remove_member,
+        meetings::create_meeting,
+        meetings::create_guest_meeting,
+        meetings::list_meetings,
+        meetings::list_scheduled_meetings,
+        meetings::get_meeting,
+        meetings::end_meeting,
+        controls::update_settings,
+        controls::lock,
+        controls::unlock,
+        controls::invite,
+        controls::mute,
+        controls::unmute,
+        controls::kick,
+        controls::mute_all,
+        ice::ice_servers,
+    ),
+    components(schemas(ErrorBody, Message)),
+    tags(
+        (name = "accounts", description = "registration, sessions and passwords (onepizza §1)"),
+        (name = "keys", description = "API keys (onepizza §2)"),
+        (name = "meetings", description = "meetings, guest meetings and scheduling (onepizza §3–§5)"),
+        (name = "controls", description = "settings and participant controls (onepizza §6, §7)"),
+        (name = "companies", description = "company workspaces (onepizza §14)"),
+        (name = "realtime", description = "WebRTC configuration (onepizza §13)"),
+        (name = "operations", description = "the server itself"),
+    )
+)]
+struct NativeApi;
+
+pub fn routes(state: &AppState, router: &mut Router) {
+    let document: Arc<str> = document(&state.config).to_string().into();
+    router.route(
+        Method::GET,
+        "/api/openapi.json",
+        warp::path!("api" / "openapi.json")
+            .and(warp::get())
+            .map(move || openapi_json(&document)),
+    );
+}
+
+/// This document.
+#[utoipa::path(
+    get, path = "/api/openapi.json", tag = "operations",
+    security(()),
+    responses((status = 200, description = "the OpenAPI 3.1 document", content_type = "application/json", body = Object))
+)]
+pub(super) fn openapi_json(document: &str) -> warp::reply::Response {
+    warp::reply::with_header(document.to_owned(), "content-type", "application/json")
+        .into_response()
+}
+
+/// The document for a server running with `config`.
+pub fn document(config: &Config) -> Value {
+    let mut document = serde_json::to_value(NativeApi::openapi()).expect("a document serializes");
+    add_components(&mut document);
+    add_shared_responses(&mut document);
+    apply_limits(&mut document, config);
+    document
+}
+
+fn add_components(document: &mut Value) {
+    let components = document["components"]
+        .as_object_mut()
+        .expect("utoipa writes components");
+    components.insert(
+        "securitySchemes".into(),
+        json!({
+            "api_key": {
+                "type": "apiKey", "in": "header", "name": "x-api-key",
+                "description": "an API key of the account (POST /api/auth/register returns the first)"
+            },
+            "session": {
+                "type": "apiKey", "in": "cookie", "name": "convene_session",
+                "description": "the login session (POST /api/auth/login); writes must come from an allowed origin"
+            },
+            "admin_token": {
+                "type": "apiKey", "in": "header", "name": "x-admin-token",
+                "description": "the meeting's admin token, returned when the meeting was created"
+            }
+        }),
+    );
+    let error = |description: &str| {
+        json!({
+            "description": description,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+        })
+    };
+    let mut too_many =
+        error("over the rate limit of the request's group; retry after Retry-After seconds");
+    too_many["headers"] = json!({
+        "retry-after": {"description": "seconds until a request is allowed", "schema": {"type": "integer"}},
+        "ratelimit-limit": {"description": "requests per window", "schema": {"type": "integer"}},
+        "ratelimit-remaining": {"description": "requests left in the window", "schema": {"type": "integer"}},
+        "ratelimit-reset": {"description": "seconds until the window frees up", "schema": {"type": "integer"}},
+        "ratelimit-policy": {"description": "`<limit>;w=<window seconds>`", "schema": {"type": "string"}}
+    });
+    components.insert(
+        "responses".into(),
+        json!({
+            "BadRequest": error("the request is malformed; the message names the field and the problem"),
+            "Unauthorized": error("missing or invalid credentials"),
+            "PayloadTooLarge": error("the body is larger than limits.body_bytes"),
+            "TooManyRequests": too_many,
+            "Unavailable": error("the server is shutting down or the meeting is busy; try again"),
+        }),
+    );
+}
+
+/// Adds the answers that depend only on the shape of an operation.
+fn add_shared_responses(document: &mut Value) {
+    let Some(paths) = document["paths"].as_object_mut() else {
+        return;
+    };
+    for (path, item) in paths.iter_mut() {
+        let Some(item) = item.as_object_mut() else {
+            continue;
+        };
+        let rate_limited = path.starts_with("/api/");
+        for operation in item.values_mut().filter_map(Value::as_object_mut) {
+            let has_body = operation.contains_key("requestBody");
+            let has_query = operation
+                .get("parameters")
+                .and_then(Value::as_array)
+                .is_some_and(|ps| ps.iter().any(|p| p["in"] == "query"));
+            let security = operation.get("security").and_then(Value::as_array);
+            let needs_credentials = security.is_some_and(|alternatives| {
+                !alternatives
+                    .iter()
+                    .any(|a| a.as_object().is_some_and(Map::is_empty))
+            });
+            let responses = operation
+                .entry("responses")
+                .or_insert_with(|| json!({}))
+                .as_object_mut()
+                .expect("responses is an object");
+            let mut shared = |status: &str, name: &str| {
+                responses
+                    .entry(status)
+                    .or_insert_with(|| json!({"$ref": format!("#/components/responses/{name}")}));
+            };
+            if has_body || has_query {
+                shared("400", "BadRequest");
+            }
+            if has_body {
+                shared("413", "PayloadTooLarge");
+            }
+            if needs_credentials {
+                shared("401", "Unauthorized");
+            }
+            if rate_limited {
+                shared("429", "TooManyRequests");
+                shared("503", "Unavailable");
+            }
+        }
+    }
+}
+
+/// Writes the configured limits into the request schemas.
+fn apply_limits(document: &mut Value, config: &Config) {
+    let limits = &config.limits;
+    let schemas = &mut document["components"]["schemas"];
+    let mut set = |schema: &str, property: &str, key: &str, value: Value| {
+        if let Some(property) = schemas[schema]["properties"][property].as_object_mut() {
+            property.insert(key.into(), value);
+        }
+    };
+    for schema in [
+        "CreateMeetingRequest",
+        "SettingsRequest",
+        "GuestMeetingRequest",
+    ] {
+        set(schema, "title", "maxLength", limits.title_chars.into());
+    }
+    for schema in ["CreateMeetingRequest", "SettingsRequest"] {
+        set(
+            schema,
+            "maxParticipants",
+            "maximum",
+            limits.max_participants.into(),
+        );
+    }
+    for (schema, property) in [
+        ("RegisterRequest", "password"),
+        ("ResetRequest", "password"),
+        ("ChangePasswordRequest", "newPassword"),
+    ] {
+        set(
+            schema,
+            property,
+            "minLength",
+            limits.password_min_chars.into(),
+        );
+        set(
+            schema,
+            property,
+            "maxLength",
+            limits.password_max_chars.into(),
+        );
+    }
+}
