@@ -3,15 +3,16 @@
 pub struct Title(String);
 
 impl Title {
-    /// `None` or blank gives `default`.
+    /// `None` or blank gives `default`. The length limit applies to the input as sent, before
+    /// trimming, so that it means what the OpenAPI document's `maxLength` says.
     pub fn parse(raw: Option<&str>, default: &str, max_chars: usize) -> Result<Self, String> {
+        if raw.is_some_and(|raw| raw.chars().count() > max_chars) {
+            return Err(format!("title must be at most {max_chars} characters"));
+        }
         let title = raw
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .unwrap_or(default);
-        if title.chars().count() > max_chars {
-            return Err(format!("title must be at most {max_chars} characters"));
-        }
         if title.chars().any(char::is_control) {
             return Err("title must not contain control characters".into());
         }

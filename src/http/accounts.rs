@@ -44,8 +44,9 @@ pub(super) struct RegisterRequest {
     /// "personal" (the default) or "company".
     #[schema(value_type = Option<AccountTypeName>)]
     account_type: Option<String>,
-    /// Required for a company account; at most 100 characters.
-    #[schema(min_length = 1, max_length = 100)]
+    /// Required (not blank) for a company account, ignored for a personal one; at most 100
+    /// characters, no control characters.
+    #[schema(max_length = 100, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     company_name: Option<String>,
 }
 

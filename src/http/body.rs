@@ -48,7 +48,9 @@ where
 
 /// Parses a JSON body; an empty body reads as `{}` (every field of the request is optional).
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
+    // No body and a JSON `null` both mean "nothing given", as they do in the OpenAPI
+    // document, where optional bodies are nullable.
+    let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) || body.trim_ascii() == b"null" {
         b"{}"
     } else {
         body

@@ -184,7 +184,7 @@ pub(super) fn members(state: AppState, caller: Caller) -> Result<Response, ApiEr
     security(("session" = [])),
     responses(
         (status = 200, description = "removed", body = Deleted),
-        (status = 400, description = "the owner cannot be removed", body = ErrorBody),
+        (status = 409, description = "the owner cannot be removed", body = ErrorBody),
         (status = 403, description = "not the owner of a company", body = ErrorBody),
         (status = 404, description = "not a member of this company", body = ErrorBody),
     )
@@ -211,7 +211,7 @@ pub(super) async fn remove_member(
         // Someone else's account, or no account at all: the same answer.
         Err(AccountError::NotInCompany | AccountError::NotFound) => return Err(not_found()),
         Err(AccountError::OwnerCannotLeave) => {
-            return Err(ApiError::BadRequest(
+            return Err(ApiError::Conflict(
                 "the company owner cannot be removed".into(),
             ))
         }

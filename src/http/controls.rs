@@ -128,7 +128,7 @@ pub fn routes(state: &AppState, router: &mut Router) {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(super) struct SettingsRequest {
-    #[schema(min_length = 1)]
+    /// Not blank; at most `limits.title_chars` characters, no control characters.
     title: Option<String>,
     mute_on_join: Option<bool>,
     video_off_on_join: Option<bool>,
@@ -273,7 +273,8 @@ async fn set_locked(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct InviteRequest {
-    /// The invitee's display name, put into the join link.
+    /// The invitee's display name, put into the join link; at most 100 characters.
+    #[schema(max_length = 100, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     name: Option<String>,
 }
 
@@ -327,7 +328,8 @@ pub(super) async fn invite(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct KickRequest {
-    /// Shown to the removed participant.
+    /// Shown to the removed participant; at most 500 characters.
+    #[schema(max_length = 500, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     reason: Option<String>,
 }
 
@@ -461,14 +463,15 @@ fn bounded_text(
     raw: Option<String>,
     max_chars: usize,
 ) -> Result<Option<String>, ApiError> {
-    let Some(text) = raw.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()) else {
-        return Ok(None);
-    };
-    if text.chars().count() > max_chars {
+    // The limit applies to the text as sent, as the OpenAPI document's maxLength says.
+    if raw.as_ref().is_some_and(|t| t.chars().count() > max_chars) {
         return Err(ApiError::BadRequest(format!(
             "{field} must be at most {max_chars} characters"
         )));
     }
+    let Some(text) = raw.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
     if text.chars().any(char::is_control) {
         return Err(ApiError::BadRequest(format!(
             "{field} must not contain control characters"

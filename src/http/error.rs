@@ -170,7 +170,7 @@ impl From<AccountError> for ApiError {
             }
             AccountError::NotInCompany => ApiError::NotFound("member not found"),
             AccountError::OwnerCannotLeave => {
-                ApiError::BadRequest("the company owner cannot be removed".into())
+                ApiError::Conflict("the company owner cannot be removed".into())
             }
             AccountError::Unavailable => ApiError::Unavailable("account is busy, try again".into()),
             AccountError::AlreadyExists | AccountError::Unexpected(_) => {

@@ -93,8 +93,8 @@ pub fn routes(state: &AppState, router: &mut Router) {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(super) struct CreateMeetingRequest {
-    /// "Untitled Meeting" when absent; at most `limits.title_chars` characters.
-    #[schema(min_length = 1)]
+    /// "Untitled Meeting" when absent or blank; at most `limits.title_chars` characters, no
+    /// control characters.
     title: Option<String>,
     /// ISO 8601 with a time zone, in the future: the meeting activates by itself then.
     #[schema(format = DateTime)]
@@ -232,8 +232,7 @@ pub fn check_max_participants(state: &AppState, max_participants: u32) -> Result
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct GuestMeetingRequest {
-    /// `guest.default_title` when absent.
-    #[schema(min_length = 1)]
+    /// `guest.default_title` when absent or blank; at most `limits.title_chars` characters.
     title: Option<String>,
 }
 

@@ -101,7 +101,26 @@ pub fn document(config: &Config) -> Value {
     add_components(&mut document);
     add_shared_responses(&mut document);
     apply_limits(&mut document, config);
+    add_company_rule(&mut document);
     document
+}
+
+/// A company account needs a company name: a rule across two fields, which derive macros
+/// cannot state, so it is written here as JSON Schema's `if`/`then`.
+fn add_company_rule(document: &mut Value) {
+    if let Some(register) = document["components"]["schemas"]["RegisterRequest"].as_object_mut() {
+        register.insert(
+            "if".into(),
+            json!({"properties": {"accountType": {"const": "company"}}, "required": ["accountType"]}),
+        );
+        register.insert(
+            "then".into(),
+            json!({
+                "properties": {"companyName": {"type": "string", "pattern": VISIBLE_TEXT}},
+                "required": ["companyName"]
+            }),
+        );
+    }
 }
 
 fn add_components(document: &mut Value) {
@@ -201,7 +220,12 @@ fn add_shared_responses(document: &mut Value) {
     }
 }
 
-/// Writes the configured limits into the request schemas.
+/// Titles may not hold control characters (Unicode category Cc).
+const NO_CONTROL_CHARACTERS: &str = r"^[^\u0000-\u001F\u007F-\u009F]*$";
+/// A changed title must also have something besides white space.
+const VISIBLE_TEXT: &str = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$";
+
+/// Writes the configured limits and the domain types' text rules into the request schemas.
 fn apply_limits(document: &mut Value, config: &Config) {
     let limits = &config.limits;
     let schemas = &mut document["components"]["schemas"];
@@ -217,6 +241,10 @@ fn apply_limits(document: &mut Value, config: &Config) {
     ] {
         set(schema, "title", "maxLength", limits.title_chars.into());
     }
+    for schema in ["CreateMeetingRequest", "GuestMeetingRequest"] {
+        set(schema, "title", "pattern", NO_CONTROL_CHARACTERS.into());
+    }
+    set("SettingsRequest", "title", "pattern", VISIBLE_TEXT.into());
     for schema in ["CreateMeetingRequest", "SettingsRequest"] {
         set(
             schema,

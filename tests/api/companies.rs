@@ -86,7 +86,7 @@ async fn members_join_share_meetings_and_can_be_removed() {
             &owner_session,
         )
         .await;
-    assert_error(response, StatusCode::BAD_REQUEST, "owner cannot be removed").await;
+    assert_error(response, StatusCode::CONFLICT, "owner cannot be removed").await;
 
     let response = app
         .session_send(

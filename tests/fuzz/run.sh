@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Fuzzes the native API with schemathesis (from PyPI) against a real server: every check, every
+# phase, the OpenAPI document the server itself serves. Exits non-zero on any failure, on any
+# 5xx and on a server panic. Usage: bash tests/fuzz/run.sh [path/to/convene]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+binary="${1:-${CARGO_TARGET_DIR:-target}/debug/convene}"
+cache="${CONVENE_CACHE_DIR:-$HOME/.cache/convene}"
+venv="$cache/schemathesis-venv"
+version="4.32.5"
+if ! "$venv/bin/st" --version 2>/dev/null | grep -q "$version"; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet "schemathesis==$version"
+fi
+
+data=$(mktemp -d)
+log="$data/server.log"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+base="http://127.0.0.1:$port"
+CONVENE_STORAGE_PATH="$data/store" CONVENE_SERVER_PORT=$port CONVENE_RATE_LIMITS_ENABLED=false \
+  RUST_LOG=warn "$binary" >"$log" 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true; rm -rf "$data"' EXIT
+for _ in $(seq 100); do curl -sf "$base/healthz" >/dev/null && break; sleep 0.1; done
+
+json_field() { python3 -c "import json,sys; print(json.load(sys.stdin)[\"$1\"])"; }
+session_of() {
+  curl -sf -D - -o /dev/null -XPOST "$base/api/auth/login" -d "{\"email\":\"$1\",\"password\":\"fuzz-password\"}" |
+    sed -n 's/^set-cookie: convene_session=\([^;]*\);.*/\1/Ip'
+}
+# A company owner, so that the company endpoints have something to work on.
+CONVENE_KEY=$(curl -sf -XPOST "$base/api/auth/register" \
+  -d '{"email":"fuzz@example.com","password":"fuzz-password","accountType":"company","companyName":"Fuzz"}' |
+  json_field apiKey)
+CONVENE_SESSION=$(session_of fuzz@example.com)
+CONVENE_LOGOUT_SESSION=$(session_of fuzz@example.com)
+CONVENE_ORIGIN="http://localhost:3000" # the default server.app_url: cookie writes must come from it
+export CONVENE_KEY CONVENE_SESSION CONVENE_LOGOUT_SESSION CONVENE_ORIGIN
+
+fuzz() {
+  "$venv/bin/st" --config-file tests/fuzz/schemathesis.toml run "$base/api/openapi.json" \
+    --checks all --phases examples,coverage,fuzzing,stateful "$@"
+}
+status=0
+# Logging out ends the session the other operations use, so it runs last, on its own session.
+fuzz --exclude-path /api/auth/logout || status=$?
+CONVENE_SESSION="$CONVENE_LOGOUT_SESSION" fuzz --include-path /api/auth/logout || status=$?
+if grep -q "panicked" "$log"; then
+  echo "the server panicked during the fuzz run:" >&2
+  grep -A5 "panicked" "$log" >&2
+  status=1
+fi
+exit $status
