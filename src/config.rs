@@ -167,6 +167,7 @@ pub struct MeetingsConfig {
 #[serde(deny_unknown_fields)]
 pub struct HttpConfig {
     pub read_your_writes_timeout_ms: u64,
+    pub cached_meeting_lists: usize,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -13,7 +13,7 @@ use tokio::net::TcpListener;
 use crate::config::{Config, SyncSetting};
 use crate::email::Mailer;
 use crate::http::protection::RateLimits;
-use crate::http::{self, AppState};
+use crate::http::{self, AppState, Services};
 use crate::scheduler::Scheduler;
 
 #[derive(Debug, thiserror::Error)]
@@ -79,12 +79,12 @@ pub async fn run_with_clock(
     tracing::info!("shutting down");
     scheduler.abort();
     forget_idle_clients.abort();
-    stop(registry, projections, log).await;
+    stop(&registry, &projections, &log).await;
     Ok(())
 }
 
 /// Stops the actors, then the read models, then flushes and closes the log.
-pub async fn stop(registry: MeetingRegistry, projections: Projections, log: EventLog) {
+pub async fn stop(registry: &MeetingRegistry, projections: &Projections, log: &EventLog) {
     registry.shutdown().await;
     projections.stop();
     log.close().await;
@@ -101,7 +101,8 @@ pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppSta
         .map_err(|e| StartupError::Registry(e.to_string()))?;
     let mailer = Mailer::from_config(&config)?;
     let rate_limits = RateLimits::from_config(&config, clock.clone());
-    let state = AppState {
+    let state = AppState::new(Services {
+        meeting_lists: http::cache::VersionedCache::new(config.http.cached_meeting_lists),
         config: Arc::new(config),
         clock,
         accounts: AccountService::new(log.clone()),
@@ -111,7 +112,7 @@ pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppSta
         projections,
         mailer,
         rate_limits,
-    };
+    });
     http::accounts::seed_admin(&state)
         .await
         .map_err(StartupError::Admin)?;

@@ -117,6 +117,16 @@ impl Projections {
         Ok(())
     }
 
+    /// The last sequence the meeting directory has folded; `None` if it has stopped. Its
+    /// content can only change when this moves, so answers built from it can be cached
+    /// against it.
+    pub fn meetings_position(&self) -> Option<u64> {
+        self.running
+            .iter()
+            .find(|r| r.name == <MeetingDirectory as Projection>::TREE)
+            .and_then(|r| r.position.borrow().as_ref().ok().copied())
+    }
+
     /// Every projection's name and position.
     pub fn positions(&self) -> Vec<(&'static str, Position)> {
         self.running

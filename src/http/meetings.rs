@@ -371,7 +371,7 @@ pub struct MeetingList {
     responses((status = 200, description = "newest first", body = MeetingList))
 )]
 pub(super) fn list_meetings(state: AppState, caller: Caller) -> Result<Response, ApiError> {
-    live_meetings(&state, &caller, |_| true)
+    live_meetings(&state, &caller, false)
 }
 
 /// The caller's workspace's scheduled meetings that have not started yet.
@@ -384,24 +384,36 @@ pub(super) fn list_scheduled_meetings(
     state: AppState,
     caller: Caller,
 ) -> Result<Response, ApiError> {
-    live_meetings(&state, &caller, |row| row.status == RowStatus::Scheduled)
+    live_meetings(&state, &caller, true)
 }
 
 fn live_meetings(
     state: &AppState,
     caller: &Caller,
-    keep: impl Fn(&MeetingRow) -> bool,
+    scheduled_only: bool,
 ) -> Result<Response, ApiError> {
-    let principal = authenticate(caller, state)?;
-    let meetings = state
-        .projections
-        .meetings()
-        .live(principal.workspace())?
-        .iter()
-        .filter(|row| keep(row))
-        .map(MeetingSummary::from)
-        .collect();
-    Ok(reply::ok(&MeetingList { meetings }))
+    let workspace = authenticate(caller, state)?.workspace();
+    let build = || -> Result<bytes::Bytes, ApiError> {
+        let meetings = state
+            .projections
+            .meetings()
+            .live(workspace)?
+            .iter()
+            .filter(|row| !scheduled_only || row.status == RowStatus::Scheduled)
+            .map(MeetingSummary::from)
+            .collect();
+        serde_json::to_vec(&MeetingList { meetings })
+            .map(bytes::Bytes::from)
+            .map_err(|e| ApiError::Unexpected(e.to_string()))
+    };
+    // The full list is what dashboards poll; it is cached until the directory moves on.
+    let body = match state.projections.meetings_position() {
+        Some(position) if !scheduled_only => state
+            .meeting_lists
+            .get_or_build(workspace, position, build)?,
+        _ => build()?,
+    };
+    Ok(reply::json_bytes(body))
 }
 
 #[derive(Serialize, ToSchema)]

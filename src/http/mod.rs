@@ -16,6 +16,7 @@
 pub mod accounts;
 pub mod auth;
 pub mod body;
+pub mod cache;
 pub mod companies;
 pub mod compression;
 pub mod controls;
@@ -34,7 +35,7 @@ pub mod sessions;
 use std::sync::Arc;
 
 use convene_actors::{AccountService, MeetingRegistry, SessionService};
-use convene_events::{Clock, EventLog};
+use convene_events::{Clock, EventLog, Workspace};
 use convene_projections::Projections;
 use warp::filters::BoxedFilter;
 use warp::http::{HeaderMap, HeaderValue, Method, StatusCode};
@@ -48,9 +49,25 @@ use error::ApiError;
 use protection::RateLimits;
 use router::{Endpoint, Router};
 
-/// Everything a handler may use.
+/// Everything a handler may use; cloned per request, so it is one `Arc`.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Services>);
+
+impl AppState {
+    pub fn new(services: Services) -> Self {
+        Self(Arc::new(services))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+pub struct Services {
     pub config: Arc<Config>,
     pub clock: Arc<dyn Clock>,
     pub log: EventLog,
@@ -60,6 +77,8 @@ pub struct AppState {
     pub projections: Projections,
     pub mailer: Mailer,
     pub rate_limits: RateLimits,
+    /// The JSON of each workspace's meeting list, as of a meeting-directory position.
+    pub meeting_lists: cache::VersionedCache<Workspace, bytes::Bytes>,
 }
 
 impl AppState {

@@ -16,6 +16,16 @@ pub fn created<T: Serialize>(body: &T) -> Response {
     warp::reply::with_status(warp::reply::json(body), StatusCode::CREATED).into_response()
 }
 
+/// `200` with a body that is already JSON.
+pub fn json_bytes(body: bytes::Bytes) -> Response {
+    let mut response = Response::new(body.into());
+    response.headers_mut().insert(
+        warp::http::header::CONTENT_TYPE,
+        warp::http::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
 /// The `{"message": "..."}` answer of actions that have nothing else to say.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Message {

@@ -200,3 +200,70 @@ async fn another_account_sees_404_for_my_meeting() {
     let detail: Value = app.get(&path, Some(&mine)).await.json().await.unwrap();
     assert_eq!(detail["status"], "active");
 }
+
+/// The list is served from a cache keyed by the meeting directory's position; every write that
+/// changes a listed field must show in the very next list.
+#[tokio::test]
+async fn the_cached_list_follows_every_write() {
+    let app = spawn_app().await;
+    let key = app.register("lists@example.com").await;
+    let titles = |list: Value| -> Vec<String> {
+        list["meetings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["title"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let list = || async {
+        app.get("/api/meetings", Some(&key))
+            .await
+            .json::<Value>()
+            .await
+            .unwrap()
+    };
+
+    let first = app.create_meeting(&key, &json!({"title": "First"})).await;
+    assert_eq!(titles(list().await), ["First"]);
+    assert_eq!(
+        titles(list().await),
+        ["First"],
+        "a repeated read is the same"
+    );
+
+    let second = app.create_meeting(&key, &json!({"title": "Second"})).await;
+    assert_eq!(titles(list().await), ["Second", "First"]);
+
+    let renamed = app
+        .client
+        .patch(app.url(&format!(
+            "/api/meetings/{}/settings",
+            second["meetingId"].as_str().unwrap()
+        )))
+        .header("x-api-key", &key)
+        .header("x-admin-token", second["adminToken"].as_str().unwrap())
+        .json(&json!({"title": "Renamed"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(renamed.status(), StatusCode::OK);
+    assert_eq!(titles(list().await), ["Renamed", "First"]);
+
+    let path = format!("/api/meetings/{}", first["meetingId"].as_str().unwrap());
+    let ended = app.delete(&path, &key, first["adminToken"].as_str()).await;
+    assert_eq!(ended.status(), StatusCode::OK);
+    assert_eq!(titles(list().await), ["Renamed"]);
+
+    let other = app.register("other-lists@example.com").await;
+    let theirs: Value = app
+        .get("/api/meetings", Some(&other))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        theirs["meetings"],
+        json!([]),
+        "another workspace's cache is its own"
+    );
+}

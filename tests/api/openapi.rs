@@ -42,7 +42,7 @@ async fn the_document_describes_exactly_the_routes_the_router_serves() {
         .map(|e| (e.method.clone(), e.path.to_owned()))
         .collect();
     let documented = operations(&convene::http::openapi::document(&state.config));
-    convene::startup::stop(state.registry, state.projections, state.log).await;
+    convene::startup::stop(&state.registry, &state.projections, &state.log).await;
 
     let undocumented: Vec<_> = served.difference(&documented).collect();
     let not_served: Vec<_> = documented.difference(&served).collect();
