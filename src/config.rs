@@ -64,6 +64,19 @@ pub struct AuthConfig {
     pub reset_token_ttl_minutes: u64,
     pub admin_email: String,
     pub admin_password: String,
+    pub hash_concurrency: usize,
+}
+
+impl AuthConfig {
+    /// `hash_concurrency`, with 0 resolved against the machine's cores.
+    pub fn hash_permits(&self) -> usize {
+        match self.hash_concurrency {
+            0 => std::thread::available_parallelism()
+                .map_or(1, |cores| cores.get().saturating_sub(1))
+                .max(1),
+            n => n,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

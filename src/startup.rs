@@ -103,6 +103,7 @@ pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppSta
     let rate_limits = RateLimits::from_config(&config, clock.clone());
     let state = AppState::new(Services {
         meeting_lists: http::cache::VersionedCache::new(config.http.cached_meeting_lists),
+        hashing: http::hashing::PasswordHashing::new(config.auth.hash_permits()),
         config: Arc::new(config),
         clock,
         accounts: AccountService::new(log.clone()),

@@ -146,7 +146,7 @@ pub async fn register_account(
     {
         return Err(ApiError::Conflict("email already in use".into()));
     }
-    let password_hash = hash_on_blocking_pool(password).await?;
+    let password_hash = state.hashing.hash(password).await?;
     let account_id = state.next_id()?;
     let key = ApiKey::generate();
     let (company, invite_code) = match company_name {
@@ -191,14 +191,6 @@ pub async fn register_account(
         api_key: key,
         invite_code,
     })
-}
-
-/// argon2 takes tens of milliseconds of CPU: never on the async workers.
-pub async fn hash_on_blocking_pool(password: Password) -> Result<String, ApiError> {
-    tokio::task::spawn_blocking(move || password.hash())
-        .await
-        .map_err(|e| ApiError::Unexpected(e.to_string()))?
-        .map_err(ApiError::Unexpected)
 }
 
 /// Seeds the administrator from `auth.admin_email` / `auth.admin_password` (ADMIN_EMAIL /

@@ -21,6 +21,7 @@ pub mod companies;
 pub mod compression;
 pub mod controls;
 pub mod error;
+pub mod hashing;
 pub mod health;
 pub mod ice;
 pub mod keys;
@@ -77,6 +78,7 @@ pub struct Services {
     pub projections: Projections,
     pub mailer: Mailer,
     pub rate_limits: RateLimits,
+    pub hashing: hashing::PasswordHashing,
     /// The JSON of each workspace's meeting list, as of a meeting-directory position.
     pub meeting_lists: cache::VersionedCache<Workspace, bytes::Bytes>,
 }

@@ -13,7 +13,6 @@ use warp::http::Method;
 use warp::reply::Response;
 use warp::Filter;
 
-use super::accounts::hash_on_blocking_pool;
 use super::body::{limited, parse_json};
 use super::error::{respond, ApiError, ErrorBody};
 use super::reply::{self, Message};
@@ -201,7 +200,7 @@ pub(super) async fn reset(state: AppState, body: &[u8]) -> Result<Response, ApiE
         .accounts()
         .reset_token_owner(&token_sha256)?
         .ok_or_else(invalid)?;
-    let password_hash = hash_on_blocking_pool(password).await?;
+    let password_hash = state.hashing.hash(password).await?;
     let command = AccountCommand::ResetPassword {
         token_sha256,
         password_hash,

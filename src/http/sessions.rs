@@ -11,16 +11,14 @@ use warp::http::Method;
 use warp::reply::Response;
 use warp::{Filter, Reply};
 
-use super::accounts::{hash_on_blocking_pool, AccountTypeName};
+use super::accounts::AccountTypeName;
 use super::auth::{caller, require_session, session_hash, Caller, Credential, SESSION_COOKIE};
 use super::body::{limited, parse_json};
 use super::error::{respond, ApiError, ErrorBody};
 use super::reply::{self, Message};
 use super::router::Router;
 use super::{with_state, AppState};
-use crate::domain::{
-    format_iso_seconds, verify_password, Email, Password, SecretToken, DECOY_HASH,
-};
+use crate::domain::{format_iso_seconds, Email, Password, SecretToken, DECOY_HASH};
 
 pub fn routes(state: &AppState, router: &mut Router) {
     let body_limit = state.config.limits.body_bytes;
@@ -110,9 +108,7 @@ pub(super) async fn login(state: AppState, body: &[u8]) -> Result<Response, ApiE
     let hash = account
         .as_ref()
         .map_or(DECOY_HASH.to_owned(), |a| a.password_hash.clone());
-    let matches = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-        .await
-        .map_err(|e| ApiError::Unexpected(e.to_string()))?;
+    let matches = state.hashing.verify(password, hash).await?;
     let account = account.filter(|_| matches).ok_or_else(invalid)?;
 
     let token = SecretToken::generate();
@@ -244,13 +240,11 @@ pub(super) async fn change_password(
     )
     .map_err(|e| ApiError::BadRequest(format!("newPassword: {e}")))?;
     let hash = principal.account.password_hash.clone();
-    let matches = tokio::task::spawn_blocking(move || verify_password(&current, &hash))
-        .await
-        .map_err(|e| ApiError::Unexpected(e.to_string()))?;
+    let matches = state.hashing.verify(current, hash).await?;
     if !matches {
         return Err(ApiError::Forbidden("current password is incorrect"));
     }
-    let password_hash = hash_on_blocking_pool(new_password).await?;
+    let password_hash = state.hashing.hash(new_password).await?;
     let (_, seq) = state
         .accounts
         .execute(

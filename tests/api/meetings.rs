@@ -231,6 +231,8 @@ async fn the_cached_list_follows_every_write() {
         "a repeated read is the same"
     );
 
+    // Newest first: the second meeting is a second younger (the test clock stands still).
+    app.clock.advance(1_000);
     let second = app.create_meeting(&key, &json!({"title": "Second"})).await;
     assert_eq!(titles(list().await), ["Second", "First"]);
 
