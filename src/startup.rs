@@ -46,7 +46,17 @@ pub async fn run_with_clock(
     clock: Arc<dyn Clock>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartupError> {
-    let state = build_state(config, clock.clone()).await?;
+    let state = build_state(config, clock).await?;
+    serve(state, listener, shutdown).await;
+    Ok(())
+}
+
+/// Serves a built state on `listener` until `shutdown` resolves, then stops everything in order.
+pub async fn serve(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
     let (log, registry, projections) = (
         state.log.clone(),
         state.registry.clone(),
@@ -57,7 +67,7 @@ pub async fn run_with_clock(
     let scheduler = Scheduler::new(
         registry.clone(),
         projections.clone(),
-        clock,
+        state.clock.clone(),
         guest_expiry_ms,
     )
     .spawn(Duration::from_millis(state.config.scheduler.tick_ms));
@@ -80,7 +90,6 @@ pub async fn run_with_clock(
     scheduler.abort();
     forget_idle_clients.abort();
     stop(&registry, &projections, &log).await;
-    Ok(())
 }
 
 /// Stops the actors, then the read models, then flushes and closes the log.

@@ -272,3 +272,128 @@ async fn a_session_can_control_its_meetings() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
 }
+
+/// Puts `name` into the meeting through its actor, as the realtime channel's join will (the
+/// join is decided and logged like any other command; only the transport is skipped).
+async fn join(app: &TestApp, meeting_id: &str, participant_id: &str, name: &str) {
+    let id = convene_events::MeetingId::parse(meeting_id).unwrap();
+    let command = convene_actors::MeetingCommand::Join {
+        participant_id: participant_id.into(),
+        name: name.into(),
+        invite_token: None,
+    };
+    let outcome = app
+        .state()
+        .registry
+        .execute(&id, command, convene_events::Actor::System)
+        .await
+        .expect("join");
+    app.state().caught_up(outcome.last_seq).await.unwrap();
+}
+
+/// `(kind, actor)` of the meeting's events, in log order.
+fn logged(app: &TestApp, meeting_id: &str) -> Vec<(String, convene_events::Actor)> {
+    let id = convene_events::MeetingId::parse(meeting_id).unwrap();
+    app.state()
+        .log
+        .read_stream(&id.stream(), 1)
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.kind, e.actor))
+        .collect()
+}
+
+#[tokio::test]
+async fn mute_unmute_kick_and_mute_all_act_on_participants_and_log_who_did_it() {
+    let app = spawn_app().await;
+    let key = app.register("host@example.com").await;
+    let (id, token) = meeting(&app, &key).await;
+    join(&app, &id, "p-ada", "Ada").await;
+    join(&app, &id, "p-bob", "Bob").await;
+    join(&app, &id, "p-cy", "Cy").await;
+    let control = |verb: &str, participant: &str, body: Value| {
+        let path = format!("/api/meetings/{id}/participants/{participant}/{verb}");
+        let (app, key, token) = (&app, &key, &token);
+        async move { host(app, Method::POST, &path, key, Some(token), body).await }
+    };
+
+    let muted = control("mute", "p-ada", json!({})).await;
+    assert_eq!(muted.status(), StatusCode::OK);
+    let muted: Value = muted.json().await.unwrap();
+    assert_eq!(
+        muted,
+        json!({"message": "Participant muted", "participantId": "p-ada"})
+    );
+
+    let asked = control("unmute", "p-ada", json!({})).await;
+    let asked: Value = asked.json().await.unwrap();
+    assert_eq!(
+        asked,
+        json!({"message": "Unmute requested", "participantId": "p-ada"})
+    );
+
+    let kicked = control("kick", "p-bob", json!({"reason": "off topic"})).await;
+    let kicked: Value = kicked.json().await.unwrap();
+    assert_eq!(
+        kicked,
+        json!({"message": "Participant removed", "participantId": "p-bob"})
+    );
+    let again = control("kick", "p-bob", json!({})).await;
+    assert_error(again, StatusCode::NOT_FOUND, "participant not found").await;
+
+    let all = host(
+        &app,
+        Method::POST,
+        &format!("/api/meetings/{id}/mute-all"),
+        &key,
+        Some(&token),
+        json!({}),
+    )
+    .await;
+    let all: Value = all.json().await.unwrap();
+    assert_eq!(
+        all,
+        json!({"message": "All participants muted", "count": 2})
+    );
+
+    let detail: Value = app
+        .get(&format!("/api/meetings/{id}"), Some(&key))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let participants: Vec<(String, bool)> = detail["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_owned(),
+                p["isMuted"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        participants,
+        [("Ada".to_owned(), true), ("Cy".to_owned(), true)]
+    );
+    assert_eq!(detail["participantCount"], 2);
+
+    // Each control is an event, attributed to the API key that sent it.
+    let by_key: Vec<String> = logged(&app, &id)
+        .into_iter()
+        .filter(|(_, actor)| matches!(actor, convene_events::Actor::ApiKey { .. }))
+        .map(|(kind, _)| kind)
+        .collect();
+    assert_eq!(
+        by_key,
+        [
+            "meeting.created",
+            "meeting.activated",
+            "meeting.participant_muted",
+            "meeting.unmute_requested",
+            "meeting.participant_kicked",
+            "meeting.all_muted",
+        ]
+    );
+}

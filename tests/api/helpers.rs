@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use convene::config::Config;
+use convene::http::AppState;
 use convene_events::ManualClock;
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{json, Value};
@@ -17,6 +18,9 @@ pub struct TestApp {
     pub address: String,
     pub client: Client,
     pub clock: ManualClock,
+    /// The running server's services, for what the HTTP API cannot do yet (participants join
+    /// over the realtime channel).
+    state: Option<AppState>,
     data_dir: PathBuf,
     _owned_dir: Option<Arc<tempfile::TempDir>>,
     stop: Option<oneshot::Sender<()>>,
@@ -66,18 +70,17 @@ async fn start(
         .expect("bind");
     let address = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = oneshot::channel::<()>();
-    let server_clock = Arc::new(clock.clone());
-    let server = tokio::spawn(async move {
-        convene::run_with_clock(listener, config, server_clock, async {
-            let _ = stopped.await;
-        })
+    let state = convene::startup::build_state(config, Arc::new(clock.clone()))
         .await
-        .expect("server failed");
-    });
+        .expect("server failed to start");
+    let server = tokio::spawn(convene::startup::serve(state.clone(), listener, async {
+        let _ = stopped.await;
+    }));
     TestApp {
         address,
         client: Client::new(),
         clock,
+        state: Some(state),
         data_dir,
         _owned_dir: owned_dir,
         stop: Some(stop),
@@ -95,12 +98,18 @@ impl TestApp {
     }
 
     pub async fn shutdown(&mut self) {
+        // The store stays locked while any handle to it lives.
+        self.state = None;
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
         if let Some(server) = self.server.take() {
             server.await.expect("server task");
         }
+    }
+
+    pub fn state(&self) -> &AppState {
+        self.state.as_ref().expect("the server is running")
     }
 
     pub fn data_dir(&self) -> &Path {
