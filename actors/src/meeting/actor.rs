@@ -106,8 +106,11 @@ impl Actor for MeetingActor {
             Some(meeting) => meeting.status == MeetingStatus::Ended,
         };
         if finished {
+            // New callers get a fresh actor from now on; the ones already queued here are still
+            // answered (drain, not stop: a stop would drop them, and under concurrent callers
+            // every fresh actor would answer one and drop the rest again).
             state.ctx.forget(&state.id, myself.get_id());
-            myself.stop(Some("finished".into()));
+            let _ = myself.drain();
         }
         Ok(())
     }
