@@ -24,6 +24,7 @@ pub mod config;
 pub mod domain;
 pub mod email;
 pub mod http;
+pub mod realtime;
 pub mod scheduler;
 pub mod startup;
 

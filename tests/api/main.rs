@@ -13,3 +13,4 @@ mod protection;
 mod restart;
 mod scheduling;
 mod sessions;
+mod socketio;

@@ -1,0 +1,62 @@
+//! Serves only Convene's Engine.IO / Socket.IO layer, configured as the reference conformance
+//! suites (socket.io-protocol's and engine.io-protocol's test-suite) expect, on 127.0.0.1:3000:
+//! pingInterval 300 ms, pingTimeout 200 ms, maxPayload 1,000,000, connectTimeout 1,000 ms,
+//! namespaces `/` and `/custom`. On connect it emits `auth` with the client's auth payload;
+//! `message` is echoed as `message-back`; `message-with-ack` is acknowledged with its
+//! arguments.
+//!
+//! Run: `cargo run --example socketio_conformance`
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use convene::realtime::engineio::EngineConfig;
+use convene::realtime::socketio::{self, Event, Handler, Payload, Socket, SocketIoConfig};
+use serde_json::Value;
+
+struct Conformance;
+
+impl Handler for Conformance {
+    async fn connect(&self, socket: &Socket, _auth: &Value) -> Result<(), String> {
+        match socket.namespace() {
+            "/" | "/custom" => Ok(()),
+            _ => Err("Invalid namespace".into()),
+        }
+    }
+
+    async fn connected(&self, socket: &Socket, auth: &Value) {
+        socket.emit("auth", Payload::json(vec![auth.clone()]));
+    }
+
+    async fn event(&self, socket: &Socket, event: Event) {
+        match (event.name.as_str(), event.ack) {
+            ("message", _) => {
+                socket.emit("message-back", event.payload);
+            }
+            ("message-with-ack", Some(ack)) => {
+                ack.send(event.payload);
+            }
+            _ => {}
+        }
+    }
+
+    async fn disconnect(&self, _socket: &Socket, _reason: &str) {}
+}
+
+#[tokio::main]
+async fn main() {
+    let engine = socketio::engine(
+        EngineConfig {
+            ping_interval: Duration::from_millis(300),
+            ping_timeout: Duration::from_millis(200),
+            max_payload: 1_000_000,
+        },
+        SocketIoConfig {
+            connect_timeout: Duration::from_millis(1_000),
+        },
+        Arc::new(Conformance),
+    );
+    let addr: std::net::SocketAddr = ([127, 0, 0, 1], 3000).into();
+    println!("socket.io conformance server on http://{addr}/socket.io/");
+    warp::serve(engine.routes()).run(addr).await;
+}

@@ -1,0 +1,334 @@
+//! The Engine.IO endpoint: handshakes, long-polling GET and POST, WebSocket, and the upgrade
+//! from one to the other.
+//!
+//! Requests that break the protocol get the status and `{"code", "message"}` body the
+//! reference server gives (400 for an unknown transport, an unknown sid, a bad method or a
+//! missing or unsupported `EIO`), and a broken session is closed.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::json;
+use tokio::sync::mpsc;
+use warp::filters::ws::{Message, WebSocket, Ws};
+use warp::http::{Method, StatusCode};
+use warp::reply::Response;
+use warp::{Filter, Rejection, Reply};
+
+use super::packet::{decode_payload, encode_payload, Packet};
+use super::session::{CloseReason, Inbound, Session};
+
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub ping_interval: Duration,
+    pub ping_timeout: Duration,
+    /// Largest payload (a polling POST body, a WebSocket message) in bytes.
+    pub max_payload: usize,
+}
+
+/// Called once per new session with its inbound packets; the layer above runs from there.
+pub type OnOpen = Arc<dyn Fn(Arc<Session>, mpsc::UnboundedReceiver<Inbound>) + Send + Sync>;
+
+#[derive(Clone)]
+pub struct Engine {
+    config: EngineConfig,
+    sessions: Arc<Mutex<HashMap<String, Arc<Session>>>>,
+    on_open: OnOpen,
+}
+
+/// The transports of the `transport` query parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Transport {
+    Polling,
+    WebSocket,
+}
+
+struct Query {
+    transport: Transport,
+    sid: Option<String>,
+}
+
+/// A refusal in the reference server's shape.
+fn refuse(status: StatusCode, code: u8, message: &str) -> Response {
+    warp::reply::with_status(
+        warp::reply::json(&json!({ "code": code, "message": message })),
+        status,
+    )
+    .into_response()
+}
+
+/// An Engine.IO error code and message, answered with 400.
+struct Refusal(u8, &'static str);
+
+fn parse_query(raw: &str) -> Result<Query, Refusal> {
+    let mut eio = None;
+    let mut transport = None;
+    let mut sid = None;
+    for (name, value) in form_urlencoded::parse(raw.as_bytes()) {
+        match name.as_ref() {
+            "EIO" => eio = Some(value.into_owned()),
+            "transport" => transport = Some(value.into_owned()),
+            "sid" => sid = Some(value.into_owned()),
+            _ => {}
+        }
+    }
+    if eio.as_deref() != Some("4") {
+        return Err(Refusal(5, "Unsupported protocol version"));
+    }
+    let transport = match transport.as_deref() {
+        Some("polling") => Transport::Polling,
+        Some("websocket") => Transport::WebSocket,
+        _ => return Err(Refusal(0, "Transport unknown")),
+    };
+    Ok(Query { transport, sid })
+}
+
+impl Engine {
+    pub fn new(config: EngineConfig, on_open: OnOpen) -> Self {
+        Self {
+            config,
+            sessions: Arc::new(Mutex::new(HashMap::new())),
+            on_open,
+        }
+    }
+
+    /// `/socket.io/` for every method; the answer is always final.
+    pub fn routes(&self) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+        let engine = self.clone();
+        let max_payload = self.config.max_payload as u64;
+        let request = warp::method()
+            .and(warp::query::raw().or(warp::any().map(String::new)).unify())
+            .and(warp::ws().map(Some).or(warp::any().map(|| None)).unify())
+            .and(crate::http::body::limited(max_payload))
+            .then(move |method, query: String, ws: Option<Ws>, body: Bytes| {
+                let engine = engine.clone();
+                async move { engine.handle(method, &query, ws, body).await }
+            })
+            // Only the body limit can refuse here (413); the path above stays a plain filter
+            // so that other routes are still tried for other paths.
+            .recover(crate::http::error::recover)
+            .unify();
+        warp::path("socket.io").and(warp::path::end()).and(request)
+    }
+
+    async fn handle(
+        &self,
+        method: Method,
+        raw_query: &str,
+        ws: Option<Ws>,
+        body: Bytes,
+    ) -> Response {
+        let query = match parse_query(raw_query) {
+            Ok(query) => query,
+            Err(Refusal(code, message)) => return refuse(StatusCode::BAD_REQUEST, code, message),
+        };
+        match (query.transport, ws, query.sid) {
+            (Transport::WebSocket, Some(ws), sid) if method == Method::GET => {
+                self.upgrade_to_websocket(ws, sid)
+            }
+            (Transport::WebSocket, _, _) => refuse(StatusCode::BAD_REQUEST, 3, "Bad request"),
+            (Transport::Polling, _, None) if method == Method::GET => self.open_polling(),
+            (Transport::Polling, _, None) => {
+                refuse(StatusCode::BAD_REQUEST, 2, "Bad handshake method")
+            }
+            (Transport::Polling, _, Some(sid)) => {
+                let Some(session) = self.session(&sid) else {
+                    return refuse(StatusCode::BAD_REQUEST, 1, "Session ID unknown");
+                };
+                if session.is_upgraded() {
+                    return refuse(StatusCode::BAD_REQUEST, 3, "Bad request");
+                }
+                match method {
+                    Method::GET => self.poll(&session).await,
+                    Method::POST => self.post(&session, &body),
+                    _ => refuse(StatusCode::BAD_REQUEST, 2, "Bad handshake method"),
+                }
+            }
+        }
+    }
+
+    fn session(&self, sid: &str) -> Option<Arc<Session>> {
+        self.lock().get(sid).cloned()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Session>>> {
+        self.sessions.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Creates a session, starts its heartbeat and the layer above, and forgets it when it ends.
+    fn open(&self, upgrades: &[&str]) -> (Arc<Session>, Packet) {
+        let sid = crate::domain::SecretToken::generate().expose()[..20].to_owned();
+        let (session, inbound) = Session::new(sid.clone());
+        self.lock().insert(sid.clone(), session.clone());
+        let handshake = json!({
+            "sid": sid,
+            "upgrades": upgrades,
+            "pingInterval": self.config.ping_interval.as_millis() as u64,
+            "pingTimeout": self.config.ping_timeout.as_millis() as u64,
+            "maxPayload": self.config.max_payload,
+        });
+        tokio::spawn(
+            session
+                .clone()
+                .heartbeat(self.config.ping_interval, self.config.ping_timeout),
+        );
+        let sessions = self.sessions.clone();
+        let ending = session.clone();
+        tokio::spawn(async move {
+            let reason = ending.closed().await;
+            tracing::debug!(sid = %ending.sid, reason = reason.as_str(), "engine.io session closed");
+            sessions
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&ending.sid);
+        });
+        (self.on_open)(session.clone(), inbound);
+        (session, Packet::Open(handshake.to_string()))
+    }
+
+    fn open_polling(&self) -> Response {
+        let (_, open) = self.open(&["websocket"]);
+        text_response(open.encode_text())
+    }
+
+    /// A long-polling GET: waits for at least one packet, then answers with all queued ones.
+    async fn poll(&self, session: &Arc<Session>) -> Response {
+        let Ok(mut deliver) = session.deliver.try_lock() else {
+            session.close(CloseReason::ProtocolError("overlapping poll".into()));
+            return refuse(StatusCode::BAD_REQUEST, 3, "Bad request");
+        };
+        let first = tokio::select! {
+            packet = deliver.recv() => packet,
+            _ = session.closed() => None,
+        };
+        let Some(first) = first else {
+            return text_response(Packet::Close.encode_text());
+        };
+        let mut packets = vec![first];
+        while let Ok(packet) = deliver.try_recv() {
+            packets.push(packet);
+        }
+        text_response(encode_payload(&packets))
+    }
+
+    fn post(&self, session: &Arc<Session>, body: &[u8]) -> Response {
+        let packets = std::str::from_utf8(body)
+            .map_err(|_| "payload is not utf-8".to_owned())
+            .and_then(|text| decode_payload(text).map_err(|e| e.to_string()));
+        match packets {
+            Ok(packets) => {
+                for packet in packets {
+                    session.receive(packet);
+                }
+                text_response("ok".into())
+            }
+            Err(why) => {
+                session.close(CloseReason::ProtocolError(why));
+                refuse(StatusCode::BAD_REQUEST, 3, "Bad request")
+            }
+        }
+    }
+
+    fn upgrade_to_websocket(&self, ws: Ws, sid: Option<String>) -> Response {
+        let existing = match &sid {
+            Some(sid) => match self.session(sid) {
+                Some(session) if !session.is_upgraded() => Some(session),
+                _ => return refuse(StatusCode::BAD_REQUEST, 1, "Session ID unknown"),
+            },
+            None => None,
+        };
+        let engine = self.clone();
+        let max = self.config.max_payload;
+        ws.max_message_size(max)
+            .max_frame_size(max)
+            .on_upgrade(move |socket| async move {
+                match existing {
+                    Some(session) => engine.run_upgrade(socket, session).await,
+                    None => {
+                        let (session, open) = engine.open(&[]);
+                        run_websocket(socket, session, Some(open)).await;
+                    }
+                }
+            })
+            .into_response()
+    }
+
+    /// The upgrade dance: `2probe` → `3probe`, a `noop` to release the pending poll, then
+    /// `5` switches the session to this WebSocket.
+    async fn run_upgrade(&self, mut socket: WebSocket, session: Arc<Session>) {
+        let probe = socket.next().await;
+        let probed = matches!(&probe, Some(Ok(m)) if m.to_str() == Ok("2probe"));
+        if !probed || socket.send(Message::text("3probe")).await.is_err() {
+            return;
+        }
+        session.send(Packet::Noop);
+        match socket.next().await {
+            Some(Ok(m)) if m.to_str() == Ok("5") => {}
+            _ => return,
+        }
+        session.mark_upgraded();
+        run_websocket(socket, session, None).await;
+    }
+}
+
+/// Carries a session over a WebSocket until either ends.
+async fn run_websocket(socket: WebSocket, session: Arc<Session>, first: Option<Packet>) {
+    let (mut sink, mut stream) = socket.split();
+    if let Some(open) = first {
+        if sink.send(Message::text(open.encode_text())).await.is_err() {
+            session.close(CloseReason::ClientClosed);
+            return;
+        }
+    }
+    let mut deliver = session.deliver.lock().await;
+    loop {
+        tokio::select! {
+            outgoing = deliver.recv() => {
+                let Some(packet) = outgoing else { break };
+                let message = match packet {
+                    Packet::BinaryMessage(bytes) => Message::binary(bytes.to_vec()),
+                    other => Message::text(other.encode_text()),
+                };
+                if sink.send(message).await.is_err() {
+                    session.close(CloseReason::ClientClosed);
+                    break;
+                }
+            }
+            incoming = stream.next() => match incoming {
+                Some(Ok(message)) if message.is_text() => {
+                    match Packet::decode_from_client(message.to_str().unwrap_or_default()) {
+                        Ok(packet) => session.receive(packet),
+                        Err(e) => session.close(CloseReason::ProtocolError(e.to_string())),
+                    }
+                }
+                Some(Ok(message)) if message.is_binary() => {
+                    session.receive(Packet::BinaryMessage(Bytes::copy_from_slice(message.as_bytes())));
+                }
+                Some(Ok(message)) if message.is_close() => {
+                    session.close(CloseReason::ClientClosed);
+                }
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => session.close(CloseReason::ClientClosed),
+            },
+            reason = session.closed() => {
+                if !matches!(reason, CloseReason::ClientClosed) {
+                    let _ = sink.send(Message::text(Packet::Close.encode_text())).await;
+                }
+                let _ = sink.close().await;
+                break;
+            }
+        }
+    }
+}
+
+fn text_response(body: String) -> Response {
+    let mut response = Response::new(body.into());
+    response.headers_mut().insert(
+        warp::http::header::CONTENT_TYPE,
+        warp::http::HeaderValue::from_static("text/plain; charset=UTF-8"),
+    );
+    response
+}

@@ -1,0 +1,156 @@
+//! One Engine.IO session (one `sid`): the queue of packets for the client, whichever transport
+//! currently carries them, the heartbeat, and the end.
+//!
+//! Outgoing packets go into one channel. Its receiver is borrowed by the transport that
+//! delivers: a long-polling GET holds it for the length of the poll (so a second concurrent GET
+//! finds it taken and is refused), a WebSocket holds it for the life of the connection. An
+//! upgrade therefore needs no hand-over protocol of its own: the poll answers the `noop` it is
+//! sent and lets go, and the WebSocket picks the receiver up.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch, Mutex, Notify};
+
+use super::packet::Packet;
+
+/// What the session hands to the layer above (Socket.IO).
+#[derive(Debug)]
+pub enum Inbound {
+    Message(String),
+    Binary(bytes::Bytes),
+}
+
+/// Why a session ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CloseReason {
+    /// The client sent `close`, or its WebSocket ended.
+    ClientClosed,
+    PingTimeout,
+    /// The client broke the protocol; the text says how.
+    ProtocolError(String),
+    /// The layer above (or the server shutting down) closed it.
+    ServerClosed(String),
+}
+
+impl CloseReason {
+    pub fn as_str(&self) -> &str {
+        match self {
+            CloseReason::ClientClosed => "transport close",
+            CloseReason::PingTimeout => "ping timeout",
+            CloseReason::ProtocolError(why) | CloseReason::ServerClosed(why) => why,
+        }
+    }
+}
+
+pub struct Session {
+    pub sid: String,
+    outgoing: mpsc::UnboundedSender<Packet>,
+    /// Borrowed by the delivering transport.
+    pub(super) deliver: Mutex<mpsc::UnboundedReceiver<Packet>>,
+    inbound: mpsc::UnboundedSender<Inbound>,
+    pong: Notify,
+    upgraded: AtomicBool,
+    closed: watch::Sender<Option<CloseReason>>,
+}
+
+impl Session {
+    pub(super) fn new(sid: String) -> (Arc<Self>, mpsc::UnboundedReceiver<Inbound>) {
+        let (outgoing, deliver) = mpsc::unbounded_channel();
+        let (inbound, inbound_rx) = mpsc::unbounded_channel();
+        let (closed, _) = watch::channel(None);
+        let session = Arc::new(Self {
+            sid,
+            outgoing,
+            deliver: Mutex::new(deliver),
+            inbound,
+            pong: Notify::new(),
+            upgraded: AtomicBool::new(false),
+            closed,
+        });
+        (session, inbound_rx)
+    }
+
+    /// Queues a packet for the client; false once the session has ended.
+    pub fn send(&self, packet: Packet) -> bool {
+        !self.is_closed() && self.outgoing.send(packet).is_ok()
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed.borrow().is_some()
+    }
+
+    /// Ends the session (the first reason wins).
+    pub fn close(&self, reason: CloseReason) {
+        self.closed.send_if_modified(|current| {
+            if current.is_none() {
+                *current = Some(reason);
+                true
+            } else {
+                false
+            }
+        });
+    }
+
+    /// Resolves with the reason once the session has ended.
+    pub async fn closed(&self) -> CloseReason {
+        let mut watch = self.closed.subscribe();
+        let reason = match watch.wait_for(Option::is_some).await {
+            Ok(reason) => reason.clone(),
+            Err(_) => None,
+        };
+        reason.unwrap_or_else(|| CloseReason::ServerClosed("server stopped".into()))
+    }
+
+    pub fn is_upgraded(&self) -> bool {
+        self.upgraded.load(Ordering::Acquire)
+    }
+
+    pub(super) fn mark_upgraded(&self) {
+        self.upgraded.store(true, Ordering::Release);
+    }
+
+    /// Handles one packet from the client, whatever transport brought it.
+    pub(super) fn receive(&self, packet: Packet) {
+        match packet {
+            Packet::Message(text) => {
+                let _ = self.inbound.send(Inbound::Message(text));
+            }
+            Packet::BinaryMessage(bytes) => {
+                let _ = self.inbound.send(Inbound::Binary(bytes));
+            }
+            Packet::Pong(_) => self.pong.notify_one(),
+            Packet::Close => self.close(CloseReason::ClientClosed),
+            // A client's ping is answered (some clients probe liveness this way).
+            Packet::Ping(data) => {
+                self.send(Packet::Pong(data));
+            }
+            Packet::Noop => {}
+            Packet::Upgrade | Packet::Open(_) => self.close(CloseReason::ProtocolError(
+                "unexpected packet on this transport".into(),
+            )),
+        }
+    }
+
+    /// Pings every `interval`; a pong must come back within `timeout`.
+    pub(super) async fn heartbeat(self: Arc<Self>, interval: Duration, timeout: Duration) {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(interval) => {}
+                _ = self.closed() => return,
+            }
+            if !self.send(Packet::Ping(String::new())) {
+                return;
+            }
+            tokio::select! {
+                _ = self.pong.notified() => {}
+                _ = tokio::time::sleep(timeout) => {
+                    self.close(CloseReason::PingTimeout);
+                    return;
+                }
+                _ = self.closed() => return,
+            }
+        }
+    }
+}

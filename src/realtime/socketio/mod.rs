@@ -1,0 +1,320 @@
+//! Socket.IO v5 on top of Engine.IO v4: namespaces, events, acks and binary attachments,
+//! behind a small [`Handler`] interface.
+//!
+//! Each Engine.IO session gets one task ([`drive`]) that reads its packets in order, keeps the
+//! namespaces it has joined, assembles binary packets from their attachments and calls the
+//! handler — one call at a time, so a client's events are handled in the order it sent them.
+//! A client that breaks the protocol (an unknown packet type, a bad payload, an ack nobody
+//! asked for, a binary message nobody announced) loses its connection, and only its own.
+
+pub mod packet;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+
+use super::engineio::packet::Packet as EnginePacket;
+use super::engineio::session::{CloseReason, Inbound, Session};
+use super::engineio::{Engine, EngineConfig};
+use packet::{Packet, PacketType};
+
+#[derive(Debug, Clone)]
+pub struct SocketIoConfig {
+    /// A connection that joins no namespace within this long is closed.
+    pub connect_timeout: Duration,
+}
+
+/// Arguments as they travel: JSON in which binary parts are `{"_placeholder":true,"num":n}`,
+/// and the parts themselves.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Payload {
+    pub args: Vec<Value>,
+    pub attachments: Vec<Bytes>,
+}
+
+impl Payload {
+    pub fn json(args: Vec<Value>) -> Self {
+        Self {
+            args,
+            attachments: Vec::new(),
+        }
+    }
+}
+
+pub struct Event {
+    pub name: String,
+    pub payload: Payload,
+    /// Present when the client asked for an acknowledgement.
+    pub ack: Option<Ack>,
+}
+
+/// What the application does with connections; see the module docs for the guarantees.
+pub trait Handler: Send + Sync + 'static {
+    /// A client asks to join `socket.namespace()` with its `auth` payload (`{}` when none).
+    /// `Err(message)` refuses it with that message. Only decide here: the client is told it
+    /// is in after this returns, so what it should receive first belongs in [`connected`].
+    ///
+    /// [`connected`]: Handler::connected
+    fn connect(
+        &self,
+        socket: &Socket,
+        auth: &Value,
+    ) -> impl Future<Output = Result<(), String>> + Send;
+
+    /// The client has been told it joined.
+    fn connected(&self, socket: &Socket, auth: &Value) -> impl Future<Output = ()> + Send;
+
+    fn event(&self, socket: &Socket, event: Event) -> impl Future<Output = ()> + Send;
+
+    /// The socket has left its namespace (the client left, or the connection ended).
+    fn disconnect(&self, socket: &Socket, reason: &str) -> impl Future<Output = ()> + Send;
+}
+
+/// A client's membership of one namespace.
+#[derive(Clone)]
+pub struct Socket {
+    id: String,
+    namespace: String,
+    session: Arc<Session>,
+}
+
+impl Socket {
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    /// Sends an event; false once the connection has ended.
+    pub fn emit(&self, event: &str, payload: Payload) -> bool {
+        let mut data = vec![Value::String(event.to_owned())];
+        data.extend(payload.args);
+        self.send(
+            PacketType::Event,
+            None,
+            Value::Array(data),
+            payload.attachments,
+        )
+    }
+
+    /// Ends the whole connection.
+    pub fn close(&self, why: &str) {
+        self.session
+            .close(CloseReason::ServerClosed(why.to_owned()));
+    }
+
+    fn send(
+        &self,
+        kind: PacketType,
+        ack_id: Option<u64>,
+        data: Value,
+        attachments: Vec<Bytes>,
+    ) -> bool {
+        let binary = !attachments.is_empty();
+        let kind = match (kind, binary) {
+            (PacketType::Event, true) => PacketType::BinaryEvent,
+            (PacketType::Ack, true) => PacketType::BinaryAck,
+            (kind, _) => kind,
+        };
+        let packet = Packet {
+            kind,
+            namespace: self.namespace.clone(),
+            ack_id,
+            data: Some(data),
+            attachments: attachments.len(),
+        };
+        let mut sent = self.session.send(EnginePacket::Message(packet.encode()));
+        for attachment in attachments {
+            sent &= self.session.send(EnginePacket::BinaryMessage(attachment));
+        }
+        sent
+    }
+}
+
+/// The acknowledgement a client asked for; answer it once.
+pub struct Ack {
+    socket: Socket,
+    id: u64,
+}
+
+impl Ack {
+    pub fn send(self, payload: Payload) -> bool {
+        self.socket.send(
+            PacketType::Ack,
+            Some(self.id),
+            Value::Array(payload.args),
+            payload.attachments,
+        )
+    }
+}
+
+/// An Engine.IO endpoint whose sessions speak Socket.IO to `handler`.
+pub fn engine<H: Handler>(
+    engine_config: EngineConfig,
+    config: SocketIoConfig,
+    handler: Arc<H>,
+) -> Engine {
+    Engine::new(
+        engine_config,
+        Arc::new(move |session, inbound| {
+            tokio::spawn(drive(session, inbound, handler.clone(), config.clone()));
+        }),
+    )
+}
+
+/// A binary packet waiting for its attachments.
+struct Assembling {
+    packet: Packet,
+    attachments: Vec<Bytes>,
+}
+
+async fn drive<H: Handler>(
+    session: Arc<Session>,
+    mut inbound: mpsc::UnboundedReceiver<Inbound>,
+    handler: Arc<H>,
+    config: SocketIoConfig,
+) {
+    let mut sockets: HashMap<String, Socket> = HashMap::new();
+    let mut assembling: Option<Assembling> = None;
+    let connect_deadline = tokio::time::sleep(config.connect_timeout);
+    tokio::pin!(connect_deadline);
+    let mut ever_connected = false;
+    loop {
+        let complete = tokio::select! {
+            message = inbound.recv() => match message {
+                None => break,
+                Some(Inbound::Message(text)) => {
+                    if assembling.is_some() {
+                        Err("a text packet arrived while binary attachments were expected".into())
+                    } else {
+                        match Packet::decode(&text) {
+                            Ok(packet) if packet.attachments > 0 => {
+                                assembling = Some(Assembling { packet, attachments: Vec::new() });
+                                Ok(None)
+                            }
+                            Ok(packet) => Ok(Some((packet, Vec::new()))),
+                            Err(e) => Err(e.to_string()),
+                        }
+                    }
+                }
+                Some(Inbound::Binary(bytes)) => match assembling.as_mut() {
+                    None => Err("a binary message nobody announced".into()),
+                    Some(pending) => {
+                        pending.attachments.push(bytes);
+                        if pending.attachments.len() == pending.packet.attachments {
+                            let done = assembling.take().expect("checked above");
+                            Ok(Some((done.packet, done.attachments)))
+                        } else {
+                            Ok(None)
+                        }
+                    }
+                },
+            },
+            _ = &mut connect_deadline, if !ever_connected => {
+                session.close(CloseReason::ServerClosed("connect timeout".into()));
+                break;
+            }
+            _ = session.closed() => break,
+        };
+        match complete {
+            Ok(Some((packet, attachments))) => {
+                let result = dispatch(&session, &*handler, &mut sockets, packet, attachments).await;
+                ever_connected |= !sockets.is_empty();
+                if let Err(why) = result {
+                    session.close(CloseReason::ProtocolError(why));
+                    break;
+                }
+            }
+            Ok(None) => {}
+            Err(why) => {
+                session.close(CloseReason::ProtocolError(why));
+                break;
+            }
+        }
+    }
+    let reason = session.closed().await;
+    for socket in sockets.values() {
+        handler.disconnect(socket, reason.as_str()).await;
+    }
+}
+
+async fn dispatch<H: Handler>(
+    session: &Arc<Session>,
+    handler: &H,
+    sockets: &mut HashMap<String, Socket>,
+    packet: Packet,
+    attachments: Vec<Bytes>,
+) -> Result<(), String> {
+    let namespace = packet.namespace.clone();
+    match packet.kind {
+        PacketType::Connect => {
+            let socket = Socket {
+                id: crate::domain::SecretToken::generate().expose()[..20].to_owned(),
+                namespace: namespace.clone(),
+                session: session.clone(),
+            };
+            let auth = packet.data.unwrap_or_else(|| json!({}));
+            match handler.connect(&socket, &auth).await {
+                Ok(()) => {
+                    let accepted = json!({ "sid": socket.id });
+                    let answer = Packet::new(PacketType::Connect, &namespace, Some(accepted));
+                    session.send(EnginePacket::Message(answer.encode()));
+                    handler.connected(&socket, &auth).await;
+                    sockets.insert(namespace, socket);
+                }
+                Err(message) => {
+                    let refusal = json!({ "message": message });
+                    let answer = Packet::new(PacketType::ConnectError, &namespace, Some(refusal));
+                    session.send(EnginePacket::Message(answer.encode()));
+                }
+            }
+            Ok(())
+        }
+        PacketType::Disconnect => {
+            if let Some(socket) = sockets.remove(&namespace) {
+                handler
+                    .disconnect(&socket, "client namespace disconnect")
+                    .await;
+            }
+            Ok(())
+        }
+        PacketType::Event | PacketType::BinaryEvent => {
+            // Events for a namespace the client has not joined are ignored, as the reference
+            // server does.
+            let Some(socket) = sockets.get(&namespace) else {
+                return Ok(());
+            };
+            let Some(Value::Array(mut data)) = packet.data else {
+                return Err("event without arguments".into());
+            };
+            let name = match data.remove(0) {
+                Value::String(name) => name,
+                _ => return Err("event name is not a string".into()),
+            };
+            let ack = packet.ack_id.map(|id| Ack {
+                socket: socket.clone(),
+                id,
+            });
+            let event = Event {
+                name,
+                payload: Payload {
+                    args: data,
+                    attachments,
+                },
+                ack,
+            };
+            handler.event(socket, event).await;
+            Ok(())
+        }
+        // The server never asks for acknowledgements, so every ack id is unknown.
+        PacketType::Ack | PacketType::BinaryAck => Err("bad ack id".into()),
+        PacketType::ConnectError => Err("connect_error from a client".into()),
+    }
+}

@@ -1,0 +1,244 @@
+//! The Engine.IO / Socket.IO layer at the protocol level, over raw HTTP long-polling: what a
+//! library client never sends (bad handshakes, overlapping polls, malformed packets, silence).
+//! The npm client's view is in tests/socketio/ (run by .ci/run).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use convene::realtime::engineio::EngineConfig;
+use convene::realtime::socketio::{self, Event, Handler, Socket, SocketIoConfig};
+use reqwest::{Client, StatusCode};
+use serde_json::{json, Value};
+
+struct Echo;
+
+impl Handler for Echo {
+    async fn connect(&self, _socket: &Socket, _auth: &Value) -> Result<(), String> {
+        Ok(())
+    }
+
+    async fn connected(&self, _socket: &Socket, _auth: &Value) {}
+
+    async fn event(&self, socket: &Socket, event: Event) {
+        socket.emit("echo", event.payload);
+    }
+
+    async fn disconnect(&self, _socket: &Socket, _reason: &str) {}
+}
+
+/// Serves the layer on 127.0.0.1:0 with a fast heartbeat; returns its `/socket.io/` URL.
+async fn serve(ping_interval_ms: u64, connect_timeout_ms: u64) -> String {
+    let engine = socketio::engine(
+        EngineConfig {
+            ping_interval: Duration::from_millis(ping_interval_ms),
+            ping_timeout: Duration::from_millis(100),
+            max_payload: 10_000,
+        },
+        SocketIoConfig {
+            connect_timeout: Duration::from_millis(connect_timeout_ms),
+        },
+        Arc::new(Echo),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/socket.io/", listener.local_addr().unwrap());
+    tokio::spawn(warp::serve(engine.routes()).incoming(listener).run());
+    url
+}
+
+/// Opens a polling session; returns its sid.
+async fn handshake(client: &Client, url: &str) -> String {
+    let open = client
+        .get(format!("{url}?EIO=4&transport=polling"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let handshake: Value = serde_json::from_str(open.strip_prefix('0').expect("open")).unwrap();
+    handshake["sid"].as_str().unwrap().to_owned()
+}
+
+/// Opens a session and joins the main namespace; returns its sid.
+async fn joined(client: &Client, url: &str) -> String {
+    let sid = handshake(client, url).await;
+    assert_eq!(post(client, url, &sid, "40").await, StatusCode::OK);
+    let (_, accepted) = poll(client, url, &sid).await;
+    assert!(accepted.starts_with("40{"), "{accepted}");
+    sid
+}
+
+async fn post(client: &Client, url: &str, sid: &str, body: &str) -> StatusCode {
+    client
+        .post(format!("{url}?EIO=4&transport=polling&sid={sid}"))
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+async fn poll(client: &Client, url: &str, sid: &str) -> (StatusCode, String) {
+    let response = client
+        .get(format!("{url}?EIO=4&transport=polling&sid={sid}"))
+        .send()
+        .await
+        .unwrap();
+    (response.status(), response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn the_handshake_announces_the_session_and_bad_ones_are_400() {
+    let url = serve(60_000, 60_000).await;
+    let client = Client::new();
+    let open = client
+        .get(format!("{url}?EIO=4&transport=polling"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let handshake: Value = serde_json::from_str(&open[1..]).unwrap();
+    assert_eq!(&open[..1], "0");
+    assert_eq!(handshake["upgrades"], json!(["websocket"]));
+    assert_eq!(handshake["pingInterval"], 60_000);
+    assert_eq!(handshake["pingTimeout"], 100);
+    assert_eq!(handshake["maxPayload"], 10_000);
+
+    for (query, method, code) in [
+        ("transport=polling", "GET", 5),
+        ("EIO=3&transport=polling", "GET", 5),
+        ("EIO=4&transport=carrier-pigeon", "GET", 0),
+        ("EIO=4&transport=polling", "PUT", 2),
+        ("EIO=4&transport=polling&sid=nope", "GET", 1),
+        ("EIO=4&transport=websocket", "GET", 3),
+    ] {
+        let response = client
+            .request(method.parse().unwrap(), format!("{url}?{query}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::BAD_REQUEST,
+            "{method} {query}"
+        );
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["code"], code, "{method} {query}");
+    }
+}
+
+#[tokio::test]
+async fn connect_emit_and_echo_over_long_polling() {
+    let url = serve(60_000, 60_000).await;
+    let client = Client::new();
+    let sid = handshake(&client, &url).await;
+    assert_eq!(post(&client, &url, &sid, "40").await, StatusCode::OK);
+    let (_, connected) = poll(&client, &url, &sid).await;
+    let accepted: Value = serde_json::from_str(connected.strip_prefix("40").unwrap()).unwrap();
+    assert!(accepted["sid"].is_string());
+
+    let status = post(
+        &client,
+        &url,
+        &sid,
+        "42[\"hi\",1]\x1e42[\"there\",{\"a\":2}]",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, echoes) = poll(&client, &url, &sid).await;
+    assert_eq!(echoes, "42[\"echo\",1]\x1e42[\"echo\",{\"a\":2}]");
+}
+
+#[tokio::test]
+async fn an_overlapping_poll_is_refused_and_ends_the_session() {
+    let url = serve(60_000, 60_000).await;
+    let client = Client::new();
+    let sid = handshake(&client, &url).await;
+    let first = tokio::spawn({
+        let (client, url, sid) = (client.clone(), url.clone(), sid.clone());
+        async move { poll(&client, &url, &sid).await }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let (status, _) = poll(&client, &url, &sid).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (_, ended) = first.await.unwrap();
+    assert_eq!(ended, "1", "the pending poll learns the session is closed");
+}
+
+#[tokio::test]
+async fn malformed_packets_end_only_that_connection() {
+    let url = serve(60_000, 60_000).await;
+    let client = Client::new();
+    let healthy = joined(&client, &url).await;
+
+    for bad in [
+        "49",
+        "42{\"not\":\"an array\"}",
+        "43[\"an ack nobody asked for\"]",
+        "8",
+        "b!!",
+    ] {
+        let sid = joined(&client, &url).await;
+        post(&client, &url, &sid, bad).await;
+        let (status, body) = poll(&client, &url, &sid).await;
+        assert!(
+            body == "1" || status == StatusCode::BAD_REQUEST,
+            "{bad:?}: the connection is closed ({status} {body:?})"
+        );
+    }
+
+    post(&client, &url, &healthy, "42[\"still\",\"here\"]").await;
+    let (_, echo) = poll(&client, &url, &healthy).await;
+    assert_eq!(
+        echo, "42[\"echo\",\"here\"]",
+        "the event's arguments, under a new name"
+    );
+}
+
+#[tokio::test]
+async fn silence_is_closed_by_the_connect_timeout_and_the_ping_timeout() {
+    // Joins no namespace: closed after the connect timeout.
+    let url = serve(60_000, 200).await;
+    let client = Client::new();
+    let sid = handshake(&client, &url).await;
+    let (_, body) = poll(&client, &url, &sid).await;
+    assert_eq!(body, "1");
+
+    // Joins, then never answers a ping: closed after pingInterval + pingTimeout.
+    let url = serve(150, 60_000).await;
+    let sid = joined(&client, &url).await;
+    let (_, ping) = poll(&client, &url, &sid).await;
+    assert_eq!(ping, "2");
+    let (_, body) = poll(&client, &url, &sid).await;
+    assert_eq!(body, "1");
+    let (status, _) = poll(&client, &url, &sid).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "the sid is forgotten");
+
+    // Answers its pings: stays.
+    let sid = joined(&client, &url).await;
+    for _ in 0..3 {
+        let (_, ping) = poll(&client, &url, &sid).await;
+        assert_eq!(ping, "2");
+        post(&client, &url, &sid, "3").await;
+    }
+    post(&client, &url, &sid, "42[\"alive\"]").await;
+    let (_, echo) = poll(&client, &url, &sid).await;
+    assert_eq!(echo, "42[\"echo\"]");
+}
+
+/// The binary attachment of an event is echoed as a binary attachment.
+#[tokio::test]
+async fn binary_attachments_travel_as_base64_over_polling() {
+    let url = serve(60_000, 60_000).await;
+    let client = Client::new();
+    let sid = joined(&client, &url).await;
+    let event = "451-[\"bin\",{\"_placeholder\":true,\"num\":0}]\x1ebAQID";
+    assert_eq!(post(&client, &url, &sid, event).await, StatusCode::OK);
+    let (_, echo) = poll(&client, &url, &sid).await;
+    assert_eq!(
+        echo,
+        "451-[\"echo\",{\"_placeholder\":true,\"num\":0}]\x1ebAQID"
+    );
+}
