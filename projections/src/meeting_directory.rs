@@ -52,6 +52,8 @@ pub struct ParticipantRow {
     pub name: String,
     pub muted: bool,
     pub video_off: bool,
+    pub screen_sharing: bool,
+    pub hand_raised: bool,
     pub joined_at: i64,
 }
 
@@ -116,6 +118,8 @@ impl MeetingDirectory {
 
 impl Projection for MeetingDirectory {
     const TREE: &'static str = "proj/meeting_directory";
+    /// 2: participants carry screen sharing and a raised hand.
+    const VERSION: u32 = 2;
 
     fn apply(staged: &mut Staged<'_>, envelope: &Envelope) -> Result<(), ProjectionError> {
         let Some(event) =
@@ -174,6 +178,8 @@ impl Projection for MeetingDirectory {
                         name: joined.name,
                         muted: joined.muted,
                         video_off: joined.video_off,
+                        screen_sharing: false,
+                        hand_raised: false,
                         joined_at: envelope.at,
                     });
                     row.participant_count = row.participants.len() as u32;
@@ -199,7 +205,26 @@ impl Projection for MeetingDirectory {
                     row.mute(|p| all.participant_ids.contains(&p.participant_id))
                 })?;
             }
-            MeetingEvent::InviteIssued(_) | MeetingEvent::UnmuteRequested(_) => {}
+            MeetingEvent::MediaChanged(change) => {
+                update(staged, envelope, |row| {
+                    if let Some(p) = row.participant_mut(&change.participant_id) {
+                        p.muted = change.muted.unwrap_or(p.muted);
+                        p.video_off = change.video_off.unwrap_or(p.video_off);
+                        p.screen_sharing = change.screen_sharing.unwrap_or(p.screen_sharing);
+                    }
+                })?;
+            }
+            MeetingEvent::HandChanged(hand) => {
+                update(staged, envelope, |row| {
+                    if let Some(p) = row.participant_mut(&hand.participant_id) {
+                        p.hand_raised = hand.raised;
+                    }
+                })?;
+            }
+            MeetingEvent::InviteIssued(_)
+            | MeetingEvent::UnmuteRequested(_)
+            | MeetingEvent::ChatMessageSent(_)
+            | MeetingEvent::RecordingAnnounced(_) => {}
         }
         Ok(())
     }
@@ -210,6 +235,12 @@ impl MeetingRow {
         self.participants
             .retain(|p| p.participant_id != participant_id);
         self.participant_count = self.participants.len() as u32;
+    }
+
+    fn participant_mut(&mut self, participant_id: &str) -> Option<&mut ParticipantRow> {
+        self.participants
+            .iter_mut()
+            .find(|p| p.participant_id == participant_id)
     }
 
     fn mute(&mut self, which: impl Fn(&ParticipantRow) -> bool) {

@@ -14,6 +14,10 @@ pub trait Projection: Send + Sync + 'static {
     /// The sled tree this projection owns.
     const TREE: &'static str;
 
+    /// The shape of the rows it writes. Raise it when they change: at start-up a tree written
+    /// by another version is dropped and folded again from the start of the log.
+    const VERSION: u32 = 1;
+
     /// Folds one event. Unknown kinds must be skipped (they belong to other read models).
     fn apply(staged: &mut Staged<'_>, envelope: &Envelope) -> Result<(), ProjectionError>;
 }
@@ -144,6 +148,7 @@ impl Projections {
 }
 
 fn spawn<P: Projection>(log: &EventLog, tree: sled::Tree) -> Result<Running, ProjectionError> {
+    ensure_version::<P>(&tree)?;
     let checkpoint = read_checkpoint(&tree)?;
     let (publish, position) = watch::channel(Ok(checkpoint));
     let mut subscription = log.subscribe(checkpoint + 1);
@@ -176,6 +181,32 @@ fn spawn<P: Projection>(log: &EventLog, tree: sled::Tree) -> Result<Running, Pro
     })
 }
 
+/// Where a projection records the version of its rows, beside its checkpoint.
+const VERSION_KEY: &[u8] = b"\0version";
+
+/// Drops the tree if its rows were written by another version of the projection; it then
+/// folds from sequence 1 like a new one.
+fn ensure_version<P: Projection>(tree: &sled::Tree) -> Result<(), ProjectionError> {
+    let stored = tree.get(VERSION_KEY)?.map(|v| {
+        let mut be = [0u8; 4];
+        be.copy_from_slice(&v[..4.min(v.len())]);
+        u32::from_be_bytes(be)
+    });
+    // A tree without a version key but with rows is version 1 (it predates the key).
+    let stored = stored.or_else(|| (!tree.is_empty()).then_some(1));
+    if stored.is_some_and(|v| v != P::VERSION) {
+        tracing::info!(
+            projection = P::TREE,
+            from = ?stored,
+            to = P::VERSION,
+            "read model changed shape: folding it again from the start of the log"
+        );
+        tree.clear()?;
+    }
+    tree.insert(VERSION_KEY, &P::VERSION.to_be_bytes())?;
+    Ok(())
+}
+
 fn fold_batch<P: Projection>(
     tree: &sled::Tree,
     batch: &[Arc<Envelope>],
@@ -194,6 +225,7 @@ fn fold_batch<P: Projection>(
 pub fn rebuild<P: Projection>(log: &EventLog) -> Result<u64, ProjectionError> {
     let tree = log.db().open_tree(P::TREE)?;
     tree.clear()?;
+    tree.insert(VERSION_KEY, &P::VERSION.to_be_bytes())?;
     let mut folded = 0;
     let mut chunk = Vec::with_capacity(4096);
     for envelope in log.iter_all(1) {

@@ -150,6 +150,7 @@ impl From<MeetingError> for ApiError {
             MeetingError::AlreadyJoined => {
                 ApiError::Conflict("participant is already in the meeting".into())
             }
+            MeetingError::NotHost => ApiError::Forbidden("only the host can do that"),
             MeetingError::Unavailable => ApiError::Unavailable("meeting is busy, try again".into()),
             MeetingError::Unexpected(detail) => ApiError::Unexpected(detail),
         }

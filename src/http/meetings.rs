@@ -423,8 +423,7 @@ pub struct ParticipantView {
     name: String,
     is_muted: bool,
     is_video_off: bool,
-    /// Screen sharing is reported by clients over the realtime channel, which does not log
-    /// it; the REST view shows what the log knows, so this is always false here.
+    /// As the participant last reported it over the realtime channel.
     is_screen_sharing: bool,
     /// Unix milliseconds.
     joined_at: i64,
@@ -465,7 +464,7 @@ pub(super) fn get_meeting(
             name: p.name.clone(),
             is_muted: p.muted,
             is_video_off: p.video_off,
-            is_screen_sharing: false,
+            is_screen_sharing: p.screen_sharing,
             joined_at: p.joined_at,
         })
         .collect();

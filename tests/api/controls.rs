@@ -281,6 +281,7 @@ async fn join(app: &TestApp, meeting_id: &str, participant_id: &str, name: &str)
         participant_id: participant_id.into(),
         name: name.into(),
         invite_token: None,
+        host_token: None,
     };
     let outcome = app
         .state()

@@ -53,6 +53,9 @@ pub struct Participant {
     pub name: String,
     pub muted: bool,
     pub video_off: bool,
+    pub screen_sharing: bool,
+    pub hand_raised: bool,
+    pub is_host: bool,
     pub joined_at: i64,
 }
 
@@ -121,6 +124,9 @@ fn apply_to_existing(meeting: &mut Meeting, event: &MeetingEvent, at: i64) {
                     name: joined.name.clone(),
                     muted: joined.muted,
                     video_off: joined.video_off,
+                    screen_sharing: false,
+                    hand_raised: false,
+                    is_host: joined.is_host,
                     joined_at: at,
                 },
             );
@@ -144,6 +150,21 @@ fn apply_to_existing(meeting: &mut Meeting, event: &MeetingEvent, at: i64) {
                 }
             }
         }
+        MeetingEvent::MediaChanged(change) => {
+            if let Some(participant) = meeting.participants.get_mut(&change.participant_id) {
+                participant.muted = change.muted.unwrap_or(participant.muted);
+                participant.video_off = change.video_off.unwrap_or(participant.video_off);
+                participant.screen_sharing =
+                    change.screen_sharing.unwrap_or(participant.screen_sharing);
+            }
+        }
+        MeetingEvent::HandChanged(hand) => {
+            if let Some(participant) = meeting.participants.get_mut(&hand.participant_id) {
+                participant.hand_raised = hand.raised;
+            }
+        }
+        // Said to everyone; nothing about the meeting's state changes.
+        MeetingEvent::ChatMessageSent(_) | MeetingEvent::RecordingAnnounced(_) => {}
     }
 }
 

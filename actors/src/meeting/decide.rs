@@ -8,6 +8,9 @@ use convene_events::catalog::meeting::{
     MeetingCreated, MeetingEnded, MeetingEvent, MeetingSettings, ParticipantJoined,
     ParticipantKicked, ParticipantLeft, ParticipantMuted, SettingsChanged, UnmuteRequested,
 };
+use convene_events::catalog::meeting::{
+    ChatMessageSent, HandChanged, MediaChanged, RecordingAnnounced,
+};
 use convene_events::{MeetingId, Workspace};
 
 use super::aggregate::{Meeting, MeetingStatus};
@@ -34,11 +37,18 @@ pub enum MeetingCommand {
         admin_token: String,
         action: HostAction,
     },
-    /// Someone enters. `invite_token` is the plain token from an invite link, if any.
+    /// Someone enters. `invite_token` is the plain token from an invite link, if any;
+    /// `host_token` the meeting's admin token, to join as its host.
     Join {
         participant_id: String,
         name: String,
         invite_token: Option<String>,
+        host_token: Option<String>,
+    },
+    /// Something a participant does in the meeting, to themselves or to everyone.
+    Participant {
+        participant_id: String,
+        action: ParticipantAction,
     },
     Leave {
         participant_id: String,
@@ -72,6 +82,19 @@ pub enum HostAction {
         reason: Option<String>,
     },
     MuteAll,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ParticipantAction {
+    SetMuted(bool),
+    SetVideoOff(bool),
+    SetScreenSharing(bool),
+    RaiseHand(bool),
+    Chat(String),
+    /// Host only: the recording-consent notice.
+    AnnounceRecording {
+        host_name: String,
+    },
 }
 
 impl MeetingCommand {
@@ -117,6 +140,8 @@ pub enum MeetingError {
     InvalidInvite,
     #[error("participant is already in the meeting")]
     AlreadyJoined,
+    #[error("only the host can do that")]
+    NotHost,
     #[error("meeting is busy, try again")]
     Unavailable,
     #[error("unexpected: {0}")]
@@ -145,12 +170,18 @@ pub fn decide(
             participant_id,
             name,
             invite_token,
+            host_token,
         } => join(
             existing(state)?,
             participant_id,
             name,
             invite_token.as_deref(),
+            host_token.as_deref(),
         ),
+        MeetingCommand::Participant {
+            participant_id,
+            action,
+        } => participant_action(existing(state)?, participant_id, action),
         MeetingCommand::Leave {
             participant_id,
             reason,
@@ -302,6 +333,7 @@ fn join(
     participant_id: &str,
     name: &str,
     invite_token: Option<&str>,
+    host_token: Option<&str>,
 ) -> Result<Vec<MeetingEvent>, MeetingError> {
     match meeting.status {
         MeetingStatus::Ended => return Err(MeetingError::AlreadyEnded),
@@ -315,9 +347,15 @@ fn join(
     if meeting.participants.contains_key(participant_id) {
         return Err(MeetingError::AlreadyJoined);
     }
-    // An invite admits one person, even into a locked meeting; a used or unknown one admits
-    // nobody.
+    let is_host = match host_token {
+        Some(token) if secret_matches(token, &meeting.admin_token_sha256) => true,
+        Some(_) => return Err(MeetingError::WrongAdminToken),
+        None => false,
+    };
+    // The host always gets in; an invite admits one person, even into a locked meeting; a used
+    // or unknown one admits nobody.
     let invite_sha256 = match invite_token {
+        _ if is_host => None,
         Some(token) => {
             let hash = sha256_hex(token);
             if !meeting.open_invites.contains(&hash) {
@@ -338,8 +376,72 @@ fn join(
         muted: meeting.settings.mute_on_join,
         video_off: meeting.settings.video_off_on_join,
         invite_sha256,
+        is_host,
     }
     .into()])
+}
+
+fn participant_action(
+    meeting: &Meeting,
+    participant_id: &str,
+    action: &ParticipantAction,
+) -> Result<Vec<MeetingEvent>, MeetingError> {
+    if meeting.status != MeetingStatus::Active {
+        return Err(MeetingError::AlreadyEnded);
+    }
+    let participant = meeting
+        .participants
+        .get(participant_id)
+        .ok_or(MeetingError::ParticipantNotFound)?;
+    let id = participant_id.to_owned();
+    let media = |change: MediaChanged| -> Vec<MeetingEvent> { vec![change.into()] };
+    Ok(match action {
+        ParticipantAction::SetMuted(muted) if *muted != participant.muted => media(MediaChanged {
+            participant_id: id,
+            muted: Some(*muted),
+            ..MediaChanged::default()
+        }),
+        ParticipantAction::SetVideoOff(off) if *off != participant.video_off => {
+            media(MediaChanged {
+                participant_id: id,
+                video_off: Some(*off),
+                ..MediaChanged::default()
+            })
+        }
+        ParticipantAction::SetScreenSharing(on) if *on != participant.screen_sharing => {
+            media(MediaChanged {
+                participant_id: id,
+                screen_sharing: Some(*on),
+                ..MediaChanged::default()
+            })
+        }
+        ParticipantAction::RaiseHand(raised) if *raised != participant.hand_raised => {
+            vec![HandChanged {
+                participant_id: id,
+                raised: *raised,
+            }
+            .into()]
+        }
+        // Saying what is already so logs nothing.
+        ParticipantAction::SetMuted(_)
+        | ParticipantAction::SetVideoOff(_)
+        | ParticipantAction::SetScreenSharing(_)
+        | ParticipantAction::RaiseHand(_) => vec![],
+        ParticipantAction::Chat(text) => vec![ChatMessageSent {
+            participant_id: id,
+            name: participant.name.clone(),
+            text: text.clone(),
+        }
+        .into()],
+        ParticipantAction::AnnounceRecording { .. } if !participant.is_host => {
+            return Err(MeetingError::NotHost)
+        }
+        ParticipantAction::AnnounceRecording { host_name } => vec![RecordingAnnounced {
+            participant_id: id,
+            host_name: host_name.clone(),
+        }
+        .into()],
+    })
 }
 
 fn existing(state: &Option<Meeting>) -> Result<&Meeting, MeetingError> {
@@ -396,6 +498,23 @@ mod tests {
             participant_id: id.into(),
             name: format!("name of {id}"),
             invite_token: None,
+            host_token: None,
+        }
+    }
+
+    fn join_as_host(id: &str, token: &str) -> MeetingCommand {
+        MeetingCommand::Join {
+            participant_id: id.into(),
+            name: id.into(),
+            invite_token: None,
+            host_token: Some(token.into()),
+        }
+    }
+
+    fn act(id: &str, action: ParticipantAction) -> MeetingCommand {
+        MeetingCommand::Participant {
+            participant_id: id.into(),
+            action,
         }
     }
 
@@ -404,6 +523,7 @@ mod tests {
             participant_id: id.into(),
             name: id.into(),
             invite_token: Some(token.into()),
+            host_token: None,
         }
     }
 
@@ -593,6 +713,77 @@ mod tests {
             decide(&state, &join_with_invite("p2", "never-issued"), NOW),
             Err(MeetingError::InvalidInvite)
         );
+    }
+
+    #[test]
+    fn the_host_joins_a_locked_meeting_with_the_admin_token_and_nobody_else_does() {
+        let state = given(&[create(None), lock()]);
+        assert_eq!(
+            decide(&state, &join_as_host("h", "guessed"), NOW),
+            Err(MeetingError::WrongAdminToken)
+        );
+        let state = given(&[
+            create(None),
+            lock(),
+            join_as_host("h", "secret-admin-token"),
+        ]);
+        let host = &state.as_ref().unwrap().participants["h"];
+        assert!(host.is_host);
+        assert_eq!(decide(&state, &join("p1"), NOW), Err(MeetingError::Locked));
+    }
+
+    #[test]
+    fn participant_actions_log_only_what_changes() {
+        let state = given(&[create(None), join("p1")]);
+        let kinds = |command| -> Vec<&'static str> {
+            decide(&state, &command, NOW)
+                .unwrap()
+                .iter()
+                .map(MeetingEvent::kind)
+                .collect()
+        };
+        assert_eq!(
+            kinds(act("p1", ParticipantAction::SetMuted(true))),
+            ["meeting.media_changed"]
+        );
+        assert!(
+            kinds(act("p1", ParticipantAction::SetMuted(false))).is_empty(),
+            "already unmuted"
+        );
+        assert_eq!(
+            kinds(act("p1", ParticipantAction::RaiseHand(true))),
+            ["meeting.hand_changed"]
+        );
+        assert_eq!(
+            kinds(act("p1", ParticipantAction::Chat("hi".into()))),
+            ["meeting.chat_message"]
+        );
+        assert_eq!(
+            decide(
+                &state,
+                &act("p2", ParticipantAction::Chat("hi".into())),
+                NOW
+            ),
+            Err(MeetingError::ParticipantNotFound)
+        );
+        let recording = ParticipantAction::AnnounceRecording {
+            host_name: "p1".into(),
+        };
+        assert_eq!(
+            decide(&state, &act("p1", recording.clone()), NOW),
+            Err(MeetingError::NotHost)
+        );
+        let state = given(&[create(None), join_as_host("h", "secret-admin-token")]);
+        assert_eq!(
+            decide(&state, &act("h", recording), NOW).unwrap()[0].kind(),
+            "meeting.recording_announced"
+        );
+        let state = given(&[
+            create(None),
+            join("p1"),
+            act("p1", ParticipantAction::SetScreenSharing(true)),
+        ]);
+        assert!(state.unwrap().participants["p1"].screen_sharing);
     }
 
     #[test]

@@ -149,6 +149,10 @@ pub struct ParticipantJoined {
     pub video_off: bool,
     /// The invite redeemed to get in, which can never be redeemed again.
     pub invite_sha256: Option<String>,
+    /// Joined as the meeting's host (with its admin token). Absent in events written before
+    /// hosts could join over the realtime channel: they read as `false`.
+    #[serde(default)]
+    pub is_host: bool,
 }
 
 impl DomainEvent for ParticipantJoined {
@@ -213,6 +217,55 @@ impl DomainEvent for AllMuted {
     const KIND: &'static str = "meeting.all_muted";
 }
 
+/// A participant's own media state changed (onepizza §10 `media:toggle-*`); only the fields
+/// that changed are present.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MediaChanged {
+    pub participant_id: String,
+    pub muted: Option<bool>,
+    pub video_off: Option<bool>,
+    pub screen_sharing: Option<bool>,
+}
+
+impl DomainEvent for MediaChanged {
+    const KIND: &'static str = "meeting.media_changed";
+}
+
+/// A participant raised or lowered their hand.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HandChanged {
+    pub participant_id: String,
+    pub raised: bool,
+}
+
+impl DomainEvent for HandChanged {
+    const KIND: &'static str = "meeting.hand_changed";
+}
+
+/// A chat message, as sent to everyone in the meeting.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChatMessageSent {
+    pub participant_id: String,
+    /// The sender's display name at the time.
+    pub name: String,
+    pub text: String,
+}
+
+impl DomainEvent for ChatMessageSent {
+    const KIND: &'static str = "meeting.chat_message";
+}
+
+/// The host told everyone that recording has started (the consent notice).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordingAnnounced {
+    pub participant_id: String,
+    pub host_name: String,
+}
+
+impl DomainEvent for RecordingAnnounced {
+    const KIND: &'static str = "meeting.recording_announced";
+}
+
 event_family! {
     /// Every event of a meeting's stream.
     MeetingEvent {
@@ -227,6 +280,10 @@ event_family! {
         UnmuteRequested(UnmuteRequested),
         ParticipantKicked(ParticipantKicked),
         AllMuted(AllMuted),
+        MediaChanged(MediaChanged),
+        HandChanged(HandChanged),
+        ChatMessageSent(ChatMessageSent),
+        RecordingAnnounced(RecordingAnnounced),
     }
 }
 
@@ -295,6 +352,7 @@ mod tests {
                 muted: false,
                 video_off: true,
                 invite_sha256: None,
+                is_host: true,
             }
             .into(),
             ParticipantLeft {
@@ -317,6 +375,28 @@ mod tests {
             .into(),
             AllMuted {
                 participant_ids: vec!["p1".into()],
+            }
+            .into(),
+            MediaChanged {
+                participant_id: "p1".into(),
+                screen_sharing: Some(true),
+                ..MediaChanged::default()
+            }
+            .into(),
+            HandChanged {
+                participant_id: "p1".into(),
+                raised: true,
+            }
+            .into(),
+            ChatMessageSent {
+                participant_id: "p1".into(),
+                name: "Alice".into(),
+                text: "hello".into(),
+            }
+            .into(),
+            RecordingAnnounced {
+                participant_id: "p1".into(),
+                host_name: "Alice".into(),
             }
             .into(),
         ];
