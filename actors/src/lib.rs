@@ -26,7 +26,9 @@ pub use meeting::actor::{MeetingActor, MeetingMsg};
 pub use meeting::aggregate::{Meeting, MeetingStatus, Participant};
 pub use meeting::decide::{
     decide, CommandOutcome, CreateMeeting, HostAction, MeetingCommand, MeetingError,
+    ParticipantAction,
 };
+pub use meeting::room::{Audience, Delivery, Mailbox, Outbound};
 pub use registry::{MeetingRegistry, RegistryConfig};
 pub use session::{SessionError, SessionService};
 

@@ -19,6 +19,7 @@ use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, SupervisionEvent};
 use crate::meeting::actor::{MeetingActor, MeetingArgs, MeetingMsg};
 use crate::meeting::aggregate::Meeting;
 use crate::meeting::decide::{CommandOutcome, MeetingCommand, MeetingError};
+use crate::meeting::room::{Audience, Mailbox, Outbound};
 
 #[derive(Debug, Clone)]
 pub struct RegistryConfig {
@@ -117,6 +118,46 @@ impl MeetingRegistry {
             reply,
         })
         .await?
+    }
+
+    /// Joins a realtime client: `command` must be a `Join`; on success `mailbox` receives the
+    /// meeting's announcements from `joined` on.
+    pub async fn connect(
+        &self,
+        id: &MeetingId,
+        command: MeetingCommand,
+        actor: EventActor,
+        mailbox: Mailbox,
+    ) -> Result<CommandOutcome, MeetingError> {
+        self.call(id, |reply| MeetingMsg::Connect {
+            command: command.clone(),
+            actor: actor.clone(),
+            mailbox: mailbox.clone(),
+            reply,
+        })
+        .await?
+    }
+
+    /// A realtime client's connection ended.
+    pub async fn disconnect(&self, id: &MeetingId, participant_id: &str) {
+        let _ = self
+            .call(id, |reply| MeetingMsg::Disconnect {
+                participant_id: participant_id.to_owned(),
+                reply,
+            })
+            .await;
+    }
+
+    /// Passes an unlogged event from a connected participant; dropped if the meeting has no
+    /// live actor (then the sender is in no room either).
+    pub fn relay(&self, id: &MeetingId, from: &str, to: Audience, outbound: Arc<Outbound>) {
+        if let Some(actor) = self.ctx.lookup(id) {
+            let _ = actor.cast(MeetingMsg::Relay {
+                from: from.to_owned(),
+                to,
+                outbound,
+            });
+        }
     }
 
     /// The meeting as its actor holds it (`None` for an unknown id).
@@ -499,6 +540,117 @@ mod tests {
             }
         }
         assert_eq!(ended, 1, "exactly one End wins");
+        f.registry.shutdown().await;
+        f.log.close().await;
+    }
+
+    fn join(participant_id: &str) -> MeetingCommand {
+        MeetingCommand::Join {
+            participant_id: participant_id.into(),
+            name: format!("name of {participant_id}"),
+            invite_token: None,
+            host_token: None,
+        }
+    }
+
+    /// The events a mailbox has received so far, by name (`close:<reason>` for a close).
+    fn received(mailbox: &mut tokio::sync::mpsc::Receiver<crate::Delivery>) -> Vec<String> {
+        let mut names = Vec::new();
+        while let Ok(delivery) = mailbox.try_recv() {
+            names.push(match delivery {
+                crate::Delivery::Event(out) => out.event.to_owned(),
+                crate::Delivery::Close(reason) => format!("close:{reason}"),
+            });
+        }
+        names
+    }
+
+    #[tokio::test]
+    async fn the_room_hears_the_meeting_in_log_order() {
+        let f = fixture().await;
+        let id = MeetingId::generate();
+        f.registry
+            .execute(&id, create(&id), EventActor::System)
+            .await
+            .unwrap();
+        let (ada_box, mut ada) = tokio::sync::mpsc::channel(16);
+        let (bob_box, mut bob) = tokio::sync::mpsc::channel(16);
+        f.registry
+            .connect(&id, join("ada"), EventActor::System, ada_box)
+            .await
+            .unwrap();
+        f.registry
+            .connect(&id, join("bob"), EventActor::System, bob_box)
+            .await
+            .unwrap();
+        assert_eq!(received(&mut ada), ["joined", "participant:joined"]);
+        assert_eq!(received(&mut bob), ["joined"]);
+
+        let offer = Outbound::new("signal:offer", serde_json::json!({"from": "ada"}));
+        f.registry
+            .relay(&id, "ada", Audience::Only("bob".into()), offer);
+        let stranger = Outbound::new("signal:offer", serde_json::json!({}));
+        f.registry
+            .relay(&id, "ada", Audience::Only("nobody".into()), stranger);
+        let chat = MeetingCommand::Participant {
+            participant_id: "bob".into(),
+            action: crate::ParticipantAction::Chat("hi".into()),
+        };
+        f.registry
+            .execute(&id, chat, EventActor::System)
+            .await
+            .unwrap();
+        assert_eq!(received(&mut bob), ["signal:offer", "chat:message"]);
+        assert_eq!(received(&mut ada), ["error", "chat:message"]);
+
+        let kick = MeetingCommand::host(
+            OWNER,
+            "token",
+            HostAction::Kick {
+                participant_id: "bob".into(),
+                reason: None,
+            },
+        );
+        f.registry
+            .execute(&id, kick, EventActor::System)
+            .await
+            .unwrap();
+        assert_eq!(received(&mut bob), ["admin:kick", "close:kicked"]);
+        assert_eq!(received(&mut ada), ["participant:left"]);
+
+        f.registry.disconnect(&id, "ada").await;
+        let meeting = f.registry.snapshot(&id).await.unwrap().unwrap();
+        assert!(
+            meeting.participants.is_empty(),
+            "a disconnect is a logged leave"
+        );
+        f.registry.shutdown().await;
+        f.log.close().await;
+    }
+
+    #[tokio::test]
+    async fn a_member_whose_queue_is_full_is_dropped_and_leaves() {
+        let f = fixture().await;
+        let id = MeetingId::generate();
+        f.registry
+            .execute(&id, create(&id), EventActor::System)
+            .await
+            .unwrap();
+        let (slow_box, slow) = tokio::sync::mpsc::channel(1);
+        f.registry
+            .connect(&id, join("slow"), EventActor::System, slow_box)
+            .await
+            .unwrap();
+        // `joined` fills the slow member's queue; the next announcement cannot be delivered.
+        let (fast_box, mut fast) = tokio::sync::mpsc::channel(16);
+        f.registry
+            .connect(&id, join("fast"), EventActor::System, fast_box)
+            .await
+            .unwrap();
+        assert_eq!(received(&mut fast), ["joined", "participant:left"]);
+        let meeting = f.registry.snapshot(&id).await.unwrap().unwrap();
+        assert_eq!(meeting.participants.keys().collect::<Vec<_>>(), ["fast"]);
+        drop(slow);
         f.registry.shutdown().await;
         f.log.close().await;
     }

@@ -11,8 +11,12 @@ use std::sync::Arc;
 use convene_events::{Actor as EventActor, AppendError, EventLog, ExpectedVersion, MeetingId};
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 
+use convene_events::catalog::meeting::{LeaveReason, MeetingEvent};
+use serde_json::json;
+
 use super::aggregate::{apply, fold, Meeting, MeetingStatus};
 use super::decide::{decide, CommandOutcome, MeetingCommand, MeetingError};
+use super::room::{announcements, Audience, Delivery, Mailbox, Outbound, Room};
 use crate::registry::RegistryContext;
 
 pub enum MeetingMsg {
@@ -20,6 +24,27 @@ pub enum MeetingMsg {
         command: MeetingCommand,
         actor: EventActor,
         reply: RpcReplyPort<Result<CommandOutcome, MeetingError>>,
+    },
+    /// A realtime client joins: `command` is its `Join`; on success `mailbox` joins the room
+    /// before anyone is told, so the joiner hears its own `joined` first.
+    Connect {
+        command: MeetingCommand,
+        actor: EventActor,
+        mailbox: Mailbox,
+        reply: RpcReplyPort<Result<CommandOutcome, MeetingError>>,
+    },
+    /// A realtime client's connection ended: it leaves the room and, if still in the meeting,
+    /// the meeting (logged as a disconnect).
+    Disconnect {
+        participant_id: String,
+        reply: RpcReplyPort<()>,
+    },
+    /// Passes an ephemeral event (signaling, a reaction) from a member to `to`, unlogged. An
+    /// unknown target is reported to the sender as `error`.
+    Relay {
+        from: String,
+        to: Audience,
+        outbound: std::sync::Arc<Outbound>,
     },
     /// The current state (`None` for an id nobody created).
     Snapshot(RpcReplyPort<Option<Meeting>>),
@@ -44,6 +69,8 @@ pub struct MeetingState {
     /// The stream's last version, the expected version of the next append.
     version: u64,
     last_activity: i64,
+    /// Who is connected over the realtime channel.
+    room: Room,
     ctx: Arc<RegistryContext>,
 }
 
@@ -65,6 +92,7 @@ impl Actor for MeetingActor {
             meeting,
             version,
             last_activity: args.ctx.clock.now_ms(),
+            room: Room::default(),
             ctx: args.ctx,
         })
     }
@@ -82,15 +110,38 @@ impl Actor for MeetingActor {
                 reply,
             } => {
                 state.last_activity = state.ctx.clock.now_ms();
-                let result = state.execute(&command, actor).await;
+                let result = state.execute(&command, actor, None).await;
                 let _ = reply.send(result);
+            }
+            MeetingMsg::Connect {
+                command,
+                actor,
+                mailbox,
+                reply,
+            } => {
+                state.last_activity = state.ctx.clock.now_ms();
+                let result = state.execute(&command, actor, Some(mailbox)).await;
+                let _ = reply.send(result);
+            }
+            MeetingMsg::Disconnect {
+                participant_id,
+                reply,
+            } => {
+                state.room.remove(&participant_id);
+                state.leave_if_present(&participant_id).await;
+                let _ = reply.send(());
+            }
+            MeetingMsg::Relay { from, to, outbound } => {
+                state.relay(&from, &to, outbound);
+                return Ok(());
             }
             MeetingMsg::Snapshot(reply) => {
                 let _ = reply.send(state.meeting.clone());
             }
             MeetingMsg::IdleCheck => {
                 let idle_for = state.ctx.clock.now_ms() - state.last_activity;
-                if idle_for >= state.ctx.config.idle_after_ms {
+                // A meeting with people connected is never idle, however quiet.
+                if idle_for >= state.ctx.config.idle_after_ms && state.room.is_empty() {
                     tracing::debug!(meeting_id = %state.id, idle_for, "passivating idle meeting");
                     state.ctx.forget(&state.id, myself.get_id());
                     myself.stop(Some("idle".into()));
@@ -123,7 +174,87 @@ impl MeetingState {
         &mut self,
         command: &MeetingCommand,
         actor: EventActor,
+        joining: Option<Mailbox>,
     ) -> Result<CommandOutcome, MeetingError> {
+        let outcome = self.decide_and_append(command, actor).await?;
+        if let (Some(mailbox), MeetingCommand::Join { participant_id, .. }) = (joining, command) {
+            self.room.add(participant_id.clone(), mailbox);
+        }
+        let (events, at) = outcome.1;
+        let mut dropped = Vec::new();
+        for (event, departed) in events {
+            dropped.extend(self.announce(&event, departed.as_deref(), at));
+        }
+        for participant_id in dropped {
+            tracing::info!(meeting_id = %self.id, participant_id, "dropping a participant whose queue is full");
+            Box::pin(self.leave_if_present(&participant_id)).await;
+        }
+        Ok(outcome.0)
+    }
+
+    /// Tells the room what `event` means to each member; returns members dropped on the way.
+    fn announce(&mut self, event: &MeetingEvent, departed: Option<&str>, at: i64) -> Vec<String> {
+        let Some(meeting) = &self.meeting else {
+            return vec![];
+        };
+        let mut dropped = Vec::new();
+        for (audience, outbound) in announcements(event, meeting, departed, at) {
+            dropped.extend(self.room.deliver(&audience, Delivery::Event(outbound)));
+        }
+        match event {
+            MeetingEvent::ParticipantKicked(kicked) => {
+                self.room.close(&kicked.participant_id, "kicked")
+            }
+            MeetingEvent::ParticipantLeft(left) => self.room.remove(&left.participant_id),
+            MeetingEvent::Ended(_) => self.room.close_all("meeting ended"),
+            _ => {}
+        }
+        dropped
+    }
+
+    /// Logs a disconnect for a participant still in the meeting.
+    async fn leave_if_present(&mut self, participant_id: &str) {
+        let present = self
+            .meeting
+            .as_ref()
+            .is_some_and(|m| m.participants.contains_key(participant_id));
+        if present {
+            let leave = MeetingCommand::Leave {
+                participant_id: participant_id.to_owned(),
+                reason: LeaveReason::Disconnected,
+            };
+            if let Err(err) = self.execute(&leave, EventActor::System, None).await {
+                tracing::warn!(meeting_id = %self.id, participant_id, error = %err, "cannot log a disconnect");
+            }
+        }
+    }
+
+    fn relay(&mut self, from: &str, to: &Audience, outbound: std::sync::Arc<Outbound>) {
+        if !self.room.contains(from) {
+            return;
+        }
+        if let Audience::Only(target) = to {
+            if !self.room.contains(target) {
+                let error = Outbound::new(
+                    "error",
+                    json!({ "message": format!("participant {target} is not in the meeting") }),
+                );
+                self.room
+                    .deliver(&Audience::Only(from.to_owned()), Delivery::Event(error));
+                return;
+            }
+        }
+        self.room.deliver(to, Delivery::Event(outbound));
+    }
+
+    /// Decide, append, apply; returns the outcome and each event with the name of the
+    /// participant it removed (for `participant:left`), and the log's timestamp.
+    #[allow(clippy::type_complexity)]
+    async fn decide_and_append(
+        &mut self,
+        command: &MeetingCommand,
+        actor: EventActor,
+    ) -> Result<(CommandOutcome, (Vec<(MeetingEvent, Option<String>)>, i64)), MeetingError> {
         for _ in 0..2 {
             let events = decide(&self.meeting, command, self.ctx.clock.now_ms())?;
             let expected = match self.version {
@@ -141,17 +272,21 @@ impl MeetingState {
                 .await
             {
                 Ok(outcome) => {
-                    for event in &events {
-                        apply(&mut self.meeting, event, outcome.at);
+                    let mut applied = Vec::with_capacity(events.len());
+                    for event in events {
+                        let departed = self.departing_name(&event);
+                        apply(&mut self.meeting, &event, outcome.at);
+                        applied.push((event, departed));
                     }
                     self.version = outcome.stream_versions[0];
                     let meeting = self.meeting.clone().ok_or_else(|| {
                         MeetingError::Unexpected("a command left no meeting behind".into())
                     })?;
-                    return Ok(CommandOutcome {
+                    let done = CommandOutcome {
                         meeting,
                         last_seq: outcome.last_seq,
-                    });
+                    };
+                    return Ok((done, (applied, outcome.at)));
                 }
                 Err(AppendError::Conflict { .. }) => {
                     tracing::warn!(meeting_id = %self.id, "stream moved under its actor; reloading");
@@ -165,6 +300,21 @@ impl MeetingState {
             }
         }
         Err(MeetingError::Unavailable)
+    }
+}
+
+impl MeetingState {
+    /// The name of the participant `event` removes, before it does.
+    fn departing_name(&self, event: &MeetingEvent) -> Option<String> {
+        let id = match event {
+            MeetingEvent::ParticipantLeft(left) => &left.participant_id,
+            MeetingEvent::ParticipantKicked(kicked) => &kicked.participant_id,
+            _ => return None,
+        };
+        self.meeting
+            .as_ref()
+            .and_then(|m| m.participants.get(id))
+            .map(|p| p.name.clone())
     }
 }
 

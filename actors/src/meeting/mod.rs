@@ -4,3 +4,4 @@
 pub mod actor;
 pub mod aggregate;
 pub mod decide;
+pub mod room;

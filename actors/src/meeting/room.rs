@@ -1,0 +1,278 @@
+//! Who is connected to a live meeting, and what each of its events tells them.
+//!
+//! The room lives in the meeting's actor, so what participants hear follows the order of the
+//! meeting's log exactly. It is transport-neutral: a member is a bounded queue of
+//! [`Delivery`]s; the realtime adapters turn them into Socket.IO packets or `/ws` frames, and
+//! an [`Outbound`] caches each wire encoding, so a broadcast is encoded once per format however
+//! many members receive it. A member whose queue is full is dropped from the room (its
+//! connection sees its queue end) instead of letting the meeting's memory grow.
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+use convene_events::catalog::meeting::{MeetingEvent, MeetingSettings};
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+
+use super::aggregate::{Meeting, Participant};
+
+/// The wire formats an [`Outbound`] caches an encoding for.
+pub const WIRE_FORMATS: usize = 3;
+
+/// One server → client event, e.g. `participant:joined` with its payload.
+#[derive(Debug)]
+pub struct Outbound {
+    pub event: &'static str,
+    pub data: Value,
+    encoded: [OnceLock<Arc<[u8]>>; WIRE_FORMATS],
+}
+
+impl Outbound {
+    pub fn new(event: &'static str, data: Value) -> Arc<Self> {
+        Arc::new(Self {
+            event,
+            data,
+            encoded: Default::default(),
+        })
+    }
+
+    /// This event in wire format `format` (an index below [`WIRE_FORMATS`]), encoded by
+    /// `encode` the first time any recipient asks.
+    pub fn encoded(&self, format: usize, encode: impl FnOnce(&Self) -> Vec<u8>) -> Arc<[u8]> {
+        self.encoded[format]
+            .get_or_init(|| encode(self).into())
+            .clone()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum Delivery {
+    Event(Arc<Outbound>),
+    /// The server ends this connection (kicked, meeting ended); the reason is for the log.
+    Close(String),
+}
+
+pub type Mailbox = mpsc::Sender<Delivery>;
+
+/// Who an announcement is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Audience {
+    Everyone,
+    EveryoneBut(String),
+    Only(String),
+}
+
+#[derive(Default)]
+pub struct Room {
+    members: HashMap<String, Mailbox>,
+}
+
+impl Room {
+    pub fn is_empty(&self) -> bool {
+        self.members.is_empty()
+    }
+
+    pub fn contains(&self, participant_id: &str) -> bool {
+        self.members.contains_key(participant_id)
+    }
+
+    pub fn add(&mut self, participant_id: String, mailbox: Mailbox) {
+        self.members.insert(participant_id, mailbox);
+    }
+
+    pub fn remove(&mut self, participant_id: &str) {
+        self.members.remove(participant_id);
+    }
+
+    /// Delivers to `audience`; returns the members dropped because their queue was full or
+    /// their connection gone.
+    pub fn deliver(&mut self, audience: &Audience, delivery: Delivery) -> Vec<String> {
+        let mut dropped = Vec::new();
+        for (id, mailbox) in &self.members {
+            let wanted = match audience {
+                Audience::Everyone => true,
+                Audience::EveryoneBut(except) => id != except,
+                Audience::Only(only) => id == only,
+            };
+            if wanted && mailbox.try_send(delivery.clone()).is_err() {
+                dropped.push(id.clone());
+            }
+        }
+        for id in &dropped {
+            self.members.remove(id);
+        }
+        dropped
+    }
+
+    /// Tells `participant_id` its connection ends, and forgets it.
+    pub fn close(&mut self, participant_id: &str, reason: &str) {
+        if let Some(mailbox) = self.members.remove(participant_id) {
+            let _ = mailbox.try_send(Delivery::Close(reason.to_owned()));
+        }
+    }
+
+    pub fn close_all(&mut self, reason: &str) {
+        for (_, mailbox) in self.members.drain() {
+            let _ = mailbox.try_send(Delivery::Close(reason.to_owned()));
+        }
+    }
+}
+
+/// onepizza §10's `meeting:settings-updated` and the settings of `joined`.
+pub fn settings_json(settings: &MeetingSettings) -> Value {
+    json!({
+        "muteOnJoin": settings.mute_on_join,
+        "videoOffOnJoin": settings.video_off_on_join,
+        "maxParticipants": settings.max_participants,
+        "locked": settings.locked,
+        "waitingRoom": settings.waiting_room,
+    })
+}
+
+/// A participant as `joined` lists them and `participant:joined` announces them.
+pub fn participant_json(participant_id: &str, participant: &Participant) -> Value {
+    json!({
+        "participantId": participant_id,
+        "name": participant.name,
+        "isMuted": participant.muted,
+        "isVideoOff": participant.video_off,
+        "isScreenSharing": participant.screen_sharing,
+        "isHandRaised": participant.hand_raised,
+        "isAdmin": participant.is_host,
+    })
+}
+
+/// What `event` tells whom. `after` is the meeting with the event applied; `departed` the
+/// name of the participant the event removed, if it removed one; `at` is when the log
+/// accepted it.
+pub fn announcements(
+    event: &MeetingEvent,
+    after: &Meeting,
+    departed: Option<&str>,
+    at: i64,
+) -> Vec<(Audience, Arc<Outbound>)> {
+    let name_before = |_: &str| departed.unwrap_or_default().to_owned();
+    let one = |audience, event, data| vec![(audience, Outbound::new(event, data))];
+    match event {
+        MeetingEvent::ParticipantJoined(joined) => {
+            let id = &joined.participant_id;
+            let Some(participant) = after.participants.get(id) else {
+                return vec![];
+            };
+            let others: Vec<Value> = after
+                .participants
+                .iter()
+                .filter(|(other, _)| *other != id)
+                .map(|(other, p)| participant_json(other, p))
+                .collect();
+            vec![
+                (
+                    Audience::Only(id.clone()),
+                    Outbound::new(
+                        "joined",
+                        json!({
+                            "participantId": id,
+                            "participants": others,
+                            "settings": settings_json(&after.settings),
+                            "title": after.title,
+                            "isAdmin": participant.is_host,
+                        }),
+                    ),
+                ),
+                (
+                    Audience::EveryoneBut(id.clone()),
+                    Outbound::new("participant:joined", participant_json(id, participant)),
+                ),
+            ]
+        }
+        MeetingEvent::ParticipantLeft(left) => one(
+            Audience::EveryoneBut(left.participant_id.clone()),
+            "participant:left",
+            json!({ "participantId": left.participant_id, "name": name_before(&left.participant_id) }),
+        ),
+        MeetingEvent::ParticipantKicked(kicked) => vec![
+            (
+                Audience::Only(kicked.participant_id.clone()),
+                Outbound::new(
+                    "admin:kick",
+                    json!({ "reason": kicked.reason.clone().unwrap_or_default() }),
+                ),
+            ),
+            (
+                Audience::EveryoneBut(kicked.participant_id.clone()),
+                Outbound::new(
+                    "participant:left",
+                    json!({
+                        "participantId": kicked.participant_id,
+                        "name": name_before(&kicked.participant_id),
+                    }),
+                ),
+            ),
+        ],
+        MeetingEvent::ParticipantMuted(muted) => vec![
+            (
+                Audience::Only(muted.participant_id.clone()),
+                Outbound::new("admin:mute", json!({})),
+            ),
+            (
+                Audience::Everyone,
+                Outbound::new(
+                    "participant:updated",
+                    json!({ "participantId": muted.participant_id, "isMuted": true }),
+                ),
+            ),
+        ],
+        MeetingEvent::UnmuteRequested(asked) => one(
+            Audience::Only(asked.participant_id.clone()),
+            "admin:unmute",
+            json!({}),
+        ),
+        MeetingEvent::AllMuted(_) => one(Audience::Everyone, "meeting:all-muted", json!({})),
+        MeetingEvent::SettingsChanged(_) => one(
+            Audience::Everyone,
+            "meeting:settings-updated",
+            settings_json(&after.settings),
+        ),
+        MeetingEvent::Ended(ended) => one(
+            Audience::Everyone,
+            "meeting:ended",
+            json!({ "reason": ended.reason.as_str() }),
+        ),
+        MeetingEvent::MediaChanged(change) => {
+            let mut data = json!({ "participantId": change.participant_id });
+            if let Some(muted) = change.muted {
+                data["isMuted"] = muted.into();
+            }
+            if let Some(off) = change.video_off {
+                data["isVideoOff"] = off.into();
+            }
+            if let Some(sharing) = change.screen_sharing {
+                data["isScreenSharing"] = sharing.into();
+            }
+            one(Audience::Everyone, "participant:updated", data)
+        }
+        MeetingEvent::HandChanged(hand) => one(
+            Audience::Everyone,
+            "participant:updated",
+            json!({ "participantId": hand.participant_id, "isHandRaised": hand.raised }),
+        ),
+        MeetingEvent::ChatMessageSent(chat) => one(
+            Audience::Everyone,
+            "chat:message",
+            json!({
+                "from": chat.participant_id,
+                "name": chat.name,
+                "text": chat.text,
+                "timestamp": at,
+            }),
+        ),
+        MeetingEvent::RecordingAnnounced(notice) => one(
+            Audience::Everyone,
+            "recording:started",
+            json!({ "hostName": notice.host_name }),
+        ),
+        MeetingEvent::Created(_) | MeetingEvent::Activated(_) | MeetingEvent::InviteIssued(_) => {
+            vec![]
+        }
+    }
+}
