@@ -46,6 +46,21 @@ pub struct Config {
     pub ice: IceConfig,
     pub turn: TurnConfig,
     pub rate_limits: RateLimitsConfig,
+    pub realtime: RealtimeConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RealtimeConfig {
+    pub ping_interval_ms: u64,
+    pub ping_timeout_ms: u64,
+    pub connect_timeout_ms: u64,
+    pub max_payload_bytes: usize,
+    pub outbound_queue: usize,
+    pub chat_max_chars: usize,
+    pub name_max_chars: usize,
+    pub events_per_second: u32,
+    pub event_burst: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -28,7 +28,7 @@ pub use meeting::decide::{
     decide, CommandOutcome, CreateMeeting, HostAction, MeetingCommand, MeetingError,
     ParticipantAction,
 };
-pub use meeting::room::{Audience, Delivery, Mailbox, Outbound};
+pub use meeting::room::{mailbox, Audience, Delivery, Inbox, Mailbox, Outbound};
 pub use registry::{MeetingRegistry, RegistryConfig};
 pub use session::{SessionError, SessionService};
 

@@ -554,9 +554,9 @@ mod tests {
     }
 
     /// The events a mailbox has received so far, by name (`close:<reason>` for a close).
-    fn received(mailbox: &mut tokio::sync::mpsc::Receiver<crate::Delivery>) -> Vec<String> {
+    fn received(mailbox: &mut crate::Inbox) -> Vec<String> {
         let mut names = Vec::new();
-        while let Ok(delivery) = mailbox.try_recv() {
+        while let Some(delivery) = mailbox.try_recv() {
             names.push(match delivery {
                 crate::Delivery::Event(out) => out.event.to_owned(),
                 crate::Delivery::Close(reason) => format!("close:{reason}"),
@@ -573,8 +573,8 @@ mod tests {
             .execute(&id, create(&id), EventActor::System)
             .await
             .unwrap();
-        let (ada_box, mut ada) = tokio::sync::mpsc::channel(16);
-        let (bob_box, mut bob) = tokio::sync::mpsc::channel(16);
+        let (ada_box, mut ada) = crate::mailbox(16);
+        let (bob_box, mut bob) = crate::mailbox(16);
         f.registry
             .connect(&id, join("ada"), EventActor::System, ada_box)
             .await
@@ -636,13 +636,13 @@ mod tests {
             .execute(&id, create(&id), EventActor::System)
             .await
             .unwrap();
-        let (slow_box, slow) = tokio::sync::mpsc::channel(1);
+        let (slow_box, mut slow) = crate::mailbox(1);
         f.registry
             .connect(&id, join("slow"), EventActor::System, slow_box)
             .await
             .unwrap();
         // `joined` fills the slow member's queue; the next announcement cannot be delivered.
-        let (fast_box, mut fast) = tokio::sync::mpsc::channel(16);
+        let (fast_box, mut fast) = crate::mailbox(16);
         f.registry
             .connect(&id, join("fast"), EventActor::System, fast_box)
             .await
@@ -650,7 +650,11 @@ mod tests {
         assert_eq!(received(&mut fast), ["joined", "participant:left"]);
         let meeting = f.registry.snapshot(&id).await.unwrap().unwrap();
         assert_eq!(meeting.participants.keys().collect::<Vec<_>>(), ["fast"]);
-        drop(slow);
+        // The slow connection gets what was queued, then learns it was dropped.
+        assert!(
+            matches!(slow.recv().await, Some(crate::Delivery::Event(e)) if e.event == "joined")
+        );
+        assert!(matches!(slow.recv().await, Some(crate::Delivery::Close(_))));
         f.registry.shutdown().await;
         f.log.close().await;
     }

@@ -44,6 +44,12 @@ pub enum Actor {
     ApiKey { account_id: u64, key_id: u64 },
     /// Whoever presented a meeting's admin token.
     MeetingHost { meeting_id: String },
+    /// A participant connected over the realtime channel, acting for themselves (joining,
+    /// chat, media state, a raised hand).
+    Participant {
+        meeting_id: String,
+        participant_id: String,
+    },
 }
 
 /// An event as it is stored in and read from the log.

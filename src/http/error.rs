@@ -61,7 +61,8 @@ impl ApiError {
         }
     }
 
-    fn message(&self) -> String {
+    /// The message the client sees (the realtime channel's `error` uses it too).
+    pub fn message(&self) -> String {
         match self {
             ApiError::BadRequest(m) | ApiError::Conflict(m) | ApiError::Unavailable(m) => m.clone(),
             ApiError::Unauthorized(m) | ApiError::Forbidden(m) | ApiError::NotFound(m) => {

@@ -133,7 +133,9 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .and(warp::header::headers_cloned())
         .map(move |headers: HeaderMap| protection::preflight(&config, origin(&headers)));
     let config = state.config.clone();
-    warp::header::headers_cloned()
+    // The realtime endpoint answers for itself (its own protocol, errors and limits).
+    let realtime = crate::realtime::socketio_meetings::engine(state.clone()).routes();
+    let rest = warp::header::headers_cloned()
         .and(warp::path::full())
         .and(preflight.or(limited).unify())
         .then(
@@ -147,7 +149,10 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
                     finish(&config, &headers, response).await
                 }
             },
-        )
+        );
+    realtime
+        .or(rest)
+        .unify()
         .with(warp::trace::request())
         .map(Reply::into_response)
         .boxed()

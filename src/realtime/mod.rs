@@ -4,4 +4,6 @@
 //! The protocol-neutral meeting session and the `/ws` adapters build on it.
 
 pub mod engineio;
+pub mod meeting;
 pub mod socketio;
+pub mod socketio_meetings;

@@ -8,11 +8,12 @@
 //! connection sees its queue end) instead of letting the meeting's memory grow.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use convene_events::catalog::meeting::{MeetingEvent, MeetingSettings};
 use serde_json::{json, Value};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 
 use super::aggregate::{Meeting, Participant};
 
@@ -52,7 +53,78 @@ pub enum Delivery {
     Close(String),
 }
 
-pub type Mailbox = mpsc::Sender<Delivery>;
+/// Where the room delivers to one connection. Cloned into the room when the client joins.
+#[derive(Clone, Debug)]
+pub struct Mailbox {
+    queue: mpsc::Sender<Delivery>,
+    evicted: Arc<Eviction>,
+}
+
+/// The connection's end of its [`Mailbox`].
+pub struct Inbox {
+    queue: mpsc::Receiver<Delivery>,
+    evicted: Arc<Eviction>,
+}
+
+#[derive(Debug, Default)]
+struct Eviction {
+    happened: AtomicBool,
+    wake: Notify,
+}
+
+/// A mailbox holding at most `capacity` deliveries.
+pub fn mailbox(capacity: usize) -> (Mailbox, Inbox) {
+    let (queue, receiver) = mpsc::channel(capacity.max(1));
+    let evicted = Arc::new(Eviction::default());
+    (
+        Mailbox {
+            queue,
+            evicted: evicted.clone(),
+        },
+        Inbox {
+            queue: receiver,
+            evicted,
+        },
+    )
+}
+
+impl Mailbox {
+    /// Queues a delivery; false when the queue is full (or the connection gone).
+    pub fn try_send(&self, delivery: Delivery) -> bool {
+        self.queue.try_send(delivery).is_ok()
+    }
+
+    /// Tells the connection it has been dropped, even when its queue is full.
+    fn evict(&self) {
+        self.evicted.happened.store(true, Ordering::Release);
+        self.evicted.wake.notify_one();
+    }
+}
+
+impl Inbox {
+    /// The next delivery; a `Close` once the room has dropped this connection; `None` when
+    /// every mailbox is gone.
+    pub async fn recv(&mut self) -> Option<Delivery> {
+        let evicted = || {
+            Some(Delivery::Close(
+                "too slow: the outbound queue was full".into(),
+            ))
+        };
+        tokio::select! {
+            biased;
+            delivery = self.queue.recv() => match delivery {
+                None if self.evicted.happened.load(Ordering::Acquire) => evicted(),
+                other => other,
+            },
+            _ = self.evicted.wake.notified() => evicted(),
+        }
+    }
+
+    /// The next delivery if one is waiting.
+    pub fn try_recv(&mut self) -> Option<Delivery> {
+        self.queue.try_recv().ok()
+    }
+}
 
 /// Who an announcement is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,12 +166,14 @@ impl Room {
                 Audience::EveryoneBut(except) => id != except,
                 Audience::Only(only) => id == only,
             };
-            if wanted && mailbox.try_send(delivery.clone()).is_err() {
+            if wanted && !mailbox.try_send(delivery.clone()) {
                 dropped.push(id.clone());
             }
         }
         for id in &dropped {
-            self.members.remove(id);
+            if let Some(mailbox) = self.members.remove(id) {
+                mailbox.evict();
+            }
         }
         dropped
     }
@@ -107,13 +181,17 @@ impl Room {
     /// Tells `participant_id` its connection ends, and forgets it.
     pub fn close(&mut self, participant_id: &str, reason: &str) {
         if let Some(mailbox) = self.members.remove(participant_id) {
-            let _ = mailbox.try_send(Delivery::Close(reason.to_owned()));
+            if !mailbox.try_send(Delivery::Close(reason.to_owned())) {
+                mailbox.evict();
+            }
         }
     }
 
     pub fn close_all(&mut self, reason: &str) {
         for (_, mailbox) in self.members.drain() {
-            let _ = mailbox.try_send(Delivery::Close(reason.to_owned()));
+            if !mailbox.try_send(Delivery::Close(reason.to_owned())) {
+                mailbox.evict();
+            }
         }
     }
 }

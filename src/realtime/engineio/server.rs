@@ -201,15 +201,17 @@ impl Engine {
             return refuse(StatusCode::BAD_REQUEST, 3, "Bad request");
         };
         let first = tokio::select! {
+            biased;
             packet = deliver.recv() => packet,
             _ = session.closed() => None,
         };
-        let Some(first) = first else {
-            return text_response(Packet::Close.encode_text());
-        };
-        let mut packets = vec![first];
+        let mut packets: Vec<Packet> = first.into_iter().collect();
         while let Ok(packet) = deliver.try_recv() {
             packets.push(packet);
+        }
+        // What was queued before the end is still delivered, then the close.
+        if session.is_closed() {
+            packets.push(Packet::Close);
         }
         text_response(encode_payload(&packets))
     }
@@ -286,13 +288,10 @@ async fn run_websocket(socket: WebSocket, session: Arc<Session>, first: Option<P
     let mut deliver = session.deliver.lock().await;
     loop {
         tokio::select! {
+            biased;
             outgoing = deliver.recv() => {
                 let Some(packet) = outgoing else { break };
-                let message = match packet {
-                    Packet::BinaryMessage(bytes) => Message::binary(bytes.to_vec()),
-                    other => Message::text(other.encode_text()),
-                };
-                if sink.send(message).await.is_err() {
+                if sink.send(ws_message(packet)).await.is_err() {
                     session.close(CloseReason::ClientClosed);
                     break;
                 }
@@ -309,18 +308,34 @@ async fn run_websocket(socket: WebSocket, session: Arc<Session>, first: Option<P
                 }
                 Some(Ok(message)) if message.is_close() => {
                     session.close(CloseReason::ClientClosed);
+                    break;
                 }
                 Some(Ok(_)) => {}
-                Some(Err(_)) | None => session.close(CloseReason::ClientClosed),
+                // The client is gone: nothing more can be read or written.
+                Some(Err(_)) | None => {
+                    session.close(CloseReason::ClientClosed);
+                    break;
+                }
             },
             reason = session.closed() => {
                 if !matches!(reason, CloseReason::ClientClosed) {
+                    // What was queued before the end is still delivered, then the close.
+                    while let Ok(packet) = deliver.try_recv() {
+                        let _ = sink.send(ws_message(packet)).await;
+                    }
                     let _ = sink.send(Message::text(Packet::Close.encode_text())).await;
                 }
                 let _ = sink.close().await;
                 break;
             }
         }
+    }
+}
+
+fn ws_message(packet: Packet) -> Message {
+    match packet {
+        Packet::BinaryMessage(bytes) => Message::binary(bytes.to_vec()),
+        other => Message::text(other.encode_text()),
     }
 }
 

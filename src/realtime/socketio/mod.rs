@@ -104,6 +104,12 @@ impl Socket {
         )
     }
 
+    /// Sends an event already encoded by [`encode_event`] for this socket's namespace (a
+    /// broadcast encodes once and sends the same text to every socket).
+    pub fn emit_encoded(&self, packet: String) -> bool {
+        self.session.send(EnginePacket::Message(packet))
+    }
+
     /// Ends the whole connection.
     pub fn close(&self, why: &str) {
         self.session
@@ -136,6 +142,19 @@ impl Socket {
         }
         sent
     }
+}
+
+/// The Socket.IO text of a JSON-only event in `namespace`.
+pub fn encode_event(namespace: &str, event: &str, data: &Value) -> String {
+    Packet::new(
+        PacketType::Event,
+        namespace,
+        Some(Value::Array(vec![
+            Value::String(event.to_owned()),
+            data.clone(),
+        ])),
+    )
+    .encode()
 }
 
 /// The acknowledgement a client asked for; answer it once.

@@ -1,0 +1,408 @@
+//! One client's presence in a meeting, whatever wire it speaks (DESIGN §6): the events of
+//! onepizza §10 and the host actions, turned into commands for the meeting's actor or relays
+//! through its room. The Socket.IO and `/ws` adapters only decode frames into
+//! `(event, data)` and encode what the room delivers.
+//!
+//! Durable things (joins, leaves, chat, media state, hands, host actions) are commands the
+//! actor decides and logs; signaling and reactions are relayed, not logged (DESIGN §2).
+
+use std::num::NonZeroU32;
+
+use convene_actors::{
+    Audience, Delivery, HostAction, Mailbox, MeetingCommand, Outbound, ParticipantAction,
+};
+use convene_events::catalog::meeting::SettingsChanged;
+use convene_events::{Actor, MeetingId, Workspace};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::http::error::ApiError;
+use crate::http::AppState;
+
+/// Where a client stands once it has joined.
+struct Presence {
+    meeting_id: MeetingId,
+    participant_id: String,
+    name: String,
+    workspace: Workspace,
+    /// The admin token it joined with, for host actions.
+    admin_token: Option<String>,
+}
+
+pub struct MeetingSession {
+    state: AppState,
+    mailbox: Mailbox,
+    presence: Option<Presence>,
+    rate: DefaultDirectRateLimiter,
+}
+
+/// A refusal, sent to the client as `error {message}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused(pub String);
+
+type Handled = Result<(), Refused>;
+
+fn refuse(message: impl Into<String>) -> Refused {
+    Refused(message.into())
+}
+
+impl From<convene_actors::MeetingError> for Refused {
+    fn from(err: convene_actors::MeetingError) -> Self {
+        Refused(ApiError::from(err).message())
+    }
+}
+
+/// Reads an event's payload, naming the field that is wrong.
+fn payload<T: for<'de> Deserialize<'de>>(event: &str, data: Value) -> Result<T, Refused> {
+    serde_json::from_value(data).map_err(|e| refuse(format!("invalid {event} payload: {e}")))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct JoinMeeting {
+    meeting_id: String,
+    name: String,
+    #[serde(default)]
+    is_admin: bool,
+    admin_token: Option<String>,
+    /// Convene's name for the token of an invite link (`?invite=`); `invite` is accepted too.
+    #[serde(alias = "invite")]
+    invite_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Signal {
+    to: String,
+    #[serde(flatten)]
+    body: serde_json::Map<String, Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Target {
+    participant_id: String,
+    reason: Option<String>,
+}
+
+impl MeetingSession {
+    /// `mailbox` is where this client's deliveries go: the room's announcements once joined,
+    /// and this session's own errors.
+    pub fn new(state: AppState, mailbox: Mailbox) -> Self {
+        let config = &state.config.realtime;
+        let per_second = NonZeroU32::new(config.events_per_second.max(1)).expect("at least 1");
+        let burst = NonZeroU32::new(config.event_burst.max(1)).expect("at least 1");
+        let rate = RateLimiter::direct(Quota::per_second(per_second).allow_burst(burst));
+        Self {
+            state,
+            mailbox,
+            presence: None,
+            rate,
+        }
+    }
+
+    pub fn participant_id(&self) -> Option<&str> {
+        self.presence.as_ref().map(|p| p.participant_id.as_str())
+    }
+
+    /// Handles one client event. A refusal is also delivered to the client as `error`.
+    pub async fn handle(&mut self, event: &str, data: Value) -> Handled {
+        let result = if self.rate.check().is_err() {
+            Err(refuse(format!(
+                "too many events: the limit is {} per second",
+                self.state.config.realtime.events_per_second
+            )))
+        } else {
+            self.dispatch(event, data).await
+        };
+        if let Err(Refused(message)) = &result {
+            let error = Outbound::new("error", json!({ "message": message }));
+            let _ = self.mailbox.try_send(Delivery::Event(error));
+        }
+        result
+    }
+
+    /// The connection ended: leave the meeting (logged as a disconnect).
+    pub async fn end(&mut self) {
+        if let Some(presence) = self.presence.take() {
+            self.state
+                .registry
+                .disconnect(&presence.meeting_id, &presence.participant_id)
+                .await;
+        }
+    }
+
+    async fn dispatch(&mut self, event: &str, data: Value) -> Handled {
+        if event == "join-meeting" {
+            return self.join(payload(event, data)?).await;
+        }
+        let Some(presence) = &self.presence else {
+            return Err(refuse(format!("{event}: join a meeting first")));
+        };
+        let flag = |name: &str| -> Result<bool, Refused> {
+            data.get(name)
+                .and_then(Value::as_bool)
+                .ok_or_else(|| refuse(format!("{event}: {name} must be a boolean")))
+        };
+        match event {
+            "signal:offer" => self.signal("offer", payload(event, data)?),
+            "signal:answer" => self.signal("answer", payload(event, data)?),
+            "signal:ice-candidate" => self.signal("candidate", payload(event, data)?),
+            "react" => self.react(&data),
+            "media:toggle-audio" => {
+                self.act(ParticipantAction::SetMuted(flag("isMuted")?))
+                    .await
+            }
+            "media:toggle-video" => {
+                self.act(ParticipantAction::SetVideoOff(flag("isVideoOff")?))
+                    .await
+            }
+            "media:screen-share" => {
+                self.act(ParticipantAction::SetScreenSharing(flag(
+                    "isScreenSharing",
+                )?))
+                .await
+            }
+            "raise-hand" => {
+                self.act(ParticipantAction::RaiseHand(flag("isHandRaised")?))
+                    .await
+            }
+            "chat:message" => {
+                let text = self.chat_text(&data)?;
+                self.act(ParticipantAction::Chat(text)).await
+            }
+            "recording:broadcast-started" => {
+                let host_name = data
+                    .get("hostName")
+                    .and_then(Value::as_str)
+                    .map_or_else(|| presence.name.clone(), str::to_owned);
+                self.act(ParticipantAction::AnnounceRecording { host_name })
+                    .await
+            }
+            "leave-meeting" => {
+                self.end().await;
+                Ok(())
+            }
+            "host:mute" => {
+                let target: Target = payload(event, data)?;
+                self.host(HostAction::Mute {
+                    participant_id: target.participant_id,
+                })
+                .await
+            }
+            "host:unmute" => {
+                let target: Target = payload(event, data)?;
+                self.host(HostAction::RequestUnmute {
+                    participant_id: target.participant_id,
+                })
+                .await
+            }
+            "host:kick" => {
+                let target: Target = payload(event, data)?;
+                self.host(HostAction::Kick {
+                    participant_id: target.participant_id,
+                    reason: target.reason,
+                })
+                .await
+            }
+            "host:mute-all" => self.host(HostAction::MuteAll).await,
+            "host:lock" | "host:unlock" => {
+                let change = SettingsChanged {
+                    locked: Some(event == "host:lock"),
+                    ..SettingsChanged::default()
+                };
+                self.host(HostAction::UpdateSettings(change)).await
+            }
+            "host:settings" => {
+                let change = self.settings_change(data)?;
+                self.host(HostAction::UpdateSettings(change)).await
+            }
+            "host:end" => self.host(HostAction::End).await,
+            other => Err(refuse(format!("unknown event {other}"))),
+        }
+    }
+
+    async fn join(&mut self, request: JoinMeeting) -> Handled {
+        if self.presence.is_some() {
+            return Err(refuse("already in a meeting: leave it first"));
+        }
+        let meeting_id =
+            MeetingId::parse(&request.meeting_id).map_err(|_| refuse("meeting not found"))?;
+        let name = self.display_name(&request.name)?;
+        let host_token = match (request.is_admin, request.admin_token) {
+            (true, Some(token)) => Some(token),
+            (true, None) => return Err(refuse("adminToken is required to join as host")),
+            (false, _) => None,
+        };
+        let participant_id = crate::domain::SecretToken::generate().expose()[..12].to_owned();
+        let command = MeetingCommand::Join {
+            participant_id: participant_id.clone(),
+            name: name.clone(),
+            invite_token: request.invite_token,
+            host_token: host_token.clone(),
+        };
+        let actor = Actor::Participant {
+            meeting_id: meeting_id.to_string(),
+            participant_id: participant_id.clone(),
+        };
+        let outcome = self
+            .state
+            .registry
+            .connect(&meeting_id, command, actor, self.mailbox.clone())
+            .await?;
+        tracing::info!(meeting_id = %meeting_id, participant_id, host = host_token.is_some(), "participant joined");
+        self.presence = Some(Presence {
+            meeting_id,
+            participant_id,
+            name,
+            workspace: outcome.meeting.workspace,
+            admin_token: host_token,
+        });
+        Ok(())
+    }
+
+    fn display_name(&self, raw: &str) -> Result<String, Refused> {
+        let max = self.state.config.realtime.name_max_chars;
+        let name = raw.trim();
+        if name.is_empty() {
+            return Err(refuse("name is required"));
+        }
+        if raw.chars().count() > max || name.chars().any(char::is_control) {
+            return Err(refuse(format!(
+                "name must be at most {max} characters, without control characters"
+            )));
+        }
+        Ok(name.to_owned())
+    }
+
+    fn chat_text(&self, data: &Value) -> Result<String, Refused> {
+        let max = self.state.config.realtime.chat_max_chars;
+        let text = data
+            .get("text")
+            .and_then(Value::as_str)
+            .ok_or_else(|| refuse("chat:message: text must be a string"))?;
+        if text.trim().is_empty() {
+            return Err(refuse("chat:message: text is empty"));
+        }
+        if text.chars().count() > max {
+            return Err(refuse(format!(
+                "chat:message: text must be at most {max} characters"
+            )));
+        }
+        Ok(text.to_owned())
+    }
+
+    fn presence(&self) -> Result<&Presence, Refused> {
+        self.presence
+            .as_ref()
+            .ok_or_else(|| refuse("join a meeting first"))
+    }
+
+    /// `signal:*`: to one participant of the same meeting, with `from` set here.
+    fn signal(&self, field: &str, signal: Signal) -> Handled {
+        let presence = self.presence()?;
+        let Some(body) = signal.body.get(field) else {
+            return Err(refuse(format!("signal: {field} is required")));
+        };
+        let event = match field {
+            "offer" => "signal:offer",
+            "answer" => "signal:answer",
+            _ => "signal:ice-candidate",
+        };
+        let outbound = Outbound::new(
+            event,
+            json!({ "from": presence.participant_id, field: body }),
+        );
+        self.state.registry.relay(
+            &presence.meeting_id,
+            &presence.participant_id,
+            Audience::Only(signal.to),
+            outbound,
+        );
+        Ok(())
+    }
+
+    fn react(&self, data: &Value) -> Handled {
+        let presence = self.presence()?;
+        let emoji = data
+            .get("emoji")
+            .and_then(Value::as_str)
+            .filter(|e| !e.is_empty() && e.chars().count() <= 16)
+            .ok_or_else(|| refuse("react: emoji must be a short string"))?;
+        let outbound = Outbound::new(
+            "react",
+            json!({ "participantId": presence.participant_id, "emoji": emoji }),
+        );
+        self.state.registry.relay(
+            &presence.meeting_id,
+            &presence.participant_id,
+            Audience::Everyone,
+            outbound,
+        );
+        Ok(())
+    }
+
+    async fn act(&self, action: ParticipantAction) -> Handled {
+        let presence = self.presence()?;
+        let command = MeetingCommand::Participant {
+            participant_id: presence.participant_id.clone(),
+            action,
+        };
+        let actor = Actor::Participant {
+            meeting_id: presence.meeting_id.to_string(),
+            participant_id: presence.participant_id.clone(),
+        };
+        self.state
+            .registry
+            .execute(&presence.meeting_id, command, actor)
+            .await?;
+        Ok(())
+    }
+
+    /// A host action, with the admin token the host joined with.
+    async fn host(&self, action: HostAction) -> Handled {
+        let presence = self.presence()?;
+        let Some(token) = &presence.admin_token else {
+            return Err(refuse("only the host can do that"));
+        };
+        let command = MeetingCommand::host(presence.workspace, token.clone(), action);
+        let actor = Actor::MeetingHost {
+            meeting_id: presence.meeting_id.to_string(),
+        };
+        self.state
+            .registry
+            .execute(&presence.meeting_id, command, actor)
+            .await?;
+        Ok(())
+    }
+
+    fn settings_change(&self, data: Value) -> Result<SettingsChanged, Refused> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields, rename_all = "camelCase")]
+        struct Settings {
+            mute_on_join: Option<bool>,
+            video_off_on_join: Option<bool>,
+            max_participants: Option<u32>,
+            locked: Option<bool>,
+            waiting_room: Option<bool>,
+        }
+        let settings: Settings = payload("host:settings", data)?;
+        let cap = self.state.config.limits.max_participants;
+        if settings
+            .max_participants
+            .is_some_and(|max| !(1..=cap).contains(&max))
+        {
+            return Err(refuse(format!(
+                "maxParticipants must be between 1 and {cap}"
+            )));
+        }
+        Ok(SettingsChanged {
+            title: None,
+            mute_on_join: settings.mute_on_join,
+            video_off_on_join: settings.video_off_on_join,
+            max_participants: settings.max_participants,
+            locked: settings.locked,
+            waiting_room: settings.waiting_room,
+        })
+    }
+}

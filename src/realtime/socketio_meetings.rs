@@ -1,0 +1,116 @@
+//! Meetings over Socket.IO (onepizza §10–§12) at `/socket.io/`: each connection to the main
+//! namespace gets a [`MeetingSession`]; its events are handled in order, and what the meeting
+//! delivers is written to the socket as it comes, each broadcast encoded once.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use convene_actors::{mailbox, Delivery, Inbox};
+use serde_json::{json, Value};
+
+use super::engineio::{Engine, EngineConfig};
+use super::meeting::{MeetingSession, Refused};
+use super::socketio::{self, encode_event, Event, Handler, Payload, Socket, SocketIoConfig};
+use crate::http::AppState;
+
+/// The slot of the Socket.IO text in an Outbound's encoding cache.
+const SOCKETIO_FORMAT: usize = 0;
+
+pub struct MeetingSockets {
+    state: AppState,
+    sessions: Mutex<HashMap<String, Arc<tokio::sync::Mutex<MeetingSession>>>>,
+}
+
+/// The `/socket.io/` endpoint of the main server.
+pub fn engine(state: AppState) -> Engine {
+    let config = &state.config.realtime;
+    let engine_config = EngineConfig {
+        ping_interval: Duration::from_millis(config.ping_interval_ms),
+        ping_timeout: Duration::from_millis(config.ping_timeout_ms),
+        max_payload: config.max_payload_bytes,
+    };
+    let socketio_config = SocketIoConfig {
+        connect_timeout: Duration::from_millis(config.connect_timeout_ms),
+    };
+    let handler = Arc::new(MeetingSockets {
+        state,
+        sessions: Mutex::new(HashMap::new()),
+    });
+    socketio::engine(engine_config, socketio_config, handler)
+}
+
+impl MeetingSockets {
+    fn session(&self, socket: &Socket) -> Option<Arc<tokio::sync::Mutex<MeetingSession>>> {
+        self.lock().get(socket.id()).cloned()
+    }
+
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<String, Arc<tokio::sync::Mutex<MeetingSession>>>> {
+        self.sessions.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Handler for MeetingSockets {
+    async fn connect(&self, socket: &Socket, _auth: &Value) -> Result<(), String> {
+        match socket.namespace() {
+            "/" => Ok(()),
+            _ => Err("Invalid namespace".into()),
+        }
+    }
+
+    async fn connected(&self, socket: &Socket, _auth: &Value) {
+        let (outbox, inbox) = mailbox(self.state.config.realtime.outbound_queue);
+        let session = MeetingSession::new(self.state.clone(), outbox);
+        self.lock().insert(
+            socket.id().to_owned(),
+            Arc::new(tokio::sync::Mutex::new(session)),
+        );
+        tokio::spawn(pump(inbox, socket.clone()));
+    }
+
+    async fn event(&self, socket: &Socket, event: Event) {
+        let Some(session) = self.session(socket) else {
+            return;
+        };
+        let data = event.payload.args.into_iter().next().unwrap_or(json!({}));
+        let result = session.lock().await.handle(&event.name, data).await;
+        if let Some(ack) = event.ack {
+            let answer = match result {
+                Ok(()) => json!({ "ok": true }),
+                Err(Refused(message)) => json!({ "ok": false, "error": message }),
+            };
+            ack.send(Payload::json(vec![answer]));
+        }
+    }
+
+    async fn disconnect(&self, socket: &Socket, _reason: &str) {
+        let session = self.lock().remove(socket.id());
+        if let Some(session) = session {
+            session.lock().await.end().await;
+        }
+    }
+}
+
+/// Writes what the meeting delivers to the socket until the meeting closes it or the
+/// connection ends.
+async fn pump(mut inbox: Inbox, socket: Socket) {
+    while let Some(delivery) = inbox.recv().await {
+        match delivery {
+            Delivery::Event(outbound) => {
+                let text = outbound.encoded(SOCKETIO_FORMAT, |o| {
+                    encode_event("/", o.event, &o.data).into_bytes()
+                });
+                let text = String::from_utf8_lossy(&text).into_owned();
+                if !socket.emit_encoded(text) {
+                    return;
+                }
+            }
+            Delivery::Close(reason) => {
+                socket.close(&reason);
+                return;
+            }
+        }
+    }
+}
