@@ -125,17 +125,45 @@ impl MeetingRegistry {
     pub async fn connect(
         &self,
         id: &MeetingId,
+        client_id: &str,
         command: MeetingCommand,
         actor: EventActor,
         mailbox: Mailbox,
     ) -> Result<CommandOutcome, MeetingError> {
         self.call(id, |reply| MeetingMsg::Connect {
+            client_id: client_id.to_owned(),
             command: command.clone(),
             actor: actor.clone(),
             mailbox: mailbox.clone(),
             reply,
         })
         .await?
+    }
+
+    /// A host admits or denies a client in the waiting room.
+    pub async fn admit(
+        &self,
+        id: &MeetingId,
+        host_participant_id: &str,
+        client_id: &str,
+        admit: bool,
+    ) -> Result<(), MeetingError> {
+        self.call(id, |reply| MeetingMsg::Admit {
+            host_participant_id: host_participant_id.to_owned(),
+            client_id: client_id.to_owned(),
+            admit,
+            reply,
+        })
+        .await?
+    }
+
+    /// A waiting client went away.
+    pub fn stop_waiting(&self, id: &MeetingId, client_id: &str) {
+        if let Some(actor) = self.ctx.lookup(id) {
+            let _ = actor.cast(MeetingMsg::StopWaiting {
+                client_id: client_id.to_owned(),
+            });
+        }
     }
 
     /// A realtime client's connection ended.
@@ -576,11 +604,11 @@ mod tests {
         let (ada_box, mut ada) = crate::mailbox(16);
         let (bob_box, mut bob) = crate::mailbox(16);
         f.registry
-            .connect(&id, join("ada"), EventActor::System, ada_box)
+            .connect(&id, "c-ada", join("ada"), EventActor::System, ada_box)
             .await
             .unwrap();
         f.registry
-            .connect(&id, join("bob"), EventActor::System, bob_box)
+            .connect(&id, "c-bob", join("bob"), EventActor::System, bob_box)
             .await
             .unwrap();
         assert_eq!(received(&mut ada), ["joined", "participant:joined"]);
@@ -638,13 +666,13 @@ mod tests {
             .unwrap();
         let (slow_box, mut slow) = crate::mailbox(1);
         f.registry
-            .connect(&id, join("slow"), EventActor::System, slow_box)
+            .connect(&id, "c-slow", join("slow"), EventActor::System, slow_box)
             .await
             .unwrap();
         // `joined` fills the slow member's queue; the next announcement cannot be delivered.
         let (fast_box, mut fast) = crate::mailbox(16);
         f.registry
-            .connect(&id, join("fast"), EventActor::System, fast_box)
+            .connect(&id, "c-fast", join("fast"), EventActor::System, fast_box)
             .await
             .unwrap();
         assert_eq!(received(&mut fast), ["joined", "participant:left"]);

@@ -152,6 +152,10 @@ impl From<MeetingError> for ApiError {
                 ApiError::Conflict("participant is already in the meeting".into())
             }
             MeetingError::NotHost => ApiError::Forbidden("only the host can do that"),
+            MeetingError::InWaitingRoom => {
+                ApiError::Conflict("waiting for the host to let you in".into())
+            }
+            MeetingError::NotWaiting => ApiError::NotFound("nobody with that id is waiting"),
             MeetingError::Unavailable => ApiError::Unavailable("meeting is busy, try again".into()),
             MeetingError::Unexpected(detail) => ApiError::Unexpected(detail),
         }

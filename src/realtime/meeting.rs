@@ -32,8 +32,12 @@ struct Presence {
 
 pub struct MeetingSession {
     state: AppState,
+    /// Names this client in a waiting room (the Socket.IO socket id).
+    client_id: String,
     mailbox: Mailbox,
     presence: Option<Presence>,
+    /// The meeting whose waiting room this client is in.
+    waiting_in: Option<MeetingId>,
     rate: DefaultDirectRateLimiter,
 }
 
@@ -72,6 +76,13 @@ struct JoinMeeting {
 }
 
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WaiterDecision {
+    meeting_id: Option<String>,
+    socket_id: String,
+}
+
+#[derive(Deserialize)]
 struct Signal {
     to: String,
     #[serde(flatten)]
@@ -88,15 +99,17 @@ struct Target {
 impl MeetingSession {
     /// `mailbox` is where this client's deliveries go: the room's announcements once joined,
     /// and this session's own errors.
-    pub fn new(state: AppState, mailbox: Mailbox) -> Self {
+    pub fn new(state: AppState, client_id: String, mailbox: Mailbox) -> Self {
         let config = &state.config.realtime;
         let per_second = NonZeroU32::new(config.events_per_second.max(1)).expect("at least 1");
         let burst = NonZeroU32::new(config.event_burst.max(1)).expect("at least 1");
         let rate = RateLimiter::direct(Quota::per_second(per_second).allow_burst(burst));
         Self {
             state,
+            client_id,
             mailbox,
             presence: None,
+            waiting_in: None,
             rate,
         }
     }
@@ -124,6 +137,11 @@ impl MeetingSession {
 
     /// The connection ended: leave the meeting (logged as a disconnect).
     pub async fn end(&mut self) {
+        if let Some(meeting_id) = self.waiting_in.take() {
+            self.state
+                .registry
+                .stop_waiting(&meeting_id, &self.client_id);
+        }
         if let Some(presence) = self.presence.take() {
             self.state
                 .registry
@@ -133,8 +151,15 @@ impl MeetingSession {
     }
 
     async fn dispatch(&mut self, event: &str, data: Value) -> Handled {
-        if event == "join-meeting" {
-            return self.join(payload(event, data)?).await;
+        match event {
+            "join-meeting" | "waiting-room:join" => return self.join(payload(event, data)?).await,
+            "waiting-room:admit" | "waiting-room:deny" => {
+                let decision: WaiterDecision = payload(event, data)?;
+                return self
+                    .decide_waiter(decision, event == "waiting-room:admit")
+                    .await;
+            }
+            _ => {}
         }
         let Some(presence) = &self.presence else {
             return Err(refuse(format!("{event}: join a meeting first")));
@@ -245,11 +270,27 @@ impl MeetingSession {
             meeting_id: meeting_id.to_string(),
             participant_id: participant_id.clone(),
         };
-        let outcome = self
+        let connected = self
             .state
             .registry
-            .connect(&meeting_id, command, actor, self.mailbox.clone())
-            .await?;
+            .connect(
+                &meeting_id,
+                &self.client_id,
+                command,
+                actor,
+                self.mailbox.clone(),
+            )
+            .await;
+        let outcome = match connected {
+            Ok(outcome) => outcome,
+            // Queued: the room has told the client `waiting-room:waiting`.
+            Err(convene_actors::MeetingError::InWaitingRoom) => {
+                self.waiting_in = Some(meeting_id);
+                return Ok(());
+            }
+            Err(err) => return Err(err.into()),
+        };
+        self.waiting_in = None;
         tracing::info!(meeting_id = %meeting_id, participant_id, host = host_token.is_some(), "participant joined");
         self.presence = Some(Presence {
             meeting_id,
@@ -258,6 +299,27 @@ impl MeetingSession {
             workspace: outcome.meeting.workspace,
             admin_token: host_token,
         });
+        Ok(())
+    }
+
+    async fn decide_waiter(&self, decision: WaiterDecision, admit: bool) -> Handled {
+        let presence = self.presence()?;
+        if decision
+            .meeting_id
+            .as_deref()
+            .is_some_and(|id| id != presence.meeting_id.as_str())
+        {
+            return Err(refuse("meetingId is not the meeting you are in"));
+        }
+        self.state
+            .registry
+            .admit(
+                &presence.meeting_id,
+                &presence.participant_id,
+                &decision.socket_id,
+                admit,
+            )
+            .await?;
         Ok(())
     }
 

@@ -62,7 +62,7 @@ impl Handler for MeetingSockets {
 
     async fn connected(&self, socket: &Socket, _auth: &Value) {
         let (outbox, inbox) = mailbox(self.state.config.realtime.outbound_queue);
-        let session = MeetingSession::new(self.state.clone(), outbox);
+        let session = MeetingSession::new(self.state.clone(), socket.id().to_owned(), outbox);
         self.lock().insert(
             socket.id().to_owned(),
             Arc::new(tokio::sync::Mutex::new(session)),

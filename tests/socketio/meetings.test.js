@@ -186,3 +186,53 @@ test("joining is refused with error for an unknown, locked or ended meeting", as
   assert.match((await unknownEvent).message, /join a meeting first|unknown event/);
   socket.close();
 });
+
+test("the waiting room admits one participant and denies another; a late host sees the queue", async () => {
+  const { apiKey: key } = await api("POST", "/api/auth/register", {
+    body: { email: "waiting@example.com", password: "secret-password" },
+  });
+  const { meetingId, adminToken } = await api("POST", "/api/meetings", { key, body: {} });
+  await api("PATCH", `/api/meetings/${meetingId}/settings`, { key, adminToken, body: { waitingRoom: true } });
+
+  // Someone waits before any host is there.
+  const early = io(base, { forceNew: true, reconnection: false });
+  await next(early, "connect");
+  const earlyWaits = next(early, "waiting-room:waiting");
+  early.emit("waiting-room:join", { meetingId, name: "Early" });
+  await earlyWaits;
+
+  const hostSocket = io(base, { forceNew: true, reconnection: false });
+  await next(hostSocket, "connect");
+  const queueShown = next(hostSocket, "waiting-room:participant-waiting");
+  const hostJoined = next(hostSocket, "joined");
+  hostSocket.emit("join-meeting", { meetingId, name: "Host", isAdmin: true, adminToken });
+  await hostJoined;
+  assert.deepEqual(await queueShown, { socketId: early.id, name: "Early", count: 1 });
+
+  // join-meeting with the waiting room on queues too.
+  const late = io(base, { forceNew: true, reconnection: false });
+  await next(late, "connect");
+  const lateWaits = next(late, "waiting-room:waiting");
+  const hostHears = next(hostSocket, "waiting-room:participant-waiting");
+  late.emit("join-meeting", { meetingId, name: "Late" });
+  await lateWaits;
+  assert.deepEqual(await hostHears, { socketId: late.id, name: "Late", count: 2 });
+
+  const admitted = next(early, "waiting-room:admitted");
+  hostSocket.emit("waiting-room:admit", { meetingId, socketId: early.id });
+  await admitted;
+  const earlyJoined = next(early, "joined");
+  early.emit("join-meeting", { meetingId, name: "Early" });
+  assert.deepEqual((await earlyJoined).participants.map((p) => p.name), ["Host"]);
+
+  const denied = next(late, "waiting-room:denied");
+  hostSocket.emit("waiting-room:deny", { meetingId, socketId: late.id });
+  assert.ok((await denied).message);
+
+  // Only a host decides.
+  const refused = next(early, "error");
+  early.emit("waiting-room:admit", { meetingId, socketId: late.id });
+  assert.equal((await refused).message, "only the host can do that");
+
+  for (const s of [early, late, hostSocket]) s.close();
+});

@@ -27,12 +27,25 @@ pub enum MeetingMsg {
     },
     /// A realtime client joins: `command` is its `Join`; on success `mailbox` joins the room
     /// before anyone is told, so the joiner hears its own `joined` first.
+    ///
+    /// With the waiting room on, a guest (no host token, no invite) who has not been admitted
+    /// is queued instead and answered `InWaitingRoom`; `client_id` names them in the queue.
     Connect {
+        client_id: String,
         command: MeetingCommand,
         actor: EventActor,
         mailbox: Mailbox,
         reply: RpcReplyPort<Result<CommandOutcome, MeetingError>>,
     },
+    /// A host admits (`admit = true`) or denies a waiting client.
+    Admit {
+        host_participant_id: String,
+        client_id: String,
+        admit: bool,
+        reply: RpcReplyPort<Result<(), MeetingError>>,
+    },
+    /// A waiting client went away.
+    StopWaiting { client_id: String },
     /// A realtime client's connection ended: it leaves the room and, if still in the meeting,
     /// the meeting (logged as a disconnect).
     Disconnect {
@@ -71,6 +84,10 @@ pub struct MeetingState {
     last_activity: i64,
     /// Who is connected over the realtime channel.
     room: Room,
+    /// Who waits to be let in (onepizza §11), in arrival order; nothing of it is logged.
+    waiting: Vec<Waiter>,
+    /// Clients a host admitted, whose next join passes the waiting room once.
+    admitted: std::collections::HashSet<String>,
     ctx: Arc<RegistryContext>,
 }
 
@@ -93,6 +110,8 @@ impl Actor for MeetingActor {
             version,
             last_activity: args.ctx.clock.now_ms(),
             room: Room::default(),
+            waiting: Vec::new(),
+            admitted: Default::default(),
             ctx: args.ctx,
         })
     }
@@ -114,14 +133,45 @@ impl Actor for MeetingActor {
                 let _ = reply.send(result);
             }
             MeetingMsg::Connect {
+                client_id,
                 command,
                 actor,
                 mailbox,
                 reply,
             } => {
                 state.last_activity = state.ctx.clock.now_ms();
-                let result = state.execute(&command, actor, Some(mailbox)).await;
+                let result = if state.must_wait(&client_id, &command) {
+                    state.enqueue(client_id, &command, mailbox);
+                    Err(MeetingError::InWaitingRoom)
+                } else {
+                    let result = state.execute(&command, actor, Some(mailbox)).await;
+                    if let (Ok(outcome), MeetingCommand::Join { participant_id, .. }) =
+                        (&result, &command)
+                    {
+                        if outcome.meeting.participants[participant_id].is_host {
+                            state.show_queue_to(participant_id);
+                        }
+                    }
+                    result
+                };
                 let _ = reply.send(result);
+            }
+            MeetingMsg::Admit {
+                host_participant_id,
+                client_id,
+                admit,
+                reply,
+            } => {
+                let result = state.decide_waiter(&host_participant_id, &client_id, admit);
+                let _ = reply.send(result);
+                return Ok(());
+            }
+            MeetingMsg::StopWaiting { client_id } => {
+                if let Some(waiter) = state.take_waiter(&client_id) {
+                    state.tell_hosts_removed(&waiter);
+                }
+                state.admitted.remove(&client_id);
+                return Ok(());
             }
             MeetingMsg::Disconnect {
                 participant_id,
@@ -140,8 +190,9 @@ impl Actor for MeetingActor {
             }
             MeetingMsg::IdleCheck => {
                 let idle_for = state.ctx.clock.now_ms() - state.last_activity;
-                // A meeting with people connected is never idle, however quiet.
-                if idle_for >= state.ctx.config.idle_after_ms && state.room.is_empty() {
+                // A meeting with people connected or waiting is never idle, however quiet.
+                let nobody = state.room.is_empty() && state.waiting.is_empty();
+                if idle_for >= state.ctx.config.idle_after_ms && nobody {
                     tracing::debug!(meeting_id = %state.id, idle_for, "passivating idle meeting");
                     state.ctx.forget(&state.id, myself.get_id());
                     myself.stop(Some("idle".into()));
@@ -300,6 +351,141 @@ impl MeetingState {
             }
         }
         Err(MeetingError::Unavailable)
+    }
+}
+
+/// A client in the waiting room.
+struct Waiter {
+    client_id: String,
+    name: String,
+    mailbox: Mailbox,
+}
+
+/// The waiting room (onepizza §11).
+impl MeetingState {
+    /// Whether this join must wait: the waiting room is on, and the joiner is neither the
+    /// host, nor holding an invite, nor admitted already (admission is used up here).
+    fn must_wait(&mut self, client_id: &str, command: &MeetingCommand) -> bool {
+        let MeetingCommand::Join {
+            invite_token,
+            host_token,
+            ..
+        } = command
+        else {
+            return false;
+        };
+        let waiting_room = self
+            .meeting
+            .as_ref()
+            .is_some_and(|m| m.settings.waiting_room && m.status == MeetingStatus::Active);
+        waiting_room
+            && invite_token.is_none()
+            && host_token.is_none()
+            && !self.admitted.remove(client_id)
+    }
+
+    fn enqueue(&mut self, client_id: String, command: &MeetingCommand, mailbox: Mailbox) {
+        let MeetingCommand::Join { name, .. } = command else {
+            return;
+        };
+        self.take_waiter(&client_id);
+        let message = Outbound::new(
+            "waiting-room:waiting",
+            json!({ "message": "Waiting for the host to let you in" }),
+        );
+        mailbox.try_send(Delivery::Event(message));
+        let waiter = Waiter {
+            client_id,
+            name: name.clone(),
+            mailbox,
+        };
+        let notice = self.waiting_notice(&waiter, false);
+        self.waiting.push(waiter);
+        self.tell_hosts(notice);
+    }
+
+    fn take_waiter(&mut self, client_id: &str) -> Option<Waiter> {
+        let at = self.waiting.iter().position(|w| w.client_id == client_id)?;
+        Some(self.waiting.remove(at))
+    }
+
+    /// `waiting-room:participant-waiting` for hosts; `count` is the queue's length after.
+    fn waiting_notice(&self, waiter: &Waiter, removed: bool) -> std::sync::Arc<Outbound> {
+        let count = self.waiting.len() + usize::from(!removed);
+        let mut data = json!({ "socketId": waiter.client_id, "name": waiter.name, "count": count });
+        if removed {
+            data["removed"] = true.into();
+        }
+        Outbound::new("waiting-room:participant-waiting", data)
+    }
+
+    fn hosts(&self) -> Vec<String> {
+        self.meeting.as_ref().map_or_else(Vec::new, |m| {
+            m.participants
+                .iter()
+                .filter(|(id, p)| p.is_host && self.room.contains(id))
+                .map(|(id, _)| id.clone())
+                .collect()
+        })
+    }
+
+    fn tell_hosts(&mut self, notice: std::sync::Arc<Outbound>) {
+        for host in self.hosts() {
+            self.room
+                .deliver(&Audience::Only(host), Delivery::Event(notice.clone()));
+        }
+    }
+
+    fn tell_hosts_removed(&mut self, waiter: &Waiter) {
+        let notice = self.waiting_notice(waiter, true);
+        self.tell_hosts(notice);
+    }
+
+    /// A host who joins later sees who is already waiting.
+    fn show_queue_to(&mut self, host: &str) {
+        let notices: Vec<_> = (0..self.waiting.len())
+            .map(|i| {
+                let waiter = &self.waiting[i];
+                let data =
+                    json!({ "socketId": waiter.client_id, "name": waiter.name, "count": i + 1 });
+                Outbound::new("waiting-room:participant-waiting", data)
+            })
+            .collect();
+        for notice in notices {
+            self.room
+                .deliver(&Audience::Only(host.to_owned()), Delivery::Event(notice));
+        }
+    }
+
+    fn decide_waiter(
+        &mut self,
+        host: &str,
+        client_id: &str,
+        admit: bool,
+    ) -> Result<(), MeetingError> {
+        let is_host = self
+            .meeting
+            .as_ref()
+            .and_then(|m| m.participants.get(host))
+            .is_some_and(|p| p.is_host);
+        if !is_host || !self.room.contains(host) {
+            return Err(MeetingError::NotHost);
+        }
+        let waiter = self
+            .take_waiter(client_id)
+            .ok_or(MeetingError::NotWaiting)?;
+        let answer = if admit {
+            self.admitted.insert(waiter.client_id.clone());
+            Outbound::new("waiting-room:admitted", json!({}))
+        } else {
+            Outbound::new(
+                "waiting-room:denied",
+                json!({ "message": "The host declined your entry" }),
+            )
+        };
+        waiter.mailbox.try_send(Delivery::Event(answer));
+        self.tell_hosts_removed(&waiter);
+        Ok(())
     }
 }
 

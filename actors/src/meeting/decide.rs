@@ -142,6 +142,11 @@ pub enum MeetingError {
     AlreadyJoined,
     #[error("only the host can do that")]
     NotHost,
+    /// Not a refusal: the meeting has a waiting room, and the joiner now waits in it.
+    #[error("waiting for the host to let you in")]
+    InWaitingRoom,
+    #[error("nobody with that id is waiting")]
+    NotWaiting,
     #[error("meeting is busy, try again")]
     Unavailable,
     #[error("unexpected: {0}")]
