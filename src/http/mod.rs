@@ -134,7 +134,10 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .map(move |headers: HeaderMap| protection::preflight(&config, origin(&headers)));
     let config = state.config.clone();
     // The realtime endpoint answers for itself (its own protocol, errors and limits).
-    let realtime = crate::realtime::socketio_meetings::engine(state.clone()).routes();
+    let realtime = crate::realtime::socketio_meetings::engine(state.clone())
+        .routes()
+        .or(crate::realtime::ws::routes(state.clone()))
+        .unify();
     let rest = warp::header::headers_cloned()
         .and(warp::path::full())
         .and(preflight.or(limited).unify())

@@ -14,3 +14,4 @@ mod restart;
 mod scheduling;
 mod sessions;
 mod socketio;
+mod ws;
