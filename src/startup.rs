@@ -126,7 +126,48 @@ pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppSta
     http::accounts::seed_admin(&state)
         .await
         .map_err(StartupError::Admin)?;
+    clear_stale_participants(&state).await?;
     Ok(state)
+}
+
+/// Participants are people connected to this server; after a start nobody is, whatever the log
+/// says (the previous run may have stopped without logging their leaves). Each one still
+/// listed is logged as disconnected, so caps, the REST view and audits tell the truth.
+async fn clear_stale_participants(state: &AppState) -> Result<(), StartupError> {
+    let rows = state
+        .projections
+        .meetings()
+        .occupied()
+        .map_err(|e| StartupError::Projections(e.to_string()))?;
+    let mut last_seq = 0;
+    for row in rows {
+        let Ok(meeting_id) = convene_events::MeetingId::parse(&row.meeting_id) else {
+            continue;
+        };
+        for participant in &row.participants {
+            let leave = convene_actors::MeetingCommand::Leave {
+                participant_id: participant.participant_id.clone(),
+                reason: convene_events::catalog::meeting::LeaveReason::Disconnected,
+            };
+            match state
+                .registry
+                .execute(&meeting_id, leave, convene_events::Actor::System)
+                .await
+            {
+                Ok(outcome) => last_seq = last_seq.max(outcome.last_seq),
+                Err(err) => {
+                    tracing::warn!(meeting_id = %meeting_id, error = %err, "cannot clear a stale participant")
+                }
+            }
+        }
+    }
+    if last_seq > 0 {
+        state
+            .caught_up(last_seq)
+            .await
+            .map_err(|e| StartupError::Projections(format!("{e:?}")))?;
+    }
+    Ok(())
 }
 
 pub fn log_config(config: &Config) -> LogConfig {

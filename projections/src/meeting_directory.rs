@@ -101,6 +101,23 @@ impl MeetingDirectory {
             .transpose()
     }
 
+    /// Every active meeting that has participants in it (for start-up: after a restart nobody
+    /// is connected, whatever the log says).
+    pub fn occupied(&self) -> Result<Vec<MeetingRow>, ProjectionError> {
+        let mut rows = Vec::new();
+        for entry in self.tree.scan_prefix([b'w']) {
+            let (key, _) = entry?;
+            let meeting_id = std::str::from_utf8(&key[1 + 9 + 8..])
+                .map_err(|e| ProjectionError::Corrupt(e.to_string()))?;
+            if let Some(row) = self.get(meeting_id)? {
+                if !row.participants.is_empty() {
+                    rows.push(row);
+                }
+            }
+        }
+        Ok(rows)
+    }
+
     /// A workspace's active and scheduled meetings, newest first.
     pub fn live(&self, workspace: Workspace) -> Result<Vec<MeetingRow>, ProjectionError> {
         let mut rows = Vec::new();

@@ -62,3 +62,45 @@ async fn everything_survives_a_restart_on_the_same_data_dir() {
         .await;
     assert_eq!(response.status(), StatusCode::CONFLICT);
 }
+
+/// Nobody is connected to a server that has just started: participants the log still lists
+/// (the last run stopped without their leaves) are logged as disconnected.
+#[tokio::test]
+async fn participants_do_not_outlive_a_restart() {
+    let app = spawn_app().await;
+    let key = app.register("stale@example.com").await;
+    let meeting = app.create_meeting(&key, &json!({"title": "crashy"})).await;
+    let id = meeting["meetingId"].as_str().unwrap().to_owned();
+    let meeting_id = convene_events::MeetingId::parse(&id).unwrap();
+    let join = convene_actors::MeetingCommand::Join {
+        participant_id: "p-ghost".into(),
+        name: "Ghost".into(),
+        invite_token: None,
+        host_token: None,
+    };
+    let outcome = app
+        .state()
+        .registry
+        .execute(&meeting_id, join, convene_events::Actor::System)
+        .await
+        .unwrap();
+    app.state().caught_up(outcome.last_seq).await.unwrap();
+
+    let app = app.restart().await;
+    let detail: Value = app
+        .get(&format!("/api/meetings/{id}"), Some(&key))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(detail["participants"], json!([]));
+    assert_eq!(detail["participantCount"], 0);
+    let last = app
+        .state()
+        .log
+        .read_stream(&meeting_id.stream(), 1)
+        .unwrap()
+        .pop()
+        .unwrap();
+    assert_eq!(last.kind, "meeting.participant_left");
+}
