@@ -32,7 +32,10 @@ struct Stats {
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let base = args.get(1).cloned().unwrap_or("http://127.0.0.1:3000".into());
+    let base = args
+        .get(1)
+        .cloned()
+        .unwrap_or("http://127.0.0.1:3000".into());
     let meetings: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(20);
     let participants: usize = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(50);
     let rates: Vec<u64> = args
@@ -115,8 +118,15 @@ async fn main() {
                 while Instant::now() < deadline {
                     tick.tick().await;
                     let sent_us = epoch.elapsed().as_micros() as u64;
-                    let frame = json!({"event": "chat:message", "data": {"text": sent_us.to_string()}});
-                    if sink.lock().await.send(Message::text(frame.to_string())).await.is_err() {
+                    let frame =
+                        json!({"event": "chat:message", "data": {"text": sent_us.to_string()}});
+                    if sink
+                        .lock()
+                        .await
+                        .send(Message::text(frame.to_string()))
+                        .await
+                        .is_err()
+                    {
                         return;
                     }
                 }
@@ -176,7 +186,10 @@ async fn receive(
         if value["event"] != "chat:message" {
             continue;
         }
-        let Some(sent_us) = value["data"]["text"].as_str().and_then(|t| t.parse::<u64>().ok()) else {
+        let Some(sent_us) = value["data"]["text"]
+            .as_str()
+            .and_then(|t| t.parse::<u64>().ok())
+        else {
             continue;
         };
         let now_us = epoch.elapsed().as_micros() as u64;

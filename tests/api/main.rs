@@ -14,4 +14,5 @@ mod restart;
 mod scheduling;
 mod sessions;
 mod socketio;
+mod socketio_client;
 mod ws;
