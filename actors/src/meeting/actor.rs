@@ -148,7 +148,8 @@ impl Actor for MeetingActor {
                     if let (Ok(outcome), MeetingCommand::Join { participant_id, .. }) =
                         (&result, &command)
                     {
-                        if outcome.meeting.participants[participant_id].is_host {
+                        let host = outcome.meeting.participants.get(participant_id);
+                        if host.is_some_and(|p| p.is_host) {
                             state.show_queue_to(participant_id);
                         }
                     }
