@@ -1,6 +1,7 @@
 //! Realtime fan-out load: `meetings` × `participants` WebSocket clients on `/ws` (JSON), one
 //! sender per meeting sending `chat:message` at a fixed rate; every participant (the sender
-//! included) receives each message. Reports deliveries per second and the delivery latency
+//! included) receives each message. A meeting's participants join all at once (a join storm,
+//! timed). Reports deliveries per second and the delivery latency
 //! (send → receive, measured on this machine's monotonic clock) for each offered rate.
 //!
 //! Run against a release server with rate limits off and a high per-connection event rate:
@@ -78,12 +79,21 @@ async fn main() {
             .await
             .unwrap();
         let meeting_id = meeting["meetingId"].as_str().expect("a meeting").to_owned();
-        for p in 0..participants {
-            let (mut socket, _) = tokio_tungstenite::connect_async(&ws_url)
-                .await
-                .expect("connect");
-            join(&mut socket, &meeting_id, &format!("p{p}")).await;
-            let (sink, stream) = socket.split();
+        // All of a meeting's participants connect and join at once (a join storm).
+        let joins: Vec<_> = (0..participants)
+            .map(|p| {
+                let (url, meeting_id) = (ws_url.clone(), meeting_id.clone());
+                tokio::spawn(async move {
+                    let (mut socket, _) = tokio_tungstenite::connect_async(&url)
+                        .await
+                        .expect("connect");
+                    join(&mut socket, &meeting_id, &format!("p{p}")).await;
+                    socket
+                })
+            })
+            .collect();
+        for (p, joined) in joins.into_iter().enumerate() {
+            let (sink, stream) = joined.await.expect("a join").split();
             tokio::spawn(receive(stream, stats.clone(), epoch));
             if p == 0 {
                 senders.push(sink);
