@@ -50,13 +50,19 @@ async fn main() {
             ping_interval: Duration::from_millis(300),
             ping_timeout: Duration::from_millis(200),
             max_payload: 1_000_000,
+            send_queue: 1024,
         },
         SocketIoConfig {
             connect_timeout: Duration::from_millis(1_000),
         },
         Arc::new(Conformance),
     );
-    let addr: std::net::SocketAddr = ([127, 0, 0, 1], 3000).into();
-    println!("socket.io conformance server on http://{addr}/socket.io/");
-    warp::serve(engine.routes()).run(addr).await;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 3000))
+        .await
+        .expect("port 3000 is free");
+    println!("socket.io conformance server on http://127.0.0.1:3000/socket.io/");
+    engine
+        .server()
+        .serve(listener, std::future::pending())
+        .await;
 }

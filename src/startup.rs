@@ -81,11 +81,7 @@ pub async fn serve(
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, data = %log.path().display(), events = log.durable_head(), "convene is listening");
     }
-    warp::serve(http::routes(state))
-        .incoming(listener)
-        .graceful(shutdown)
-        .run()
-        .await;
+    http::server(state).serve(listener, shutdown).await;
     tracing::info!("shutting down");
     scheduler.abort();
     forget_idle_clients.abort();

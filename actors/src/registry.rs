@@ -130,14 +130,39 @@ impl MeetingRegistry {
         actor: EventActor,
         mailbox: Mailbox,
     ) -> Result<CommandOutcome, MeetingError> {
-        self.call(id, |reply| MeetingMsg::Connect {
+        let result = self
+            .call(id, |reply| MeetingMsg::Connect {
+                client_id: client_id.to_owned(),
+                command: command.clone(),
+                actor: actor.clone(),
+                mailbox: mailbox.clone(),
+                reply,
+            })
+            .await;
+        if let (Err(MeetingError::Unavailable), MeetingCommand::Join { participant_id, .. }) =
+            (&result, &command)
+        {
+            // The actor may still take the join after we stopped waiting for it: queue the
+            // undoing behind it, so no participant is left in the meeting that nobody drives.
+            self.abandon(id, participant_id, client_id);
+        }
+        result?
+    }
+
+    /// Undoes a connect whose answer never came: leaves the room and the meeting, and the
+    /// waiting room, whichever it reached.
+    fn abandon(&self, id: &MeetingId, participant_id: &str, client_id: &str) {
+        let Some(actor) = self.ctx.lookup(id) else {
+            return;
+        };
+        let (reply, _) = ractor::concurrency::oneshot();
+        let _ = actor.cast(MeetingMsg::Disconnect {
+            participant_id: participant_id.to_owned(),
+            reply: reply.into(),
+        });
+        let _ = actor.cast(MeetingMsg::StopWaiting {
             client_id: client_id.to_owned(),
-            command: command.clone(),
-            actor: actor.clone(),
-            mailbox: mailbox.clone(),
-            reply,
-        })
-        .await?
+        });
     }
 
     /// A host admits or denies a client in the waiting room.
@@ -492,6 +517,33 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_members_of_a_failed_actors_room_are_cut_off() {
+        let f = fixture().await;
+        let id = MeetingId::generate();
+        f.registry
+            .execute(&id, create(&id), EventActor::System)
+            .await
+            .unwrap();
+        let (ada_box, mut ada) = crate::mailbox(16);
+        f.registry
+            .connect(&id, "c-ada", join("ada"), EventActor::System, ada_box)
+            .await
+            .unwrap();
+        assert_eq!(received(&mut ada), ["joined"]);
+        f.registry
+            .live_actor(&id)
+            .unwrap()
+            .cast(MeetingMsg::Crash)
+            .unwrap();
+        assert!(
+            matches!(ada.recv().await, Some(crate::Delivery::Close(reason)) if reason == "meeting unavailable"),
+            "a member is not left in a room that is gone"
+        );
+        f.registry.shutdown().await;
+        f.log.close().await;
+    }
+
+    #[tokio::test]
     async fn idle_and_ended_meetings_are_passivated_and_come_back_on_demand() {
         let f = fixture().await;
         let idle = MeetingId::generate();
@@ -587,6 +639,7 @@ mod tests {
         while let Some(delivery) = mailbox.try_recv() {
             names.push(match delivery {
                 crate::Delivery::Event(out) => out.event.to_owned(),
+                crate::Delivery::Ack { id, .. } => format!("ack:{id}"),
                 crate::Delivery::Close(reason) => format!("close:{reason}"),
             });
         }
@@ -652,6 +705,40 @@ mod tests {
             meeting.participants.is_empty(),
             "a disconnect is a logged leave"
         );
+        f.registry.shutdown().await;
+        f.log.close().await;
+    }
+
+    #[tokio::test]
+    async fn a_command_that_changes_nothing_succeeds_and_logs_nothing() {
+        let f = fixture().await;
+        let id = MeetingId::generate();
+        f.registry
+            .execute(&id, create(&id), EventActor::System)
+            .await
+            .unwrap();
+        let (ada_box, _ada) = crate::mailbox(16);
+        f.registry
+            .connect(&id, "c-ada", join("ada"), EventActor::System, ada_box)
+            .await
+            .unwrap();
+        let head = f.log.durable_head();
+        let lower_hand = MeetingCommand::Participant {
+            participant_id: "ada".into(),
+            action: crate::ParticipantAction::RaiseHand(false),
+        };
+        let outcome = f
+            .registry
+            .execute(&id, lower_hand, EventActor::System)
+            .await
+            .expect("a hand already down is lowered without error");
+        assert_eq!(outcome.last_seq, 0, "nothing to wait for");
+        let not_due = MeetingCommand::ExpireIfEmpty { empty_for_ms: 1 };
+        f.registry
+            .execute(&id, not_due, EventActor::System)
+            .await
+            .expect("an occupied meeting does not expire, without error");
+        assert_eq!(f.log.durable_head(), head, "nothing was logged");
         f.registry.shutdown().await;
         f.log.close().await;
     }

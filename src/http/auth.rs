@@ -35,7 +35,7 @@ pub struct Caller {
 pub fn caller() -> impl Filter<Extract = (Caller,), Error = std::convert::Infallible> + Clone {
     warp::method()
         .and(warp::header::headers_cloned())
-        .and(warp::addr::remote())
+        .and(crate::http::server::peer_addr())
         .map(|method, headers, remote: Option<SocketAddr>| Caller {
             method,
             headers,

@@ -31,6 +31,7 @@ pub mod passwords;
 pub mod protection;
 pub mod reply;
 pub mod router;
+pub mod server;
 pub mod sessions;
 
 use std::sync::Arc;
@@ -122,7 +123,15 @@ pub fn route_table(state: &AppState) -> Router {
     router
 }
 
-pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
+/// The whole server: the warp routes, and the realtime endpoints' WebSocket handshakes.
+pub fn server(state: AppState) -> server::Server {
+    let engine = crate::realtime::socketio_meetings::engine(state.clone());
+    server::Server::new(routes(state.clone(), &engine))
+        .websocket("/socket.io/", engine.websocket_endpoint())
+        .websocket("/ws", crate::realtime::ws::websocket_endpoint(state))
+}
+
+fn routes(state: AppState, engine: &crate::realtime::engineio::Engine) -> BoxedFilter<(Response,)> {
     let (endpoints, api) = route_table(&state).finish();
     let limited = rate_limited(state.clone())
         .and(api)
@@ -134,10 +143,7 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .map(move |headers: HeaderMap| protection::preflight(&config, origin(&headers)));
     let config = state.config.clone();
     // The realtime endpoint answers for itself (its own protocol, errors and limits).
-    let realtime = crate::realtime::socketio_meetings::engine(state.clone())
-        .routes()
-        .or(crate::realtime::ws::routes(state.clone()))
-        .unify();
+    let realtime = engine.routes().or(crate::realtime::ws::routes()).unify();
     let rest = warp::header::headers_cloned()
         .and(warp::path::full())
         .and(preflight.or(limited).unify())
@@ -165,7 +171,7 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
 fn rate_limited(state: AppState) -> impl Filter<Extract = (), Error = warp::Rejection> + Clone {
     warp::method()
         .and(warp::path::full())
-        .and(warp::addr::remote())
+        .and(server::peer_addr())
         .and_then(
             move |method: Method,
                   path: warp::path::FullPath,

@@ -45,7 +45,7 @@ pub struct MeetingSession {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refused(pub String);
 
-type Handled = Result<(), Refused>;
+pub type Handled = Result<(), Refused>;
 
 fn refuse(message: impl Into<String>) -> Refused {
     Refused(message.into())
@@ -133,6 +133,16 @@ impl MeetingSession {
             let _ = self.mailbox.try_send(Delivery::Event(error));
         }
         result
+    }
+
+    /// Answers a client's request for acknowledgement of the event it just had handled: after
+    /// what that event caused, in the same queue (`{"ok": true}` or `{"ok": false, "error"}`).
+    pub fn acknowledge(&self, id: u64, result: &Handled) {
+        let data = match result {
+            Ok(()) => json!({ "ok": true }),
+            Err(Refused(message)) => json!({ "ok": false, "error": message }),
+        };
+        let _ = self.mailbox.try_send(Delivery::Ack { id, data });
     }
 
     /// The connection ended: leave the meeting (logged as a disconnect).
@@ -259,6 +269,17 @@ impl MeetingSession {
             (true, None) => return Err(refuse("adminToken is required to join as host")),
             (false, _) => None,
         };
+        // One meeting at a time, waiting rooms included: a client queued in another meeting
+        // leaves that queue (its hosts are told) before it asks to join here. Asking again
+        // where it waits keeps its place (and its admission, once a host has given it).
+        if let Some(queued_in) = self
+            .waiting_in
+            .take_if(|queued_in| *queued_in != meeting_id)
+        {
+            self.state
+                .registry
+                .stop_waiting(&queued_in, &self.client_id);
+        }
         let participant_id = crate::domain::SecretToken::generate().expose()[..12].to_owned();
         let command = MeetingCommand::Join {
             participant_id: participant_id.clone(),

@@ -7,9 +7,11 @@
 //!   it alone.
 //! - [`socketio_meetings`]: meetings at `/socket.io/`.
 //! - [`ws`]: meetings at `/ws` as JSON text frames or MessagePack binary frames.
+//! - [`websocket`]: the WebSocket handshake and the connection's buffer sizes, shared by both.
 
 pub mod engineio;
 pub mod meeting;
 pub mod socketio;
 pub mod socketio_meetings;
+pub mod websocket;
 pub mod ws;

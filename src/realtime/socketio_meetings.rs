@@ -10,8 +10,8 @@ use convene_actors::{mailbox, Delivery, Inbox};
 use serde_json::{json, Value};
 
 use super::engineio::{Engine, EngineConfig};
-use super::meeting::{MeetingSession, Refused};
-use super::socketio::{self, encode_event, Event, Handler, Payload, Socket, SocketIoConfig};
+use super::meeting::MeetingSession;
+use super::socketio::{self, encode_ack, encode_event, Event, Handler, Socket, SocketIoConfig};
 use crate::http::AppState;
 
 /// The slot of the Socket.IO text in an Outbound's encoding cache.
@@ -29,6 +29,9 @@ pub fn engine(state: AppState) -> Engine {
         ping_interval: Duration::from_millis(config.ping_interval_ms),
         ping_timeout: Duration::from_millis(config.ping_timeout_ms),
         max_payload: config.max_payload_bytes,
+        // The meeting's own queue (the mailbox) holds the backlog; this one only has to cover
+        // the packets the engine adds itself (pings, the handshake's answers).
+        send_queue: 64,
     };
     let socketio_config = SocketIoConfig {
         connect_timeout: Duration::from_millis(config.connect_timeout_ms),
@@ -75,13 +78,10 @@ impl Handler for MeetingSockets {
             return;
         };
         let data = event.payload.args.into_iter().next().unwrap_or(json!({}));
-        let result = session.lock().await.handle(&event.name, data).await;
+        let mut session = session.lock().await;
+        let result = session.handle(&event.name, data).await;
         if let Some(ack) = event.ack {
-            let answer = match result {
-                Ok(()) => json!({ "ok": true }),
-                Err(Refused(message)) => json!({ "ok": false, "error": message }),
-            };
-            ack.send(Payload::json(vec![answer]));
+            session.acknowledge(ack.id(), &result);
         }
     }
 
@@ -94,23 +94,25 @@ impl Handler for MeetingSockets {
 }
 
 /// Writes what the meeting delivers to the socket until the meeting closes it or the
-/// connection ends.
+/// connection ends. While the connection's send queue is full this waits, and the backlog
+/// stays in the mailbox, whose bound the room enforces.
 async fn pump(mut inbox: Inbox, socket: Socket) {
     while let Some(delivery) = inbox.recv().await {
-        match delivery {
+        let text = match delivery {
             Delivery::Event(outbound) => {
                 let text = outbound.encoded(SOCKETIO_FORMAT, |o| {
                     encode_event("/", o.event, &o.data).into_bytes()
                 });
-                let text = String::from_utf8_lossy(&text).into_owned();
-                if !socket.emit_encoded(text) {
-                    return;
-                }
+                String::from_utf8_lossy(&text).into_owned()
             }
+            Delivery::Ack { id, data } => encode_ack("/", id, vec![data]),
             Delivery::Close(reason) => {
                 socket.close(&reason);
                 return;
             }
+        };
+        if !socket.emit_encoded_waiting(text).await {
+            return;
         }
     }
 }

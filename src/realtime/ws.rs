@@ -10,23 +10,28 @@
 //! a frame over `realtime.max_payload_bytes`; a client that stops answering pings is closed
 //! after `ping_interval_ms + ping_timeout_ms`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use convene_actors::{mailbox, Delivery, Outbound};
+use convene_actors::{mailbox, Delivery, Inbox, Outbound};
+use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use warp::filters::ws::{Message, WebSocket, Ws};
 use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
-use super::meeting::{MeetingSession, Refused};
+use super::meeting::MeetingSession;
+use super::websocket::{self, CloseCode, CloseFrame, Message, Upgrade, Utf8Bytes, WebSocket};
+use crate::http::server::WebSocketEndpoint;
 use crate::http::AppState;
 
 /// The slots of an Outbound's encoding cache (Socket.IO uses 0).
 const JSON_FORMAT: usize = 1;
 const MSGPACK_FORMAT: usize = 2;
+/// The most deliveries written before a flush.
+const WRITE_BATCH: usize = 64;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -55,9 +60,13 @@ impl Format {
         }
     }
 
-    fn message(self, bytes: Vec<u8>) -> Message {
+    fn message(self, bytes: bytes::Bytes) -> Message {
         match self {
-            Format::Json => Message::text(String::from_utf8(bytes).expect("JSON is UTF-8")),
+            // Checked again (the bytes are shared, not copied): JSON text is always UTF-8.
+            Format::Json => match Utf8Bytes::try_from(bytes) {
+                Ok(text) => Message::Text(text),
+                Err(_) => Message::Close(None),
+            },
             Format::MessagePack => Message::binary(bytes),
         }
     }
@@ -70,7 +79,7 @@ impl Format {
         let bytes = outbound.encoded(slot, |o| {
             self.encode(&json!({ "event": o.event, "data": o.data }))
         });
-        self.message(bytes.to_vec())
+        self.message(bytes::Bytes::from_owner(bytes))
     }
 }
 
@@ -86,54 +95,86 @@ struct ClientFrame {
 }
 
 fn decode(format: Format, message: &Message) -> Result<ClientFrame, &'static str> {
-    match format {
-        Format::Json if message.is_text() => {
-            serde_json::from_str(message.to_str().unwrap_or_default())
-                .map_err(|_| "expected a JSON object {event, data, ack}")
-        }
-        Format::MessagePack if message.is_binary() => rmp_serde::from_slice(message.as_bytes())
+    match (format, message) {
+        (Format::Json, Message::Text(text)) => serde_json::from_str(text.as_str())
+            .map_err(|_| "expected a JSON object {event, data, ack}"),
+        (Format::MessagePack, Message::Binary(bytes)) => rmp_serde::from_slice(bytes)
             .map_err(|_| "expected a MessagePack map {event, data, ack}"),
-        Format::Json => Err("expected a text frame"),
-        Format::MessagePack => Err("expected a binary frame"),
+        (Format::Json, _) => Err("expected a text frame"),
+        (Format::MessagePack, _) => Err("expected a binary frame"),
     }
 }
 
-pub fn routes(state: AppState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
-    warp::path("ws")
-        .and(warp::path::end())
-        .and(warp::query::raw().or(warp::any().map(String::new)).unify())
-        .and(warp::ws())
-        .map(move |query: String, ws: Ws| {
-            let Some(format) = Format::parse(&query) else {
-                return warp::reply::with_status(
-                    warp::reply::json(&json!({ "error": "format must be json or msgpack" })),
-                    StatusCode::BAD_REQUEST,
-                )
-                .into_response();
-            };
-            let state = state.clone();
-            let max = state.config.realtime.max_payload_bytes;
-            ws.max_message_size(max)
-                .max_frame_size(max)
-                .on_upgrade(move |socket| run(socket, state, format))
-                .into_response()
-        })
+fn bad_format() -> Response {
+    warp::reply::with_status(
+        warp::reply::json(&json!({ "error": "format must be json or msgpack" })),
+        StatusCode::BAD_REQUEST,
+    )
+    .into_response()
 }
 
-/// Writes one delivery; false when the connection is over.
-async fn deliver(
-    sink: &mut futures_util::stream::SplitSink<WebSocket, Message>,
-    format: Format,
-    delivery: Option<Delivery>,
-) -> bool {
+/// `/ws` handshakes (see [`crate::http::server`] for why they bypass warp).
+pub fn websocket_endpoint(state: AppState) -> WebSocketEndpoint {
+    Arc::new(move |query: &str, upgrade: Upgrade| {
+        let Some(format) = Format::parse(query) else {
+            return bad_format();
+        };
+        let state = state.clone();
+        let limits = websocket::Limits {
+            max_message: state.config.realtime.max_payload_bytes,
+        };
+        upgrade.accept(limits, move |socket| run(socket, state, format))
+    })
+}
+
+/// `/ws` without a WebSocket handshake.
+pub fn routes() -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    warp::path("ws").and(warp::path::end()).map(|| {
+        warp::reply::with_status(
+            warp::reply::json(&json!({ "error": "/ws takes a websocket handshake" })),
+            StatusCode::UPGRADE_REQUIRED,
+        )
+        .into_response()
+    })
+}
+
+type Sink = SplitSink<WebSocket, Message>;
+
+fn close(code: CloseCode, reason: &str) -> Message {
+    Message::Close(Some(CloseFrame {
+        code,
+        reason: reason.into(),
+    }))
+}
+
+/// Feeds one delivery to the sink (unflushed); false when the connection is over.
+async fn feed(sink: &mut Sink, format: Format, delivery: Delivery) -> bool {
     match delivery {
-        Some(Delivery::Event(outbound)) => sink.send(format.outbound(&outbound)).await.is_ok(),
-        Some(Delivery::Close(reason)) => {
-            let _ = sink.send(Message::close_with(1000u16, reason)).await;
+        Delivery::Event(outbound) => sink.feed(format.outbound(&outbound)).await.is_ok(),
+        Delivery::Ack { id, data } => {
+            let reply = format.encode(&json!({ "ack": id, "data": data }));
+            sink.feed(format.message(reply.into())).await.is_ok()
+        }
+        Delivery::Close(reason) => {
+            let _ = sink.send(close(CloseCode::Normal, &reason)).await;
             false
         }
-        None => false,
     }
+}
+
+/// Writes `first` and whatever else is waiting (up to a batch) with one flush; false when the
+/// connection is over.
+async fn deliver(sink: &mut Sink, inbox: &mut Inbox, format: Format, first: Delivery) -> bool {
+    if !feed(sink, format, first).await {
+        return false;
+    }
+    for _ in 1..WRITE_BATCH {
+        let Some(next) = inbox.try_recv() else { break };
+        if !feed(sink, format, next).await {
+            return false;
+        }
+    }
+    sink.flush().await.is_ok()
 }
 
 async fn run(socket: WebSocket, state: AppState, format: Format) {
@@ -144,13 +185,16 @@ async fn run(socket: WebSocket, state: AppState, format: Format) {
     let (mut sink, mut stream) = socket.split();
     let mut ping = tokio::time::interval(Duration::from_millis(config.ping_interval_ms));
     ping.tick().await;
-    let silence_limit = Duration::from_millis(config.ping_interval_ms + config.ping_timeout_ms);
+    // The client must answer pings, and take what is written to it, within this long.
+    let patience = Duration::from_millis(config.ping_interval_ms + config.ping_timeout_ms);
     let mut last_heard = tokio::time::Instant::now();
     loop {
         tokio::select! {
             biased;
             delivery = inbox.recv() => {
-                if !deliver(&mut sink, format, delivery).await {
+                let Some(delivery) = delivery else { break };
+                let written = tokio::time::timeout(patience, deliver(&mut sink, &mut inbox, format, delivery)).await;
+                if written != Ok(true) {
                     break;
                 }
             }
@@ -160,50 +204,31 @@ async fn run(socket: WebSocket, state: AppState, format: Format) {
                     Some(Err(_)) | None => break,
                 };
                 last_heard = tokio::time::Instant::now();
-                if message.is_close() {
-                    break;
-                }
-                if message.is_ping() || message.is_pong() {
-                    continue;
+                match message {
+                    Message::Close(_) => break,
+                    Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => continue,
+                    Message::Text(_) | Message::Binary(_) => {}
                 }
                 let frame = match decode(format, &message) {
                     Ok(frame) => frame,
                     Err(why) => {
-                        let _ = sink.send(Message::close_with(1007u16, why)).await;
+                        let _ = tokio::time::timeout(patience, sink.send(close(CloseCode::Invalid, why))).await;
                         break;
                     }
                 };
                 let data = frame.data.unwrap_or_else(|| json!({}));
                 let result = session.handle(&frame.event, data).await;
-                // What the frame caused for this client (its `error`, its `joined`) goes out
-                // before the ack.
-                let mut open = true;
-                while let Some(delivery) = inbox.try_recv() {
-                    open = deliver(&mut sink, format, Some(delivery)).await;
-                    if !open {
-                        break;
-                    }
-                }
-                if !open {
-                    break;
-                }
                 if let Some(ack) = frame.ack {
-                    let answer = match result {
-                        Ok(()) => json!({ "ok": true }),
-                        Err(Refused(message)) => json!({ "ok": false, "error": message }),
-                    };
-                    let reply = format.encode(&json!({ "ack": ack, "data": answer }));
-                    if sink.send(format.message(reply)).await.is_err() {
-                        break;
-                    }
+                    session.acknowledge(ack, &result);
                 }
             }
             _ = ping.tick() => {
-                if last_heard.elapsed() > silence_limit {
-                    let _ = sink.send(Message::close_with(1001u16, "ping timeout")).await;
+                if last_heard.elapsed() > patience {
+                    let _ = tokio::time::timeout(patience, sink.send(close(CloseCode::Away, "ping timeout"))).await;
                     break;
                 }
-                if sink.send(Message::ping(Vec::new())).await.is_err() {
+                let pinged = tokio::time::timeout(patience, sink.send(Message::Ping(Default::default()))).await;
+                if !matches!(pinged, Ok(Ok(()))) {
                     break;
                 }
             }

@@ -33,6 +33,7 @@ async fn serve(ping_interval_ms: u64, connect_timeout_ms: u64) -> String {
             ping_interval: Duration::from_millis(ping_interval_ms),
             ping_timeout: Duration::from_millis(100),
             max_payload: 10_000,
+            send_queue: 64,
         },
         SocketIoConfig {
             connect_timeout: Duration::from_millis(connect_timeout_ms),
@@ -41,7 +42,12 @@ async fn serve(ping_interval_ms: u64, connect_timeout_ms: u64) -> String {
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/socket.io/", listener.local_addr().unwrap());
-    tokio::spawn(warp::serve(engine.routes()).incoming(listener).run());
+    tokio::spawn(async move {
+        engine
+            .server()
+            .serve(listener, std::future::pending())
+            .await
+    });
     url
 }
 
@@ -241,4 +247,65 @@ async fn binary_attachments_travel_as_base64_over_polling() {
         echo,
         "451-[\"echo\",{\"_placeholder\":true,\"num\":0}]\x1ebAQID"
     );
+}
+
+/// Polls until the payloads so far contain `needle`; returns everything received.
+async fn poll_until(client: &Client, url: &str, sid: &str, needle: &str) -> String {
+    let mut received = String::new();
+    for _ in 0..20 {
+        let (status, body) = poll(client, url, sid).await;
+        assert_eq!(status, StatusCode::OK, "{received}");
+        received.push_str(&body);
+        received.push('\u{1e}');
+        if received.contains(needle) {
+            return received;
+        }
+    }
+    panic!("no {needle} in {received}");
+}
+
+#[tokio::test]
+async fn a_kicked_polling_client_gets_the_kick_a_disconnect_and_the_close() {
+    let app = crate::helpers::spawn_app().await;
+    let key = app.register("poll-host@example.com").await;
+    let meeting = app.create_meeting(&key, &json!({"title": "Polls"})).await;
+    let (id, token) = (
+        meeting["meetingId"].as_str().unwrap(),
+        meeting["adminToken"].as_str().unwrap(),
+    );
+    let url = app.url("/socket.io/");
+    let client = &app.client;
+    let sid = joined(client, &url).await;
+    let join = json!(["join-meeting", {"meetingId": id, "name": "Ada"}]);
+    assert_eq!(
+        post(client, &url, &sid, &format!("42{join}")).await,
+        StatusCode::OK
+    );
+    let received = poll_until(client, &url, &sid, "\"joined\"").await;
+    let joined_at = received.find("42[\"joined\",").unwrap();
+    let joined: Value =
+        serde_json::from_str(received[joined_at + 2..].split('\u{1e}').next().unwrap()).unwrap();
+    let participant = joined[1]["participantId"].as_str().unwrap();
+
+    // The kick happens while no poll is pending: the session keeps what it was sent.
+    let kick = client
+        .post(app.url(&format!(
+            "/api/meetings/{id}/participants/{participant}/kick"
+        )))
+        .header("x-api-key", &key)
+        .header("x-admin-token", token)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(kick.status(), StatusCode::OK);
+    let received = poll_until(client, &url, &sid, "\u{1e}1\u{1e}").await;
+    let kick_at = received.find("admin:kick").expect("the kick is delivered");
+    let disconnect_at = received
+        .find("\u{1e}41\u{1e}")
+        .expect("a namespace disconnect, so the client does not reconnect");
+    assert!(kick_at < disconnect_at, "{received}");
+    // The close has been taken: the session is gone.
+    let (status, _) = poll(client, &url, &sid).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
 }

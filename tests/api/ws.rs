@@ -143,3 +143,26 @@ async fn an_unknown_format_is_a_400() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn a_request_without_a_proper_handshake_is_refused() {
+    let app = spawn_app().await;
+    let plain = app.client.get(app.url("/ws")).send().await.unwrap();
+    assert_eq!(plain.status(), StatusCode::UPGRADE_REQUIRED);
+    let old_version = app
+        .client
+        .get(app.url("/ws"))
+        .header("connection", "upgrade")
+        .header("upgrade", "websocket")
+        .header("sec-websocket-version", "8")
+        .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(old_version.status(), StatusCode::BAD_REQUEST);
+    let body: Value = old_version.json().await.unwrap();
+    assert_eq!(
+        body["error"],
+        "bad websocket handshake: sec-websocket-version must be 13"
+    );
+}

@@ -309,6 +309,20 @@ impl MeetingState {
     ) -> Result<(CommandOutcome, (Vec<(MeetingEvent, Option<String>)>, i64)), MeetingError> {
         for _ in 0..2 {
             let events = decide(&self.meeting, command, self.ctx.clock.now_ms())?;
+            if events.is_empty() {
+                // Nothing changes (a toggle to the state it is in, a schedule not yet due): nothing
+                // to log and nothing for a reader to wait for.
+                let meeting = self.meeting.clone().ok_or_else(|| {
+                    MeetingError::Unexpected(
+                        "a command that changes nothing found no meeting".into(),
+                    )
+                })?;
+                let done = CommandOutcome {
+                    meeting,
+                    last_seq: 0,
+                };
+                return Ok((done, (Vec::new(), self.ctx.clock.now_ms())));
+            }
             let expected = match self.version {
                 0 => ExpectedVersion::NoStream,
                 v => ExpectedVersion::Exact(v),

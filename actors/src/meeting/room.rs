@@ -49,6 +49,13 @@ impl Outbound {
 #[derive(Debug, Clone)]
 pub enum Delivery {
     Event(Arc<Outbound>),
+    /// The answer to a client's request for acknowledgement (Socket.IO's ack id, `/ws`'s
+    /// `ack`). It travels the same queue so that it reaches the client after what the request
+    /// caused (its `joined`, its `error`).
+    Ack {
+        id: u64,
+        data: Value,
+    },
     /// The server ends this connection (kicked, meeting ended); the reason is for the log.
     Close(String),
 }
@@ -193,6 +200,16 @@ impl Room {
                 mailbox.evict();
             }
         }
+    }
+}
+
+/// A room dropped with members in it belongs to an actor that failed (or a server that is
+/// stopping): its members are cut off, so each connection ends, its session logs the leave
+/// through the next actor, and the client can join again, rather than sit in a room that no
+/// longer exists and hear nothing.
+impl Drop for Room {
+    fn drop(&mut self) {
+        self.close_all("meeting unavailable");
     }
 }
 

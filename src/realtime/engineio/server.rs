@@ -4,6 +4,9 @@
 //! Requests that break the protocol get the status and `{"code", "message"}` body the
 //! reference server gives (400 for an unknown transport, an unknown sid, a bad method or a
 //! missing or unsupported `EIO`), and a broken session is closed.
+//!
+//! Long-polling requests are warp routes ([`Engine::routes`]); WebSocket handshakes come through
+//! [`Engine::websocket_endpoint`] (see [`crate::http::server`] for why they bypass warp).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -13,13 +16,19 @@ use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
 use tokio::sync::mpsc;
-use warp::filters::ws::{Message, WebSocket, Ws};
 use warp::http::{Method, StatusCode};
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
 use super::packet::{decode_payload, encode_payload, Packet};
 use super::session::{CloseReason, Inbound, Session};
+use crate::http::server::WebSocketEndpoint;
+use crate::realtime::websocket::{self, Message, Upgrade, WebSocket};
+
+/// How long a client has to finish an upgrade (the reference server's `upgradeTimeout`).
+const UPGRADE_TIMEOUT: Duration = Duration::from_secs(10);
+/// The most packets written to a WebSocket before it is flushed.
+const WRITE_BATCH: usize = 64;
 
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -27,6 +36,9 @@ pub struct EngineConfig {
     pub ping_timeout: Duration,
     /// Largest payload (a polling POST body, a WebSocket message) in bytes.
     pub max_payload: usize,
+    /// How many packets may wait for a client; a client that lets more pile up is disconnected
+    /// ("send queue full").
+    pub send_queue: usize,
 }
 
 /// Called once per new session with its inbound packets; the layer above runs from there.
@@ -95,17 +107,16 @@ impl Engine {
         }
     }
 
-    /// `/socket.io/` for every method; the answer is always final.
+    /// `/socket.io/` for every method but a WebSocket handshake; the answer is always final.
     pub fn routes(&self) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
         let engine = self.clone();
         let max_payload = self.config.max_payload as u64;
         let request = warp::method()
             .and(warp::query::raw().or(warp::any().map(String::new)).unify())
-            .and(warp::ws().map(Some).or(warp::any().map(|| None)).unify())
             .and(crate::http::body::limited(max_payload))
-            .then(move |method, query: String, ws: Option<Ws>, body: Bytes| {
+            .then(move |method, query: String, body: Bytes| {
                 let engine = engine.clone();
-                async move { engine.handle(method, &query, ws, body).await }
+                async move { engine.handle(method, &query, body).await }
             })
             // Only the body limit can refuse here (413); the path above stays a plain filter
             // so that other routes are still tried for other paths.
@@ -114,31 +125,44 @@ impl Engine {
         warp::path("socket.io").and(warp::path::end()).and(request)
     }
 
-    async fn handle(
-        &self,
-        method: Method,
-        raw_query: &str,
-        ws: Option<Ws>,
-        body: Bytes,
-    ) -> Response {
+    /// A server answering only this endpoint (the conformance example, the protocol tests).
+    pub fn server(&self) -> crate::http::server::Server {
+        crate::http::server::Server::new(self.routes().boxed())
+            .websocket("/socket.io/", self.websocket_endpoint())
+    }
+
+    /// The WebSocket handshakes of `/socket.io/` (a new session, or an upgrade of a polling one).
+    pub fn websocket_endpoint(&self) -> WebSocketEndpoint {
+        let engine = self.clone();
+        std::sync::Arc::new(
+            move |raw_query: &str, upgrade: Upgrade| match parse_query(raw_query) {
+                Ok(Query {
+                    transport: Transport::WebSocket,
+                    sid,
+                }) => engine.upgrade_to_websocket(upgrade, sid),
+                Ok(_) => refuse(StatusCode::BAD_REQUEST, 3, "Bad request"),
+                Err(Refusal(code, message)) => refuse(StatusCode::BAD_REQUEST, code, message),
+            },
+        )
+    }
+
+    async fn handle(&self, method: Method, raw_query: &str, body: Bytes) -> Response {
         let query = match parse_query(raw_query) {
             Ok(query) => query,
             Err(Refusal(code, message)) => return refuse(StatusCode::BAD_REQUEST, code, message),
         };
-        match (query.transport, ws, query.sid) {
-            (Transport::WebSocket, Some(ws), sid) if method == Method::GET => {
-                self.upgrade_to_websocket(ws, sid)
-            }
-            (Transport::WebSocket, _, _) => refuse(StatusCode::BAD_REQUEST, 3, "Bad request"),
-            (Transport::Polling, _, None) if method == Method::GET => self.open_polling(),
-            (Transport::Polling, _, None) => {
+        match (query.transport, query.sid) {
+            // A WebSocket handshake never gets here (see `websocket_endpoint`).
+            (Transport::WebSocket, _) => refuse(StatusCode::BAD_REQUEST, 3, "Bad request"),
+            (Transport::Polling, None) if method == Method::GET => self.open_polling(),
+            (Transport::Polling, None) => {
                 refuse(StatusCode::BAD_REQUEST, 2, "Bad handshake method")
             }
-            (Transport::Polling, _, Some(sid)) => {
+            (Transport::Polling, Some(sid)) => {
                 let Some(session) = self.session(&sid) else {
                     return refuse(StatusCode::BAD_REQUEST, 1, "Session ID unknown");
                 };
-                if session.is_upgraded() {
+                if session.is_upgraded() || (method == Method::POST && session.is_closed()) {
                     return refuse(StatusCode::BAD_REQUEST, 3, "Bad request");
                 }
                 match method {
@@ -161,7 +185,11 @@ impl Engine {
     /// Creates a session, starts its heartbeat and the layer above, and forgets it when it ends.
     fn open(&self, upgrades: &[&str]) -> (Arc<Session>, Packet) {
         let sid = crate::domain::SecretToken::generate().expose()[..20].to_owned();
-        let (session, inbound) = Session::new(sid.clone());
+        let (session, inbound) = Session::new(
+            sid.clone(),
+            self.config.send_queue,
+            self.config.ping_interval + self.config.ping_timeout,
+        );
         self.lock().insert(sid.clone(), session.clone());
         let handshake = json!({
             "sid": sid,
@@ -175,15 +203,19 @@ impl Engine {
                 .clone()
                 .heartbeat(self.config.ping_interval, self.config.ping_timeout),
         );
-        let sessions = self.sessions.clone();
+        let engine = self.clone();
         let ending = session.clone();
+        // A polling client learns of a server-side close (a kick, the meeting's end) only by
+        // polling once more: its session stays findable until that poll takes the last packets
+        // (see `poll`) or until a poll is overdue.
+        let grace = self.config.ping_interval + self.config.ping_timeout;
         tokio::spawn(async move {
             let reason = ending.closed().await;
             tracing::debug!(sid = %ending.sid, reason = reason.as_str(), "engine.io session closed");
-            sessions
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .remove(&ending.sid);
+            if !ending.is_upgraded() && !matches!(reason, CloseReason::ClientClosed) {
+                tokio::time::sleep(grace).await;
+            }
+            engine.forget(&ending.sid);
         });
         (self.on_open)(session.clone(), inbound);
         (session, Packet::Open(handshake.to_string()))
@@ -212,8 +244,13 @@ impl Engine {
         // What was queued before the end is still delivered, then the close.
         if session.is_closed() {
             packets.push(Packet::Close);
+            self.forget(&session.sid);
         }
         text_response(encode_payload(&packets))
+    }
+
+    fn forget(&self, sid: &str) {
+        self.lock().remove(sid);
     }
 
     fn post(&self, session: &Arc<Session>, body: &[u8]) -> Response {
@@ -234,50 +271,72 @@ impl Engine {
         }
     }
 
-    fn upgrade_to_websocket(&self, ws: Ws, sid: Option<String>) -> Response {
+    fn upgrade_to_websocket(&self, upgrade: Upgrade, sid: Option<String>) -> Response {
         let existing = match &sid {
             Some(sid) => match self.session(sid) {
-                Some(session) if !session.is_upgraded() => Some(session),
+                Some(session) if !session.is_upgraded() && !session.is_closed() => Some(session),
                 _ => return refuse(StatusCode::BAD_REQUEST, 1, "Session ID unknown"),
             },
             None => None,
         };
         let engine = self.clone();
-        let max = self.config.max_payload;
-        ws.max_message_size(max)
-            .max_frame_size(max)
-            .on_upgrade(move |socket| async move {
-                match existing {
-                    Some(session) => engine.run_upgrade(socket, session).await,
-                    None => {
-                        let (session, open) = engine.open(&[]);
-                        run_websocket(socket, session, Some(open)).await;
-                    }
+        let limits = websocket::Limits {
+            max_message: self.config.max_payload,
+        };
+        upgrade.accept(limits, move |socket| async move {
+            match existing {
+                Some(session) => engine.run_upgrade(socket, session).await,
+                None => {
+                    let (session, open) = engine.open(&[]);
+                    run_websocket(socket, session, Some(open)).await;
                 }
-            })
-            .into_response()
+            }
+        })
     }
 
     /// The upgrade dance: `2probe` → `3probe`, a `noop` to release the pending poll, then
-    /// `5` switches the session to this WebSocket.
+    /// `5` switches the session to this WebSocket. A client that does not finish within
+    /// [`UPGRADE_TIMEOUT`], or whose session ends meanwhile, stays on polling.
     async fn run_upgrade(&self, mut socket: WebSocket, session: Arc<Session>) {
-        let probe = socket.next().await;
-        let probed = matches!(&probe, Some(Ok(m)) if m.to_str() == Ok("2probe"));
-        if !probed || socket.send(Message::text("3probe")).await.is_err() {
+        let dance = async {
+            let probe = socket.next().await;
+            if !matches!(&probe, Some(Ok(m)) if text_of(m) == Some("2probe")) {
+                return false;
+            }
+            if socket.send(Message::text("3probe")).await.is_err() {
+                return false;
+            }
+            session.send(Packet::Noop);
+            matches!(socket.next().await, Some(Ok(m)) if text_of(&m) == Some("5"))
+        };
+        let upgraded = tokio::select! {
+            done = tokio::time::timeout(UPGRADE_TIMEOUT, dance) => done.unwrap_or(false),
+            _ = session.closed() => false,
+        };
+        if !upgraded {
+            let _ = socket.close(None).await;
             return;
-        }
-        session.send(Packet::Noop);
-        match socket.next().await {
-            Some(Ok(m)) if m.to_str() == Ok("5") => {}
-            _ => return,
         }
         session.mark_upgraded();
         run_websocket(socket, session, None).await;
     }
 }
 
+fn text_of(message: &Message) -> Option<&str> {
+    match message {
+        Message::Text(text) => Some(text.as_str()),
+        _ => None,
+    }
+}
+
 /// Carries a session over a WebSocket until either ends.
+///
+/// Packets waiting for the client are written in batches of up to [`WRITE_BATCH`] with one
+/// flush, so a busy connection costs a write call per batch rather than per packet. A write
+/// that the client does not take within the heartbeat's patience (ping interval + timeout)
+/// ends the session: the client is not reading.
 async fn run_websocket(socket: WebSocket, session: Arc<Session>, first: Option<Packet>) {
+    let patience = session.patience();
     let (mut sink, mut stream) = socket.split();
     if let Some(open) = first {
         if sink.send(Message::text(open.encode_text())).await.is_err() {
@@ -286,32 +345,34 @@ async fn run_websocket(socket: WebSocket, session: Arc<Session>, first: Option<P
         }
     }
     let mut deliver = session.deliver.lock().await;
+    let mut batch = Vec::with_capacity(WRITE_BATCH);
     loop {
         tokio::select! {
             biased;
-            outgoing = deliver.recv() => {
-                let Some(packet) = outgoing else { break };
-                if sink.send(ws_message(packet)).await.is_err() {
+            received = deliver.recv_many(&mut batch, WRITE_BATCH) => {
+                if received == 0 {
+                    break;
+                }
+                let written = tokio::time::timeout(patience, write_all(&mut sink, batch.drain(..))).await;
+                if !matches!(written, Ok(Ok(()))) {
                     session.close(CloseReason::ClientClosed);
                     break;
                 }
             }
             incoming = stream.next() => match incoming {
-                Some(Ok(message)) if message.is_text() => {
-                    match Packet::decode_from_client(message.to_str().unwrap_or_default()) {
+                Some(Ok(Message::Text(text))) => {
+                    match Packet::decode_from_client(text.as_str()) {
                         Ok(packet) => session.receive(packet),
                         Err(e) => session.close(CloseReason::ProtocolError(e.to_string())),
                     }
                 }
-                Some(Ok(message)) if message.is_binary() => {
-                    session.receive(Packet::BinaryMessage(Bytes::copy_from_slice(message.as_bytes())));
-                }
-                Some(Ok(message)) if message.is_close() => {
+                Some(Ok(Message::Binary(bytes))) => session.receive(Packet::BinaryMessage(bytes)),
+                Some(Ok(Message::Close(_))) => {
                     session.close(CloseReason::ClientClosed);
                     break;
                 }
                 Some(Ok(_)) => {}
-                // The client is gone: nothing more can be read or written.
+                // The client is gone (or broke the framing): nothing more can be read or written.
                 Some(Err(_)) | None => {
                     session.close(CloseReason::ClientClosed);
                     break;
@@ -320,21 +381,34 @@ async fn run_websocket(socket: WebSocket, session: Arc<Session>, first: Option<P
             reason = session.closed() => {
                 if !matches!(reason, CloseReason::ClientClosed) {
                     // What was queued before the end is still delivered, then the close.
+                    let mut last = Vec::new();
                     while let Ok(packet) = deliver.try_recv() {
-                        let _ = sink.send(ws_message(packet)).await;
+                        last.push(packet);
                     }
-                    let _ = sink.send(Message::text(Packet::Close.encode_text())).await;
+                    last.push(Packet::Close);
+                    let _ = tokio::time::timeout(patience, write_all(&mut sink, last.into_iter())).await;
                 }
-                let _ = sink.close().await;
+                let _ = tokio::time::timeout(patience, sink.close()).await;
                 break;
             }
         }
     }
 }
 
+/// Writes packets and flushes once.
+async fn write_all(
+    sink: &mut futures_util::stream::SplitSink<WebSocket, Message>,
+    packets: impl Iterator<Item = Packet>,
+) -> Result<(), tokio_tungstenite::tungstenite::Error> {
+    for packet in packets {
+        sink.feed(ws_message(packet)).await?;
+    }
+    sink.flush().await
+}
+
 fn ws_message(packet: Packet) -> Message {
     match packet {
-        Packet::BinaryMessage(bytes) => Message::binary(bytes.to_vec()),
+        Packet::BinaryMessage(bytes) => Message::binary(bytes),
         other => Message::text(other.encode_text()),
     }
 }

@@ -46,18 +46,25 @@ impl CloseReason {
 
 pub struct Session {
     pub sid: String,
-    outgoing: mpsc::UnboundedSender<Packet>,
+    outgoing: mpsc::Sender<Packet>,
     /// Borrowed by the delivering transport.
-    pub(super) deliver: Mutex<mpsc::UnboundedReceiver<Packet>>,
+    pub(super) deliver: Mutex<mpsc::Receiver<Packet>>,
     inbound: mpsc::UnboundedSender<Inbound>,
     pong: Notify,
     upgraded: AtomicBool,
     closed: watch::Sender<Option<CloseReason>>,
+    /// How long the client may take to answer: the ping interval plus the ping timeout.
+    patience: Duration,
 }
 
 impl Session {
-    pub(super) fn new(sid: String) -> (Arc<Self>, mpsc::UnboundedReceiver<Inbound>) {
-        let (outgoing, deliver) = mpsc::unbounded_channel();
+    /// `send_queue`: how many packets may wait for the client; see [`Session::send`].
+    pub(super) fn new(
+        sid: String,
+        send_queue: usize,
+        patience: Duration,
+    ) -> (Arc<Self>, mpsc::UnboundedReceiver<Inbound>) {
+        let (outgoing, deliver) = mpsc::channel(send_queue.max(1));
         let (inbound, inbound_rx) = mpsc::unbounded_channel();
         let (closed, _) = watch::channel(None);
         let session = Arc::new(Self {
@@ -68,13 +75,34 @@ impl Session {
             pong: Notify::new(),
             upgraded: AtomicBool::new(false),
             closed,
+            patience,
         });
         (session, inbound_rx)
     }
 
-    /// Queues a packet for the client; false once the session has ended.
+    /// Queues a packet for the client; false once the session has ended. A client whose queue
+    /// is full is not keeping up: its session ends rather than the server's memory growing.
     pub fn send(&self, packet: Packet) -> bool {
-        !self.is_closed() && self.outgoing.send(packet).is_ok()
+        if self.is_closed() {
+            return false;
+        }
+        match self.outgoing.try_send(packet) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.close(CloseReason::ServerClosed("send queue full".into()));
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
+
+    /// Queues a packet, waiting while the queue is full (the caller holds the backlog, and
+    /// decides what to do about a client that is too slow); false once the session has ended.
+    pub async fn send_waiting(&self, packet: Packet) -> bool {
+        tokio::select! {
+            sent = self.outgoing.send(packet) => sent.is_ok() && !self.is_closed(),
+            _ = self.closed() => false,
+        }
     }
 
     pub fn is_closed(&self) -> bool {
@@ -101,6 +129,11 @@ impl Session {
             Err(_) => None,
         };
         reason.unwrap_or_else(|| CloseReason::ServerClosed("server stopped".into()))
+    }
+
+    /// How long the client may take to answer or to take what is written to it.
+    pub fn patience(&self) -> Duration {
+        self.patience
     }
 
     pub fn is_upgraded(&self) -> bool {

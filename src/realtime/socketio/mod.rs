@@ -104,14 +104,21 @@ impl Socket {
         )
     }
 
-    /// Sends an event already encoded by [`encode_event`] for this socket's namespace (a
-    /// broadcast encodes once and sends the same text to every socket).
-    pub fn emit_encoded(&self, packet: String) -> bool {
-        self.session.send(EnginePacket::Message(packet))
+    /// Sends a packet already encoded by [`encode_event`] or [`encode_ack`] for this socket's
+    /// namespace (a broadcast encodes once and sends the same text to every socket), waiting
+    /// while the connection's send queue is full; false once the connection has ended.
+    pub async fn emit_encoded_waiting(&self, packet: String) -> bool {
+        self.session
+            .send_waiting(EnginePacket::Message(packet))
+            .await
     }
 
-    /// Ends the whole connection.
+    /// Ends the whole connection. The client is first told it was disconnected from the
+    /// namespace (`41`), which a Socket.IO client takes as final: it does not reconnect.
     pub fn close(&self, why: &str) {
+        let disconnect = Packet::new(PacketType::Disconnect, &self.namespace, None);
+        self.session
+            .send(EnginePacket::Message(disconnect.encode()));
         self.session
             .close(CloseReason::ServerClosed(why.to_owned()));
     }
@@ -157,6 +164,13 @@ pub fn encode_event(namespace: &str, event: &str, data: &Value) -> String {
     .encode()
 }
 
+/// The Socket.IO text acknowledging request `id` in `namespace` with JSON-only `args`.
+pub fn encode_ack(namespace: &str, id: u64, args: Vec<Value>) -> String {
+    let mut packet = Packet::new(PacketType::Ack, namespace, Some(Value::Array(args)));
+    packet.ack_id = Some(id);
+    packet.encode()
+}
+
 /// The acknowledgement a client asked for; answer it once.
 pub struct Ack {
     socket: Socket,
@@ -164,6 +178,12 @@ pub struct Ack {
 }
 
 impl Ack {
+    /// The client's ack id, for an application that answers through its own queue
+    /// ([`encode_ack`], [`Socket::emit_encoded_waiting`]).
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
     pub fn send(self, payload: Payload) -> bool {
         self.socket.send(
             PacketType::Ack,
@@ -274,6 +294,13 @@ async fn dispatch<H: Handler>(
     let namespace = packet.namespace.clone();
     match packet.kind {
         PacketType::Connect => {
+            // A second CONNECT to a namespace replaces the first membership: the old socket
+            // leaves (as the reference client does when it reconnects), so nothing is orphaned.
+            if let Some(previous) = sockets.remove(&namespace) {
+                handler
+                    .disconnect(&previous, "client namespace reconnect")
+                    .await;
+            }
             let socket = Socket {
                 id: crate::domain::SecretToken::generate().expose()[..20].to_owned(),
                 namespace: namespace.clone(),

@@ -47,6 +47,10 @@ pub struct Packet {
     pub attachments: usize,
 }
 
+/// The most binary attachments one packet may announce. Each is one Engine.IO message, so
+/// bounded by maxPayload; this bounds what one packet can make the server hold.
+pub const MAX_ATTACHMENTS: usize = 10;
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
     #[error("empty packet")]
@@ -57,6 +61,8 @@ pub enum DecodeError {
     NotFromClient,
     #[error("bad attachment count")]
     BadAttachments,
+    #[error("more than {MAX_ATTACHMENTS} binary attachments")]
+    TooManyAttachments,
     #[error("bad ack id")]
     BadAckId,
     #[error("payload is not valid json")]
@@ -127,6 +133,9 @@ impl Packet {
                 return Err(DecodeError::BadAttachments);
             }
             attachments = count.parse().map_err(|_| DecodeError::BadAttachments)?;
+            if attachments > MAX_ATTACHMENTS {
+                return Err(DecodeError::TooManyAttachments);
+            }
             rest = after;
         }
         let mut namespace = "/".to_owned();
@@ -269,6 +278,11 @@ mod tests {
             ("299999999999999999999999[\"a\"]", DecodeError::BadAckId),
             ("5[\"a\"]", DecodeError::BadAttachments),
             ("5x-[\"a\"]", DecodeError::BadAttachments),
+            ("511-[\"a\"]", DecodeError::TooManyAttachments),
+            (
+                "599999999999999999999999-[\"a\"]",
+                DecodeError::BadAttachments,
+            ),
             (
                 "51-[\"a\",{\"_placeholder\":true,\"num\":1}]",
                 DecodeError::BadAttachments,
