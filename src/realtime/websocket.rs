@@ -27,9 +27,9 @@ pub use tokio_tungstenite::tungstenite::Message;
 pub type WebSocket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
 
 /// What a connection's read buffer starts at.
-pub const READ_BUFFER: usize = 4 * 1024;
+pub const READ_BUFFER: usize = 1024;
 /// Pending output at which a write goes to the socket without waiting for a flush.
-pub const WRITE_BUFFER: usize = 16 * 1024;
+pub const WRITE_BUFFER: usize = 4 * 1024;
 
 /// The size limits of one endpoint's connections.
 #[derive(Debug, Clone, Copy)]

@@ -309,3 +309,31 @@ async fn a_kicked_polling_client_gets_the_kick_a_disconnect_and_the_close() {
     let (status, _) = poll(client, &url, &sid).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn a_second_connect_to_the_namespace_replaces_the_first_membership() {
+    let app = crate::helpers::spawn_app().await;
+    let key = app.register("reconnect@example.com").await;
+    let meeting = app.create_meeting(&key, &json!({"title": "Twice"})).await;
+    let id = meeting["meetingId"].as_str().unwrap();
+    let url = app.url("/socket.io/");
+    let client = &app.client;
+    let sid = joined(client, &url).await;
+    let join = json!(["join-meeting", {"meetingId": id, "name": "Ada"}]);
+    assert_eq!(
+        post(client, &url, &sid, &format!("42{join}")).await,
+        StatusCode::OK
+    );
+    poll_until(client, &url, &sid, "\"joined\"").await;
+    let present = |detail: &Value| detail["participants"].as_array().map(Vec::len) == Some(1);
+    app.eventually(&format!("/api/meetings/{id}"), &key, present)
+        .await;
+
+    // The same connection joins the namespace again: the old membership leaves the meeting
+    // rather than staying behind as a participant nobody can reach.
+    assert_eq!(post(client, &url, &sid, "40").await, StatusCode::OK);
+    poll_until(client, &url, &sid, "40{").await;
+    let left = |detail: &Value| detail["participants"].as_array().map(Vec::len) == Some(0);
+    app.eventually(&format!("/api/meetings/{id}"), &key, left)
+        .await;
+}

@@ -42,7 +42,7 @@ pub struct EngineConfig {
 }
 
 /// Called once per new session with its inbound packets; the layer above runs from there.
-pub type OnOpen = Arc<dyn Fn(Arc<Session>, mpsc::UnboundedReceiver<Inbound>) + Send + Sync>;
+pub type OnOpen = Arc<dyn Fn(Arc<Session>, mpsc::Receiver<Inbound>) + Send + Sync>;
 
 #[derive(Clone)]
 pub struct Engine {
@@ -167,7 +167,7 @@ impl Engine {
                 }
                 match method {
                     Method::GET => self.poll(&session).await,
-                    Method::POST => self.post(&session, &body),
+                    Method::POST => self.post(&session, &body).await,
                     _ => refuse(StatusCode::BAD_REQUEST, 2, "Bad handshake method"),
                 }
             }
@@ -253,14 +253,14 @@ impl Engine {
         self.lock().remove(sid);
     }
 
-    fn post(&self, session: &Arc<Session>, body: &[u8]) -> Response {
+    async fn post(&self, session: &Arc<Session>, body: &[u8]) -> Response {
         let packets = std::str::from_utf8(body)
             .map_err(|_| "payload is not utf-8".to_owned())
             .and_then(|text| decode_payload(text).map_err(|e| e.to_string()));
         match packets {
             Ok(packets) => {
                 for packet in packets {
-                    session.receive(packet);
+                    session.receive(packet).await;
                 }
                 text_response("ok".into())
             }
@@ -362,11 +362,11 @@ async fn run_websocket(socket: WebSocket, session: Arc<Session>, first: Option<P
             incoming = stream.next() => match incoming {
                 Some(Ok(Message::Text(text))) => {
                     match Packet::decode_from_client(text.as_str()) {
-                        Ok(packet) => session.receive(packet),
+                        Ok(packet) => session.receive(packet).await,
                         Err(e) => session.close(CloseReason::ProtocolError(e.to_string())),
                     }
                 }
-                Some(Ok(Message::Binary(bytes))) => session.receive(Packet::BinaryMessage(bytes)),
+                Some(Ok(Message::Binary(bytes))) => session.receive(Packet::BinaryMessage(bytes)).await,
                 Some(Ok(Message::Close(_))) => {
                     session.close(CloseReason::ClientClosed);
                     break;

@@ -15,6 +15,9 @@ use tokio::sync::{mpsc, watch, Mutex, Notify};
 
 use super::packet::Packet;
 
+/// Packets from the client waiting for the layer above.
+const INBOUND_QUEUE: usize = 64;
+
 /// What the session hands to the layer above (Socket.IO).
 #[derive(Debug)]
 pub enum Inbound {
@@ -47,9 +50,12 @@ impl CloseReason {
 pub struct Session {
     pub sid: String,
     outgoing: mpsc::Sender<Packet>,
+    /// Held while queuing, so that a packet and its binary attachments stay together when
+    /// several tasks send at once.
+    queuing: std::sync::Mutex<()>,
     /// Borrowed by the delivering transport.
     pub(super) deliver: Mutex<mpsc::Receiver<Packet>>,
-    inbound: mpsc::UnboundedSender<Inbound>,
+    inbound: mpsc::Sender<Inbound>,
     pong: Notify,
     upgraded: AtomicBool,
     closed: watch::Sender<Option<CloseReason>>,
@@ -63,13 +69,16 @@ impl Session {
         sid: String,
         send_queue: usize,
         patience: Duration,
-    ) -> (Arc<Self>, mpsc::UnboundedReceiver<Inbound>) {
+    ) -> (Arc<Self>, mpsc::Receiver<Inbound>) {
         let (outgoing, deliver) = mpsc::channel(send_queue.max(1));
-        let (inbound, inbound_rx) = mpsc::unbounded_channel();
+        // Bounded: a client sending faster than its packets are handled waits (its WebSocket
+        // is not read, its POST not answered) instead of queuing without limit.
+        let (inbound, inbound_rx) = mpsc::channel(INBOUND_QUEUE);
         let (closed, _) = watch::channel(None);
         let session = Arc::new(Self {
             sid,
             outgoing,
+            queuing: std::sync::Mutex::new(()),
             deliver: Mutex::new(deliver),
             inbound,
             pong: Notify::new(),
@@ -83,26 +92,40 @@ impl Session {
     /// Queues a packet for the client; false once the session has ended. A client whose queue
     /// is full is not keeping up: its session ends rather than the server's memory growing.
     pub fn send(&self, packet: Packet) -> bool {
-        if self.is_closed() {
-            return false;
-        }
-        match self.outgoing.try_send(packet) {
-            Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                self.close(CloseReason::ServerClosed("send queue full".into()));
-                false
+        self.send_together(std::iter::once(packet))
+    }
+
+    /// Queues packets one after the other, with nothing from another sender in between (a
+    /// message and its binary attachments); false if any could not be queued.
+    pub fn send_together(&self, packets: impl IntoIterator<Item = Packet>) -> bool {
+        let _together = self.queuing.lock().unwrap_or_else(|e| e.into_inner());
+        for packet in packets {
+            if self.is_closed() {
+                return false;
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
+            match self.outgoing.try_send(packet) {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    self.close(CloseReason::ServerClosed("send queue full".into()));
+                    return false;
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => return false,
+            }
         }
+        true
     }
 
     /// Queues a packet, waiting while the queue is full (the caller holds the backlog, and
     /// decides what to do about a client that is too slow); false once the session has ended.
     pub async fn send_waiting(&self, packet: Packet) -> bool {
-        tokio::select! {
-            sent = self.outgoing.send(packet) => sent.is_ok() && !self.is_closed(),
-            _ = self.closed() => false,
-        }
+        let permit = tokio::select! {
+            permit = self.outgoing.reserve() => permit,
+            _ = self.closed() => return false,
+        };
+        let Ok(permit) = permit else { return false };
+        let _together = self.queuing.lock().unwrap_or_else(|e| e.into_inner());
+        permit.send(packet);
+        !self.is_closed()
     }
 
     pub fn is_closed(&self) -> bool {
@@ -145,14 +168,21 @@ impl Session {
     }
 
     /// Handles one packet from the client, whatever transport brought it.
-    pub(super) fn receive(&self, packet: Packet) {
+    pub(super) async fn receive(&self, packet: Packet) {
+        let inbound = match packet {
+            Packet::Message(text) => Inbound::Message(text),
+            Packet::BinaryMessage(bytes) => Inbound::Binary(bytes),
+            other => return self.receive_control(other),
+        };
+        tokio::select! {
+            _ = self.inbound.send(inbound) => {}
+            _ = self.closed() => {}
+        }
+    }
+
+    fn receive_control(&self, packet: Packet) {
         match packet {
-            Packet::Message(text) => {
-                let _ = self.inbound.send(Inbound::Message(text));
-            }
-            Packet::BinaryMessage(bytes) => {
-                let _ = self.inbound.send(Inbound::Binary(bytes));
-            }
+            Packet::Message(_) | Packet::BinaryMessage(_) => {}
             Packet::Pong(_) => self.pong.notify_one(),
             Packet::Close => self.close(CloseReason::ClientClosed),
             // A client's ping is answered (some clients probe liveness this way).

@@ -143,11 +143,10 @@ impl Socket {
             data: Some(data),
             attachments: attachments.len(),
         };
-        let mut sent = self.session.send(EnginePacket::Message(packet.encode()));
-        for attachment in attachments {
-            sent &= self.session.send(EnginePacket::BinaryMessage(attachment));
-        }
-        sent
+        let message = EnginePacket::Message(packet.encode());
+        let binaries = attachments.into_iter().map(EnginePacket::BinaryMessage);
+        self.session
+            .send_together(std::iter::once(message).chain(binaries))
     }
 }
 
@@ -216,7 +215,7 @@ struct Assembling {
 
 async fn drive<H: Handler>(
     session: Arc<Session>,
-    mut inbound: mpsc::UnboundedReceiver<Inbound>,
+    mut inbound: mpsc::Receiver<Inbound>,
     handler: Arc<H>,
     config: SocketIoConfig,
 ) {
