@@ -1,9 +1,11 @@
 //! Serves only Convene's Engine.IO / Socket.IO layer, configured as the reference conformance
-//! suites (socket.io-protocol's and engine.io-protocol's test-suite) expect, on 127.0.0.1:3000:
+//! suite (socket.io-protocol's `test-suite/`, EIO=4) expects, on 127.0.0.1:3000:
 //! pingInterval 300 ms, pingTimeout 200 ms, maxPayload 1,000,000, connectTimeout 1,000 ms,
 //! namespaces `/` and `/custom`. On connect it emits `auth` with the client's auth payload;
 //! `message` is echoed as `message-back`; `message-with-ack` is acknowledged with its
-//! arguments.
+//! arguments; `emit-with-ack` is emitted back with an ack request, and the client's answer
+//! emitted as `emit-with-ack`. (The engine.io-protocol suite, which wants a bare echo server at
+//! `/engine.io/`, is not served.)
 //!
 //! Run: `cargo run --example socketio_conformance`
 
@@ -35,6 +37,18 @@ impl Handler for Conformance {
             }
             ("message-with-ack", Some(ack)) => {
                 ack.send(event.payload);
+            }
+            // The server asks the client to acknowledge the same arguments, then emits what the
+            // client answered. Awaited in a task of its own: the answer arrives through the
+            // connection this handler is called from.
+            ("emit-with-ack", _) => {
+                let answered = socket.emit_with_ack("emit-with-ack", event.payload);
+                let socket = socket.clone();
+                tokio::spawn(async move {
+                    if let Ok(answer) = answered.await {
+                        socket.emit("emit-with-ack", answer);
+                    }
+                });
             }
             _ => {}
         }

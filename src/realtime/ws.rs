@@ -217,7 +217,9 @@ async fn run(socket: WebSocket, state: AppState, format: Format) {
                     }
                 };
                 let data = frame.data.unwrap_or_else(|| json!({}));
-                let result = session.handle(&frame.event, data).await;
+                // Boxed: handling an event is a large future that lives only while it runs;
+                // inline, every idle connection's task would be as large.
+                let result = Box::pin(session.handle(&frame.event, data)).await;
                 if let Some(ack) = frame.ack {
                     session.acknowledge(ack, &result);
                 }
@@ -234,5 +236,5 @@ async fn run(socket: WebSocket, state: AppState, format: Format) {
             }
         }
     }
-    session.end().await;
+    Box::pin(session.end()).await;
 }

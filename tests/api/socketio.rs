@@ -19,8 +19,20 @@ impl Handler for Echo {
 
     async fn connected(&self, _socket: &Socket, _auth: &Value) {}
 
+    /// `ask` is put to the client as `question`, with an ack request; its answer comes back as
+    /// `answered`. Anything else is echoed as `echo`.
     async fn event(&self, socket: &Socket, event: Event) {
-        socket.emit("echo", event.payload);
+        if event.name == "ask" {
+            let answered = socket.emit_with_ack("question", event.payload);
+            let socket = socket.clone();
+            tokio::spawn(async move {
+                if let Ok(answer) = answered.await {
+                    socket.emit("answered", answer);
+                }
+            });
+        } else {
+            socket.emit("echo", event.payload);
+        }
     }
 
     async fn disconnect(&self, _socket: &Socket, _reason: &str) {}
@@ -336,4 +348,51 @@ async fn a_second_connect_to_the_namespace_replaces_the_first_membership() {
     let left = |detail: &Value| detail["participants"].as_array().map(Vec::len) == Some(0);
     app.eventually(&format!("/api/meetings/{id}"), &key, left)
         .await;
+}
+
+#[tokio::test]
+async fn the_server_asks_for_an_ack_and_an_unknown_ack_id_ends_the_session() {
+    let url = serve(60_000, 60_000).await;
+    let client = Client::new();
+    let sid = joined(&client, &url).await;
+    post(&client, &url, &sid, "42[\"ask\",1]").await;
+    let (_, question) = poll(&client, &url, &sid).await;
+    assert_eq!(question, "421[\"question\",1]", "ack ids count from 1");
+    post(&client, &url, &sid, "431[\"yes\"]").await;
+    let (_, answered) = poll(&client, &url, &sid).await;
+    assert_eq!(answered, "42[\"answered\",\"yes\"]");
+
+    // The same id twice: nobody is waiting for it any more, and the session is over.
+    post(&client, &url, &sid, "431[\"again\"]").await;
+    let (status, _) = poll(&client, &url, &sid).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn a_client_close_releases_the_waiting_poll_with_a_noop() {
+    let url = serve(60_000, 60_000).await;
+    let client = Client::new();
+    let sid = joined(&client, &url).await;
+    let waiting = tokio::spawn({
+        let (client, url, sid) = (client.clone(), url.clone(), sid.clone());
+        async move { poll(&client, &url, &sid).await }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(post(&client, &url, &sid, "1").await, StatusCode::OK);
+    assert_eq!(waiting.await.unwrap(), (StatusCode::OK, "6".to_owned()));
+    let (status, _) = poll(&client, &url, &sid).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "the sid is forgotten");
+}
+
+#[tokio::test]
+async fn a_polling_client_that_missed_its_ping_timeout_gets_400() {
+    let url = serve(100, 60_000).await;
+    let client = Client::new();
+    let sid = joined(&client, &url).await;
+    let (_, ping) = poll(&client, &url, &sid).await;
+    assert_eq!(ping, "2");
+    // No pong, and no poll while the timeout (100 ms) passes.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (status, _) = poll(&client, &url, &sid).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
 }

@@ -44,6 +44,26 @@ async function roundTrips(socket) {
   assert.deepEqual([...args[3]], [1, 2, 3], "binary attachments come back as binary");
   const acked = await socket.timeout(2000).emitWithAck("message-with-ack", "x", { y: 2 });
   assert.equal(acked, "x");
+  // The server asks for an acknowledgement; the client's answer comes back as an event.
+  const asked = [];
+  const answered = new Promise((resolve) => {
+    const listener = (...args) => {
+      const ack = typeof args[args.length - 1] === "function" ? args.pop() : null;
+      asked.push(args);
+      if (ack) ack("answer", ...args);
+      else {
+        socket.off("emit-with-ack", listener);
+        resolve(args);
+      }
+    };
+    socket.on("emit-with-ack", listener);
+  });
+  socket.emit("emit-with-ack", 7, Buffer.from([9]));
+  const answer = await answered;
+  assert.equal(answer[0], "answer");
+  assert.equal(answer[1], 7);
+  assert.deepEqual([...answer[2]], [9], "a binary answer stays binary");
+  assert.equal(asked.length, 2, "asked once with an ack, then told the answer");
 }
 
 test("default options: long-polling first, then upgraded to WebSocket", async () => {

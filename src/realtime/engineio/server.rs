@@ -198,21 +198,22 @@ impl Engine {
             "pingTimeout": self.config.ping_timeout.as_millis() as u64,
             "maxPayload": self.config.max_payload,
         });
-        tokio::spawn(
-            session
-                .clone()
-                .heartbeat(self.config.ping_interval, self.config.ping_timeout),
-        );
         let engine = self.clone();
         let ending = session.clone();
+        let (interval, timeout) = (self.config.ping_interval, self.config.ping_timeout);
         // A polling client learns of a server-side close (a kick, the meeting's end) only by
         // polling once more: its session stays findable until that poll takes the last packets
         // (see `poll`) or until a poll is overdue.
-        let grace = self.config.ping_interval + self.config.ping_timeout;
+        let grace = interval + timeout;
+        // One task per session for its heartbeat and its end (a task per connection is memory
+        // per connection).
         tokio::spawn(async move {
+            ending.clone().heartbeat(interval, timeout).await;
             let reason = ending.closed().await;
             tracing::debug!(sid = %ending.sid, reason = reason.as_str(), "engine.io session closed");
-            if !ending.is_upgraded() && !matches!(reason, CloseReason::ClientClosed) {
+            // Only for what the server ended: a client that closed, broke the protocol or
+            // stopped answering gets 400 for its next request, as from the reference server.
+            if !ending.is_upgraded() && matches!(reason, CloseReason::ServerClosed(_)) {
                 tokio::time::sleep(grace).await;
             }
             engine.forget(&ending.sid);
@@ -241,9 +242,15 @@ impl Engine {
         while let Ok(packet) = deliver.try_recv() {
             packets.push(packet);
         }
-        // What was queued before the end is still delivered, then the close.
+        // What was queued before the end is still delivered, then the close; a poll waiting
+        // when the client itself closed (by a POST) is released with a noop.
         if session.is_closed() {
-            packets.push(Packet::Close);
+            let client_closed = session.closed().await == CloseReason::ClientClosed;
+            packets.push(if client_closed && packets.is_empty() {
+                Packet::Noop
+            } else {
+                Packet::Close
+            });
             self.forget(&session.sid);
         }
         text_response(encode_payload(&packets))

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use serde_json::{json, Value};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use super::engineio::packet::Packet as EnginePacket;
 use super::engineio::session::{CloseReason, Inbound, Session};
@@ -81,6 +81,14 @@ pub struct Socket {
     id: String,
     namespace: String,
     session: Arc<Session>,
+    acks: Arc<std::sync::Mutex<PendingAcks>>,
+}
+
+/// Acknowledgements this socket asked the client for ([`Socket::emit_with_ack`]).
+#[derive(Default)]
+struct PendingAcks {
+    last_id: u64,
+    waiting: HashMap<u64, oneshot::Sender<Payload>>,
 }
 
 impl Socket {
@@ -102,6 +110,48 @@ impl Socket {
             Value::Array(data),
             payload.attachments,
         )
+    }
+
+    /// Sends an event and asks the client to acknowledge it; the receiver gets the client's
+    /// answer (and an error if the connection ends first). Ack ids count from 1 per socket.
+    pub fn emit_with_ack(&self, event: &str, payload: Payload) -> oneshot::Receiver<Payload> {
+        let (answer, answered) = oneshot::channel();
+        let id = {
+            let mut acks = self.acks.lock().unwrap_or_else(|e| e.into_inner());
+            // Nobody waits for these any more: forget them.
+            acks.waiting.retain(|_, waiting| !waiting.is_closed());
+            acks.last_id += 1;
+            let id = acks.last_id;
+            acks.waiting.insert(id, answer);
+            id
+        };
+        let mut data = vec![Value::String(event.to_owned())];
+        data.extend(payload.args);
+        self.send(
+            PacketType::Event,
+            Some(id),
+            Value::Array(data),
+            payload.attachments,
+        );
+        answered
+    }
+
+    /// Hands the client's acknowledgement `id` to whoever asked for it; false for an id
+    /// nobody is waiting for.
+    fn acknowledged(&self, id: u64, payload: Payload) -> bool {
+        let waiting = self
+            .acks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .waiting
+            .remove(&id);
+        match waiting {
+            Some(waiting) => {
+                let _ = waiting.send(payload);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Sends a packet already encoded by [`encode_event`] or [`encode_ack`] for this socket's
@@ -263,7 +313,16 @@ async fn drive<H: Handler>(
         };
         match complete {
             Ok(Some((packet, attachments))) => {
-                let result = dispatch(&session, &*handler, &mut sockets, packet, attachments).await;
+                // Boxed: the handler's futures are large and live only while a packet is
+                // handled; inline, every idle connection's task would be as large as they are.
+                let result = Box::pin(dispatch(
+                    &session,
+                    &*handler,
+                    &mut sockets,
+                    packet,
+                    attachments,
+                ))
+                .await;
                 ever_connected |= !sockets.is_empty();
                 if let Err(why) = result {
                     session.close(CloseReason::ProtocolError(why));
@@ -279,7 +338,7 @@ async fn drive<H: Handler>(
     }
     let reason = session.closed().await;
     for socket in sockets.values() {
-        handler.disconnect(socket, reason.as_str()).await;
+        Box::pin(handler.disconnect(socket, reason.as_str())).await;
     }
 }
 
@@ -304,6 +363,7 @@ async fn dispatch<H: Handler>(
                 id: crate::domain::SecretToken::generate().expose()[..20].to_owned(),
                 namespace: namespace.clone(),
                 session: session.clone(),
+                acks: Arc::default(),
             };
             let auth = packet.data.unwrap_or_else(|| json!({}));
             match handler.connect(&socket, &auth).await {
@@ -358,8 +418,20 @@ async fn dispatch<H: Handler>(
             handler.event(socket, event).await;
             Ok(())
         }
-        // The server never asks for acknowledgements, so every ack id is unknown.
-        PacketType::Ack | PacketType::BinaryAck => Err("bad ack id".into()),
+        // An answer to `emit_with_ack`; any other ack id breaks the protocol.
+        PacketType::Ack | PacketType::BinaryAck => {
+            let (Some(socket), Some(id), Some(Value::Array(args))) =
+                (sockets.get(&namespace), packet.ack_id, packet.data)
+            else {
+                return Err("bad ack id".into());
+            };
+            let payload = Payload { args, attachments };
+            if socket.acknowledged(id, payload) {
+                Ok(())
+            } else {
+                Err("bad ack id".into())
+            }
+        }
         PacketType::ConnectError => Err("connect_error from a client".into()),
     }
 }
