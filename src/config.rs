@@ -47,6 +47,14 @@ pub struct Config {
     pub turn: TurnConfig,
     pub rate_limits: RateLimitsConfig,
     pub realtime: RealtimeConfig,
+    pub billing: BillingConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BillingConfig {
+    /// What one participant-minute costs, in micro-dollars.
+    pub rate_micros_per_participant_minute: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

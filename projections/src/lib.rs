@@ -13,10 +13,12 @@
 //! - [`accounts_directory`]: accounts by id and email, API keys and sessions by hash, reset
 //!   tokens, companies and their members.
 //! - [`time_index`]: scheduled activations and empty guest meetings by time, for the scheduler.
+//! - [`history`]: each workspace's meetings that took place: start, end, peak participants.
 //!
 //! Every projection can be dropped and rebuilt from sequence 1 and ends up equal to the live one.
 
 pub mod accounts_directory;
+pub mod history;
 pub mod meeting_directory;
 pub mod runner;
 pub mod staged;
@@ -25,6 +27,7 @@ pub mod time_index;
 pub use accounts_directory::{
     AccountRow, AccountsDirectory, CompanyRow, KeyRow, MemberRow, SessionRow,
 };
+pub use history::{History, HistoryRow};
 pub use meeting_directory::{MeetingDirectory, MeetingRow, ParticipantRow, RowStatus};
 pub use runner::{rebuild, Projection, ProjectionError, Projections};
 pub use staged::Staged;

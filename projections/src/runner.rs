@@ -7,7 +7,7 @@ use convene_events::{Envelope, EventLog};
 use tokio::sync::watch;
 
 use crate::staged::{read_checkpoint, Staged};
-use crate::{AccountsDirectory, MeetingDirectory, TimeIndex};
+use crate::{AccountsDirectory, History, MeetingDirectory, TimeIndex};
 
 /// A read model folded from the log into its own tree.
 pub trait Projection: Send + Sync + 'static {
@@ -62,6 +62,7 @@ pub struct Projections {
     meetings: MeetingDirectory,
     accounts: AccountsDirectory,
     time_index: TimeIndex,
+    history: History,
 }
 
 impl Projections {
@@ -70,16 +71,19 @@ impl Projections {
         let meetings = MeetingDirectory::open(log.db())?;
         let accounts = AccountsDirectory::open(log.db())?;
         let time_index = TimeIndex::open(log.db())?;
+        let history = History::open(log.db())?;
         let running = vec![
             spawn::<MeetingDirectory>(log, meetings.tree().clone())?,
             spawn::<AccountsDirectory>(log, accounts.tree().clone())?,
             spawn::<TimeIndex>(log, time_index.tree().clone())?,
+            spawn::<History>(log, history.tree().clone())?,
         ];
         Ok(Self {
             running: Arc::new(running),
             meetings,
             accounts,
             time_index,
+            history,
         })
     }
 
@@ -93,6 +97,10 @@ impl Projections {
 
     pub fn time_index(&self) -> &TimeIndex {
         &self.time_index
+    }
+
+    pub fn history(&self) -> &History {
+        &self.history
     }
 
     /// Waits until every projection has folded `seq` (read-your-writes for the HTTP layer).

@@ -2,12 +2,14 @@
 //! precisely what is wrong with bad input, in words an API client can show.
 
 mod email;
+mod money;
 mod password;
 mod secrets;
 mod time;
 mod title;
 
 pub use email::Email;
+pub use money::{render_minutes, Micros};
 pub use password::{verify_password, Password, DECOY_HASH};
 pub use secrets::{hmac_sha256_hex, AdminToken, ApiKey, InviteCode, SecretToken};
 pub use time::{format_iso_millis, format_iso_seconds, parse_iso8601};

@@ -23,6 +23,7 @@ pub mod controls;
 pub mod error;
 pub mod hashing;
 pub mod health;
+pub mod history;
 pub mod ice;
 pub mod keys;
 pub mod meetings;
@@ -117,6 +118,8 @@ pub fn route_table(state: &AppState) -> Router {
     passwords::routes(state, &mut router);
     keys::routes(state, &mut router);
     companies::routes(state, &mut router);
+    // Before meetings: `/api/meetings/history` would otherwise be taken for a meeting id.
+    history::routes(state, &mut router);
     meetings::routes(state, &mut router);
     controls::routes(state, &mut router);
     ice::routes(state, &mut router);

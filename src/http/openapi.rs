@@ -15,7 +15,9 @@ use warp::http::Method;
 use warp::{Filter, Reply};
 
 use super::router::Router;
-use super::{accounts, companies, controls, health, ice, keys, meetings, passwords, sessions};
+use super::{
+    accounts, companies, controls, health, history, ice, keys, meetings, passwords, sessions,
+};
 use super::{error::ErrorBody, reply::Message, AppState};
 use crate::config::Config;
 
@@ -48,6 +50,7 @@ use crate::config::Config;
         meetings::create_guest_meeting,
         meetings::list_meetings,
         meetings::list_scheduled_meetings,
+        history::history,
         meetings::get_meeting,
         meetings::end_meeting,
         controls::update_settings,

@@ -7,6 +7,7 @@ mod companies;
 mod controls;
 mod errors;
 mod helpers;
+mod history;
 mod meetings;
 mod openapi;
 mod protection;

@@ -1,0 +1,78 @@
+//! Meeting history (onepizza §8) over the real server: a meeting's duration comes from the
+//! log's clock (moved by hand here), its peak from the participants who joined over `/ws`.
+
+use futures_util::{SinkExt, StreamExt};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::helpers::{assert_error, spawn_app, TestApp};
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A `/ws` client that has joined `meeting_id`.
+async fn join(app: &TestApp, meeting_id: &str, name: &str) -> Socket {
+    let url = app.address.replace("http://", "ws://") + "/ws";
+    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let frame = json!({"event": "join-meeting", "data": {"meetingId": meeting_id, "name": name}});
+    socket.send(Message::text(frame.to_string())).await.unwrap();
+    loop {
+        let message = socket.next().await.expect("open").unwrap();
+        if let Message::Text(text) = message {
+            let value: Value = serde_json::from_str(&text).unwrap();
+            if value["event"] == "joined" {
+                return socket;
+            }
+            assert_ne!(value["event"], "error", "{value}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_ended_meeting_shows_its_duration_peak_and_cost() {
+    let app = spawn_app().await;
+    let key = app.register("history@example.com").await;
+    let meeting = app.create_meeting(&key, &json!({"title": "Retro"})).await;
+    let id = meeting["meetingId"].as_str().unwrap();
+    let token = meeting["adminToken"].as_str().unwrap();
+
+    let ada = join(&app, id, "Ada").await;
+    let bob = join(&app, id, "Bob").await;
+    app.clock.advance(30 * 60_000);
+    let ended = app
+        .delete(&format!("/api/meetings/{id}"), &key, Some(token))
+        .await;
+    assert_eq!(ended.status(), StatusCode::OK);
+    drop((ada, bob));
+
+    let history = app
+        .eventually("/api/meetings/history", &key, |body| {
+            body["meetings"].as_array().is_some_and(|m| !m.is_empty())
+        })
+        .await;
+    let entry = &history["meetings"][0];
+    assert_eq!(entry["id"], 1);
+    assert_eq!(entry["meeting_id"], id);
+    assert_eq!(entry["title"], "Retro");
+    assert_eq!(entry["duration_minutes"], "30.00");
+    assert_eq!(entry["peak_participants"], 2);
+    // 30 minutes × 2 participants × $0.004.
+    assert_eq!(entry["cost_usd"], "0.2400");
+    assert!(entry["started_at"].as_str().unwrap().ends_with('Z'));
+
+    // Another account's history is its own, and empty.
+    let other = app.register("someone-else@example.com").await;
+    let body: Value = app
+        .get("/api/meetings/history", Some(&other))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body, json!({"meetings": []}));
+
+    let bad = app.get("/api/meetings/history?limit=0", Some(&key)).await;
+    assert_error(bad, StatusCode::BAD_REQUEST, "limit must be a whole number").await;
+    let anonymous = app.get("/api/meetings/history", None).await;
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+}
