@@ -63,7 +63,17 @@ pub async fn meeting(config: LogConfig, raw_id: &str, until: Until) -> Result<Va
     let log = open(config)?;
     let envelopes = log.read_stream(&id.stream(), 1);
     log.close().await;
-    let envelopes: Vec<Envelope> = envelopes?
+    let envelopes = envelopes?;
+    if envelopes.is_empty() {
+        return Err(AuditError::Input(format!("no events for meeting {id}")));
+    }
+    replay(&id, envelopes, until)
+}
+
+/// The meeting's events up to `until` and the state they fold into, as JSON: what the CLI
+/// prints and `GET /api/meetings/:id/state` answers.
+pub fn replay(id: &MeetingId, envelopes: Vec<Envelope>, until: Until) -> Result<Value, AuditError> {
+    let envelopes: Vec<Envelope> = envelopes
         .into_iter()
         .filter(|e| match until {
             Until::End => true,
@@ -71,9 +81,6 @@ pub async fn meeting(config: LogConfig, raw_id: &str, until: Until) -> Result<Va
             Until::Seq(seq) => e.seq <= seq,
         })
         .collect();
-    if envelopes.is_empty() && matches!(until, Until::End) {
-        return Err(AuditError::Input(format!("no events for meeting {id}")));
-    }
     let state = fold(&envelopes)?;
     Ok(json!({
         "meetingId": id.as_str(),

@@ -565,7 +565,7 @@ pub async fn execute_host(
 
 /// The meeting if `workspace` may see it, or 404 — for malformed ids, unknown ids and other
 /// tenants' meetings alike.
-fn visible_row(
+pub(super) fn visible_row(
     state: &AppState,
     workspace: Workspace,
     raw_id: &str,

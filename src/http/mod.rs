@@ -14,6 +14,7 @@
 //! ([`protection`], [`compression`]).
 
 pub mod accounts;
+pub mod audit;
 pub mod auth;
 pub mod body;
 pub mod cache;
@@ -121,6 +122,7 @@ pub fn route_table(state: &AppState) -> Router {
     // Before meetings: `/api/meetings/history` would otherwise be taken for a meeting id.
     history::routes(state, &mut router);
     meetings::routes(state, &mut router);
+    audit::routes(state, &mut router);
     controls::routes(state, &mut router);
     ice::routes(state, &mut router);
     router

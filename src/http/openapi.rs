@@ -16,7 +16,7 @@ use warp::{Filter, Reply};
 
 use super::router::Router;
 use super::{
-    accounts, companies, controls, health, history, ice, keys, meetings, passwords, sessions,
+    accounts, audit, companies, controls, health, history, ice, keys, meetings, passwords, sessions,
 };
 use super::{error::ErrorBody, reply::Message, AppState};
 use crate::config::Config;
@@ -51,6 +51,9 @@ use crate::config::Config;
         meetings::list_meetings,
         meetings::list_scheduled_meetings,
         history::history,
+        audit::meeting_events,
+        audit::meeting_state,
+        audit::verify,
         meetings::get_meeting,
         meetings::end_meeting,
         controls::update_settings,
@@ -68,6 +71,7 @@ use crate::config::Config;
         (name = "accounts", description = "registration, sessions and passwords (onepizza §1)"),
         (name = "keys", description = "API keys (onepizza §2)"),
         (name = "meetings", description = "meetings, guest meetings and scheduling (onepizza §3–§5)"),
+        (name = "audit", description = "a meeting's events, its state at a point in time, the chain check"),
         (name = "controls", description = "settings and participant controls (onepizza §6, §7)"),
         (name = "companies", description = "company workspaces (onepizza §14)"),
         (name = "realtime", description = "WebRTC configuration (onepizza §13)"),

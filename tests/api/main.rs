@@ -2,6 +2,7 @@
 //! over HTTP with a real client.
 
 mod accounts;
+mod audit;
 mod cli;
 mod companies;
 mod controls;

@@ -1,0 +1,255 @@
+//! Audit over HTTP (issue 5 §6): a meeting's events as the log holds them (with sequence, hash
+//! and actor), the meeting as it was at a time or a sequence, and the chain check for
+//! administrators. The same answers as `convene audit …`, without stopping the server.
+//!
+//! A meeting's events are its owner's: another workspace's meeting answers 404 like a missing
+//! one. Everything here reads the log directly, not a read model, so it is exact up to the
+//! durable head.
+
+use convene_events::log::verify_chain;
+use convene_events::MeetingId;
+use serde::Serialize;
+use serde_json::{json, Value};
+use utoipa::ToSchema;
+use warp::http::Method;
+use warp::reply::Response;
+use warp::{Filter, Reply};
+
+use super::auth::{authenticate, caller, Caller};
+use super::error::{respond, ApiError};
+use super::meetings::visible_row;
+use super::router::Router;
+use super::{with_state, AppState};
+use crate::audit::{event_json, replay, Until};
+use crate::domain::parse_iso8601;
+
+/// Events answered when the request names no `limit`, and the most it may name.
+const MAX_EVENTS: usize = 1000;
+
+pub fn routes(state: &AppState, router: &mut Router) {
+    let query = || warp::query::raw().or(warp::any().map(String::new)).unify();
+    router.route(
+        Method::GET,
+        "/api/meetings/{meetingId}/events",
+        warp::path!("api" / "meetings" / String / "events")
+            .and(warp::get())
+            .and(with_state(state.clone()))
+            .and(caller())
+            .and(query())
+            .map(|id: String, state, caller, query: String| {
+                respond(meeting_events(state, caller, &id, &query))
+            }),
+    );
+    router.route(
+        Method::GET,
+        "/api/meetings/{meetingId}/state",
+        warp::path!("api" / "meetings" / String / "state")
+            .and(warp::get())
+            .and(with_state(state.clone()))
+            .and(caller())
+            .and(query())
+            .map(|id: String, state, caller, query: String| {
+                respond(meeting_state(state, caller, &id, &query))
+            }),
+    );
+    router.route(
+        Method::GET,
+        "/admin/api/audit/verify",
+        warp::path!("admin" / "api" / "audit" / "verify")
+            .and(warp::get())
+            .and(with_state(state.clone()))
+            .and(caller())
+            .then(|state, caller| async move { respond(verify(state, caller).await) }),
+    );
+}
+
+/// The value of query parameter `name`, if present.
+fn param(query: &str, name: &str) -> Option<String> {
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.into_owned())
+}
+
+fn number(
+    query: &str,
+    name: &str,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<Option<u64>, ApiError> {
+    param(query, name)
+        .map(|raw| {
+            raw.parse::<u64>()
+                .ok()
+                .filter(|n| range.contains(n))
+                .ok_or_else(|| {
+                    ApiError::BadRequest(format!(
+                        "{name} must be a whole number from {} to {}",
+                        range.start(),
+                        range.end()
+                    ))
+                })
+        })
+        .transpose()
+}
+
+/// The meeting `raw_id` if the caller's workspace owns it.
+fn owned_meeting(state: &AppState, caller: &Caller, raw_id: &str) -> Result<MeetingId, ApiError> {
+    let workspace = authenticate(caller, state)?.workspace();
+    let row = visible_row(state, workspace, raw_id)?;
+    MeetingId::parse(&row.meeting_id).map_err(|e| ApiError::Unexpected(e.to_string()))
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MeetingEvents {
+    meeting_id: String,
+    /// In stream order: each with `seq` (its place in the whole log), `version` (its place in
+    /// the meeting's stream), `at`, `kind`, `actor`, `data`, `prevHash` and `hash`.
+    #[schema(value_type = Vec<Object>)]
+    events: Vec<Value>,
+    /// Pass as `after` for the next page; absent on the last one.
+    next_after: Option<u64>,
+}
+
+/// A meeting's events as the log holds them.
+#[utoipa::path(
+    get, path = "/api/meetings/{meetingId}/events", tag = "audit",
+    security(("api_key" = []), ("session" = [])),
+    params(
+        ("meetingId" = String, Path, description = "the meeting id"),
+        ("after" = Option<u64>, Query, description = "only events after this stream version (default 0)"),
+        ("limit" = Option<u64>, Query, description = "at most this many, 1 to 1000 (default 1000)"),
+    ),
+    responses(
+        (status = 200, description = "in stream order", body = MeetingEvents),
+        (status = 400, description = "a bad after or limit", body = super::error::ErrorBody),
+        (status = 401, description = "no credentials", body = super::error::ErrorBody),
+        (status = 404, description = "no such meeting in the caller's workspace", body = super::error::ErrorBody),
+    )
+)]
+pub(super) fn meeting_events(
+    state: AppState,
+    caller: Caller,
+    raw_id: &str,
+    query: &str,
+) -> Result<Response, ApiError> {
+    let id = owned_meeting(&state, &caller, raw_id)?;
+    let after = number(query, "after", 0..=u64::MAX - 1)?.unwrap_or(0);
+    let limit =
+        number(query, "limit", 1..=MAX_EVENTS as u64)?.unwrap_or(MAX_EVENTS as u64) as usize;
+    let mut envelopes = state
+        .log
+        .read_stream(&id.stream(), after + 1)
+        .map_err(|e| ApiError::Unexpected(e.to_string()))?;
+    let more = envelopes.len() > limit;
+    envelopes.truncate(limit);
+    let next_after = more.then(|| envelopes.last().map(|e| e.version)).flatten();
+    let body = MeetingEvents {
+        meeting_id: id.to_string(),
+        events: envelopes.iter().map(event_json).collect(),
+        next_after,
+    };
+    Ok(warp::reply::json(&body).into_response())
+}
+
+/// Where `?at=` or `?seq=` says to stop (neither: now).
+fn until(query: &str) -> Result<Until, ApiError> {
+    let at = param(query, "at");
+    let seq = number(query, "seq", 1..=u64::MAX)?;
+    match (at, seq) {
+        (Some(_), Some(_)) => Err(ApiError::BadRequest("give at or seq, not both".into())),
+        (Some(at), None) => parse_iso8601(&at)
+            .map(Until::At)
+            .map_err(|e| ApiError::BadRequest(format!("at: {e}"))),
+        (None, Some(seq)) => Ok(Until::Seq(seq)),
+        (None, None) => Ok(Until::End),
+    }
+}
+
+/// The meeting as it was: its events up to `at` or `seq` folded again, as an auditor would.
+#[utoipa::path(
+    get, path = "/api/meetings/{meetingId}/state", tag = "audit",
+    security(("api_key" = []), ("session" = [])),
+    params(
+        ("meetingId" = String, Path, description = "the meeting id"),
+        ("at" = Option<String>, Query, description = "RFC 3339: fold the events accepted at or before this time"),
+        ("seq" = Option<u64>, Query, description = "fold the events with a log sequence at or below this"),
+    ),
+    responses(
+        (status = 200, description = "the state (null before the meeting existed) and how far it was folded", body = Object),
+        (status = 400, description = "a bad at or seq, or both", body = super::error::ErrorBody),
+        (status = 401, description = "no credentials", body = super::error::ErrorBody),
+        (status = 404, description = "no such meeting in the caller's workspace", body = super::error::ErrorBody),
+    )
+)]
+pub(super) fn meeting_state(
+    state: AppState,
+    caller: Caller,
+    raw_id: &str,
+    query: &str,
+) -> Result<Response, ApiError> {
+    let id = owned_meeting(&state, &caller, raw_id)?;
+    let until = until(query)?;
+    let envelopes = state
+        .log
+        .read_stream(&id.stream(), 1)
+        .map_err(|e| ApiError::Unexpected(e.to_string()))?;
+    let mut replayed =
+        replay(&id, envelopes, until).map_err(|e| ApiError::Unexpected(e.to_string()))?;
+    // The events themselves are at /events; here, only how far the fold went.
+    let events = replayed
+        .as_object_mut()
+        .and_then(|o| o.remove("events"))
+        .unwrap_or_default();
+    let folded = events.as_array().map_or(0, Vec::len);
+    let last_seq = events
+        .as_array()
+        .and_then(|e| e.last())
+        .and_then(|e| e.get("seq").cloned())
+        .unwrap_or(Value::Null);
+    replayed["eventsFolded"] = json!(folded);
+    replayed["lastSeq"] = last_seq;
+    Ok(warp::reply::json(&replayed).into_response())
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ChainCheck {
+    /// True when every record's hash and link verified.
+    intact: bool,
+    /// Records checked (up to the first broken one).
+    checked: u64,
+    /// The first broken record's sequence and what is wrong with it.
+    #[schema(value_type = Option<Object>)]
+    violation: Option<Value>,
+}
+
+/// Walks the whole SHA-256 chain of the log (administrators only).
+#[utoipa::path(
+    get, path = "/admin/api/audit/verify", tag = "audit",
+    security(("api_key" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "the chain check", body = ChainCheck),
+        (status = 401, description = "no credentials", body = super::error::ErrorBody),
+        (status = 403, description = "not an administrator", body = super::error::ErrorBody),
+    )
+)]
+pub(super) async fn verify(state: AppState, caller: Caller) -> Result<Response, ApiError> {
+    let principal = authenticate(&caller, &state)?;
+    if !principal.account.is_admin {
+        return Err(ApiError::Forbidden("administrators only"));
+    }
+    let db = state.log.db().clone();
+    // A walk over every record: not on the request threads.
+    let report = tokio::task::spawn_blocking(move || verify_chain(&db))
+        .await
+        .map_err(|e| ApiError::Unexpected(e.to_string()))?
+        .map_err(|e| ApiError::Unexpected(e.to_string()))?;
+    let body = ChainCheck {
+        intact: report.violation.is_none(),
+        checked: report.checked,
+        violation: report
+            .violation
+            .map(|v| json!({ "seq": v.seq(), "detail": v.to_string() })),
+    };
+    Ok(warp::reply::json(&body).into_response())
+}
