@@ -14,10 +14,12 @@
 //!   tokens, companies and their members.
 //! - [`time_index`]: scheduled activations and empty guest meetings by time, for the scheduler.
 //! - [`history`]: each workspace's meetings that took place: start, end, peak participants.
+//! - [`event_feed`]: each workspace's event sequences, for the event feed.
 //!
 //! Every projection can be dropped and rebuilt from sequence 1 and ends up equal to the live one.
 
 pub mod accounts_directory;
+pub mod event_feed;
 pub mod history;
 pub mod meeting_directory;
 pub mod runner;
@@ -27,9 +29,10 @@ pub mod time_index;
 pub use accounts_directory::{
     AccountRow, AccountsDirectory, CompanyRow, KeyRow, MemberRow, SessionRow,
 };
+pub use event_feed::EventFeed;
 pub use history::{History, HistoryRow};
 pub use meeting_directory::{MeetingDirectory, MeetingRow, ParticipantRow, RowStatus};
-pub use runner::{rebuild, Projection, ProjectionError, Projections};
+pub use runner::{rebuild, Position, Projection, ProjectionError, Projections};
 pub use staged::Staged;
 pub use time_index::TimeIndex;
 

@@ -7,7 +7,7 @@ use convene_events::{Envelope, EventLog};
 use tokio::sync::watch;
 
 use crate::staged::{read_checkpoint, Staged};
-use crate::{AccountsDirectory, History, MeetingDirectory, TimeIndex};
+use crate::{AccountsDirectory, EventFeed, History, MeetingDirectory, TimeIndex};
 
 /// A read model folded from the log into its own tree.
 pub trait Projection: Send + Sync + 'static {
@@ -47,7 +47,7 @@ impl From<sled::Error> for ProjectionError {
 }
 
 /// A running projection's last folded sequence, or why it stopped.
-type Position = Result<u64, String>;
+pub type Position = Result<u64, String>;
 
 struct Running {
     name: &'static str,
@@ -63,6 +63,7 @@ pub struct Projections {
     accounts: AccountsDirectory,
     time_index: TimeIndex,
     history: History,
+    event_feed: EventFeed,
 }
 
 impl Projections {
@@ -72,11 +73,13 @@ impl Projections {
         let accounts = AccountsDirectory::open(log.db())?;
         let time_index = TimeIndex::open(log.db())?;
         let history = History::open(log.db())?;
+        let event_feed = EventFeed::open(log.db())?;
         let running = vec![
             spawn::<MeetingDirectory>(log, meetings.tree().clone())?,
             spawn::<AccountsDirectory>(log, accounts.tree().clone())?,
             spawn::<TimeIndex>(log, time_index.tree().clone())?,
             spawn::<History>(log, history.tree().clone())?,
+            spawn::<EventFeed>(log, event_feed.tree().clone())?,
         ];
         Ok(Self {
             running: Arc::new(running),
@@ -84,6 +87,7 @@ impl Projections {
             accounts,
             time_index,
             history,
+            event_feed,
         })
     }
 
@@ -101,6 +105,18 @@ impl Projections {
 
     pub fn history(&self) -> &History {
         &self.history
+    }
+
+    pub fn event_feed(&self) -> &EventFeed {
+        &self.event_feed
+    }
+
+    /// Follows a projection's position (`TREE` names it); `None` for an unknown name.
+    pub fn position_of(&self, tree: &str) -> Option<watch::Receiver<Position>> {
+        self.running
+            .iter()
+            .find(|r| r.name == tree)
+            .map(|r| r.position.clone())
     }
 
     /// Waits until every projection has folded `seq` (read-your-writes for the HTTP layer).

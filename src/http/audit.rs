@@ -25,6 +25,8 @@ use crate::domain::parse_iso8601;
 
 /// Events answered when the request names no `limit`, and the most it may name.
 const MAX_EVENTS: usize = 1000;
+/// The largest sequence or version a request may name: the document's integers are int64.
+const MAX_SEQ: u64 = i64::MAX as u64;
 
 pub fn routes(state: &AppState, router: &mut Router) {
     let query = || warp::query::raw().or(warp::any().map(String::new)).unify();
@@ -116,8 +118,8 @@ pub struct MeetingEvents {
     security(("api_key" = []), ("session" = [])),
     params(
         ("meetingId" = String, Path, description = "the meeting id"),
-        ("after" = Option<u64>, Query, description = "only events after this stream version (default 0)"),
-        ("limit" = Option<u64>, Query, description = "at most this many, 1 to 1000 (default 1000)"),
+        ("after" = Option<u64>, Query, minimum = 0, description = "only events after this stream version (default 0)"),
+        ("limit" = Option<u64>, Query, minimum = 1, maximum = 1000, description = "at most this many, 1 to 1000 (default 1000)"),
     ),
     responses(
         (status = 200, description = "in stream order", body = MeetingEvents),
@@ -133,7 +135,7 @@ pub(super) fn meeting_events(
     query: &str,
 ) -> Result<Response, ApiError> {
     let id = owned_meeting(&state, &caller, raw_id)?;
-    let after = number(query, "after", 0..=u64::MAX - 1)?.unwrap_or(0);
+    let after = number(query, "after", 0..=MAX_SEQ)?.unwrap_or(0);
     let limit =
         number(query, "limit", 1..=MAX_EVENTS as u64)?.unwrap_or(MAX_EVENTS as u64) as usize;
     let mut envelopes = state
@@ -154,7 +156,7 @@ pub(super) fn meeting_events(
 /// Where `?at=` or `?seq=` says to stop (neither: now).
 fn until(query: &str) -> Result<Until, ApiError> {
     let at = param(query, "at");
-    let seq = number(query, "seq", 1..=u64::MAX)?;
+    let seq = number(query, "seq", 1..=MAX_SEQ)?;
     match (at, seq) {
         (Some(_), Some(_)) => Err(ApiError::BadRequest("give at or seq, not both".into())),
         (Some(at), None) => parse_iso8601(&at)
@@ -171,8 +173,8 @@ fn until(query: &str) -> Result<Until, ApiError> {
     security(("api_key" = []), ("session" = [])),
     params(
         ("meetingId" = String, Path, description = "the meeting id"),
-        ("at" = Option<String>, Query, description = "RFC 3339: fold the events accepted at or before this time"),
-        ("seq" = Option<u64>, Query, description = "fold the events with a log sequence at or below this"),
+        ("at" = Option<String>, Query, format = DateTime, description = "RFC 3339: fold the events accepted at or before this time (not with seq)"),
+        ("seq" = Option<u64>, Query, minimum = 1, description = "fold the events with a log sequence at or below this (not with at)"),
     ),
     responses(
         (status = 200, description = "the state (null before the meeting existed) and how far it was folded", body = Object),

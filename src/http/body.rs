@@ -4,6 +4,7 @@
 use bytes::{Buf, Bytes, BytesMut};
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use warp::{Filter, Rejection};
 
 use super::error::ApiError;
@@ -44,6 +45,31 @@ where
         }
     }
     Ok(body.freeze())
+}
+
+/// An optional whole number that JSON may write as `167` or `167.0`: JSON Schema's `integer`
+/// (what the OpenAPI document promises) admits both. A fraction or a value out of range is an
+/// error naming the field. Use with `#[serde(default, deserialize_with = "whole_number")]`.
+pub fn whole_number<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: TryFrom<u64>,
+{
+    use serde::de::Error;
+    let Some(number) = Option::<serde_json::Number>::deserialize(deserializer)? else {
+        return Ok(None);
+    };
+    let whole = match (number.as_u64(), number.as_f64()) {
+        (Some(n), _) => Some(n),
+        (None, Some(f)) if f.fract() == 0.0 && (0.0..=u64::MAX as f64).contains(&f) => {
+            Some(f as u64)
+        }
+        _ => None,
+    };
+    whole
+        .and_then(|n| T::try_from(n).ok())
+        .map(Some)
+        .ok_or_else(|| D::Error::custom(format!("expected a whole number in range, got {number}")))
 }
 
 /// Parses a JSON body; an empty body reads as `{}` (every field of the request is optional).
@@ -95,14 +121,31 @@ fn strip_position(message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde::Deserialize;
 
     #[derive(Debug, Deserialize)]
     #[serde(deny_unknown_fields, rename_all = "camelCase")]
     #[allow(dead_code)]
     struct Example {
+        #[serde(default, deserialize_with = "whole_number")]
         max_participants: Option<u32>,
         title: Option<String>,
+    }
+
+    #[test]
+    fn whole_numbers_may_be_written_with_a_zero_fraction() {
+        let parsed =
+            |body: &str| parse_json::<Example>(body.as_bytes()).map(|e| e.max_participants);
+        assert_eq!(parsed(r#"{"maxParticipants": 167}"#).unwrap(), Some(167));
+        assert_eq!(parsed(r#"{"maxParticipants": 167.0}"#).unwrap(), Some(167));
+        assert_eq!(parsed(r#"{"maxParticipants": null}"#).unwrap(), None);
+        assert_eq!(parsed("{}").unwrap(), None);
+        for bad in ["167.5", "-1", "4294967296", "1e30"] {
+            let message = error_of(&format!(r#"{{"maxParticipants": {bad}}}"#));
+            assert!(
+                message.starts_with("invalid value for maxParticipants: expected a whole number"),
+                "{bad}: {message}"
+            );
+        }
     }
 
     fn error_of(body: &str) -> String {

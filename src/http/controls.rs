@@ -133,6 +133,7 @@ pub(super) struct SettingsRequest {
     mute_on_join: Option<bool>,
     video_off_on_join: Option<bool>,
     #[schema(minimum = 1)]
+    #[serde(default, deserialize_with = "super::body::whole_number")]
     max_participants: Option<u32>,
     locked: Option<bool>,
     waiting_room: Option<bool>,

@@ -104,7 +104,7 @@ fn parse_limit(query: &str) -> Result<usize, ApiError> {
 #[utoipa::path(
     get, path = "/api/meetings/history", tag = "meetings",
     security(("api_key" = []), ("session" = [])),
-    params(("limit" = Option<usize>, Query, description = "at most this many, 1 to 1000 (default 100)")),
+    params(("limit" = Option<u64>, Query, minimum = 1, maximum = 1000, description = "at most this many, 1 to 1000 (default 100)")),
     responses(
         (status = 200, description = "newest end first", body = MeetingHistory),
         (status = 400, description = "a bad limit", body = super::error::ErrorBody),

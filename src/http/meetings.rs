@@ -103,6 +103,7 @@ pub(super) struct CreateMeetingRequest {
     video_off_on_join: Option<bool>,
     /// 1 to `limits.max_participants`; `limits.default_max_participants` when absent.
     #[schema(minimum = 1)]
+    #[serde(default, deserialize_with = "super::body::whole_number")]
     max_participants: Option<u32>,
 }
 

@@ -22,6 +22,7 @@ pub mod companies;
 pub mod compression;
 pub mod controls;
 pub mod error;
+pub mod events;
 pub mod hashing;
 pub mod health;
 pub mod history;
@@ -123,6 +124,7 @@ pub fn route_table(state: &AppState) -> Router {
     history::routes(state, &mut router);
     meetings::routes(state, &mut router);
     audit::routes(state, &mut router);
+    events::routes(state, &mut router);
     controls::routes(state, &mut router);
     ice::routes(state, &mut router);
     router

@@ -16,7 +16,8 @@ use warp::{Filter, Reply};
 
 use super::router::Router;
 use super::{
-    accounts, audit, companies, controls, health, history, ice, keys, meetings, passwords, sessions,
+    accounts, audit, companies, controls, events, health, history, ice, keys, meetings, passwords,
+    sessions,
 };
 use super::{error::ErrorBody, reply::Message, AppState};
 use crate::config::Config;
@@ -54,6 +55,8 @@ use crate::config::Config;
         audit::meeting_events,
         audit::meeting_state,
         audit::verify,
+        events::list_events,
+        events::stream_events,
         meetings::get_meeting,
         meetings::end_meeting,
         controls::update_settings,
@@ -71,6 +74,7 @@ use crate::config::Config;
         (name = "accounts", description = "registration, sessions and passwords (onepizza §1)"),
         (name = "keys", description = "API keys (onepizza §2)"),
         (name = "meetings", description = "meetings, guest meetings and scheduling (onepizza §3–§5)"),
+        (name = "events", description = "the workspace's events in log order, paged or live (SSE)"),
         (name = "audit", description = "a meeting's events, its state at a point in time, the chain check"),
         (name = "controls", description = "settings and participant controls (onepizza §6, §7)"),
         (name = "companies", description = "company workspaces (onepizza §14)"),

@@ -7,6 +7,7 @@ mod cli;
 mod companies;
 mod controls;
 mod errors;
+mod events;
 mod helpers;
 mod history;
 mod meetings;
