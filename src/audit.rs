@@ -111,3 +111,203 @@ pub fn event_json(envelope: &Envelope) -> Value {
         "hash": envelope.hash.to_hex(),
     })
 }
+
+/// What an export says it is; `check` refuses anything else.
+const EXPORT_FORMAT: &str = "convene-audit-export/1";
+
+/// The server's audit key: `audit.key` from the config, or else the key in `audit.key` in the
+/// data directory, created (32 random bytes, hex) the first time it is needed.
+pub fn audit_key(config: &crate::config::Config) -> Result<String, AuditError> {
+    if !config.audit.key.is_empty() {
+        return Ok(config.audit.key.clone());
+    }
+    let path = config.storage.path.join("audit.key");
+    match std::fs::read_to_string(&path) {
+        Ok(key) if !key.trim().is_empty() => return Ok(key.trim().to_owned()),
+        Ok(_) => {}
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+        Err(err) => {
+            return Err(AuditError::Input(format!(
+                "cannot read {}: {err}",
+                path.display()
+            )))
+        }
+    }
+    std::fs::create_dir_all(&config.storage.path)
+        .map_err(|e| AuditError::Input(format!("cannot create the data directory: {e}")))?;
+    let key = crate::domain::SecretToken::generate().expose().to_owned();
+    write_private(&path, &key)
+        .map_err(|e| AuditError::Input(format!("cannot write {}: {e}", path.display())))?;
+    Ok(key)
+}
+
+/// Writes a file only its owner can read.
+fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(contents.as_bytes())
+}
+
+fn export_mac(key: &str, export: &Value) -> hmac::Hmac<sha2::Sha256> {
+    use hmac::{KeyInit, Mac};
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key.as_bytes())
+        .expect("hmac accepts any key length");
+    mac.update(&serde_json::to_vec(export).expect("json values serialize"));
+    mac
+}
+
+/// A meeting's events, signed with the audit key: `{"export": {format, meetingId,
+/// exportedAt, events}, "hmacSha256": hex}`, the HMAC taken over the `export` object's JSON.
+pub async fn export(
+    config: LogConfig,
+    key: &str,
+    raw_id: &str,
+    now_ms: i64,
+) -> Result<Value, AuditError> {
+    use hmac::Mac;
+    let id = MeetingId::parse(raw_id).map_err(|e| AuditError::Input(e.to_string()))?;
+    let log = open(config)?;
+    let envelopes = log.read_stream(&id.stream(), 1);
+    log.close().await;
+    let envelopes = envelopes?;
+    if envelopes.is_empty() {
+        return Err(AuditError::Input(format!("no events for meeting {id}")));
+    }
+    let export = json!({
+        "format": EXPORT_FORMAT,
+        "meetingId": id.as_str(),
+        "exportedAt": format_iso_millis(now_ms),
+        "events": envelopes.iter().map(event_json).collect::<Vec<_>>(),
+    });
+    let mac = export_mac(key, &export).finalize().into_bytes();
+    let hex: String = mac.iter().map(|b| format!("{b:02x}")).collect();
+    Ok(json!({ "export": export, "hmacSha256": hex }))
+}
+
+/// Verifies an export made with the same audit key; `Ok(events)` when it is intact.
+pub fn check(key: &str, file: &Value) -> Result<usize, AuditError> {
+    use hmac::Mac;
+    let export = file
+        .get("export")
+        .ok_or_else(|| AuditError::Input("not an audit export: no export object".into()))?;
+    if export.get("format").and_then(Value::as_str) != Some(EXPORT_FORMAT) {
+        return Err(AuditError::Input(format!(
+            "not an audit export: format is not {EXPORT_FORMAT}"
+        )));
+    }
+    let claimed = file
+        .get("hmacSha256")
+        .and_then(Value::as_str)
+        .and_then(decode_hex)
+        .ok_or_else(|| AuditError::Input("not an audit export: no hmacSha256".into()))?;
+    export_mac(key, export)
+        .verify_slice(&claimed)
+        .map_err(|_| {
+            AuditError::Input(
+                "the export does not verify: it was changed, or signed with another key".into(),
+            )
+        })?;
+    Ok(export
+        .get("events")
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len))
+}
+
+fn decode_hex(hex: &str) -> Option<Vec<u8>> {
+    if !hex.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// One projection rebuilt from sequence 1.
+#[derive(Debug)]
+pub struct Rebuilt {
+    pub name: String,
+    pub events: u64,
+    /// Whether the rebuilt rows equal what the live read model held.
+    pub equal: bool,
+}
+
+/// Rebuilds `only` (a projection's name, `meeting_directory` or `proj/meeting_directory`) or
+/// every projection, and says for each whether the result equals the live read model (which
+/// it replaces). `progress(name, folded, total)` is called as events are folded.
+pub async fn rebuild_projections(
+    config: LogConfig,
+    only: Option<&str>,
+    progress: &mut dyn FnMut(&str, u64, u64),
+) -> Result<Vec<Rebuilt>, AuditError> {
+    let names: Vec<&str> = match only {
+        None => convene_projections::PROJECTIONS.to_vec(),
+        Some(name) => {
+            let wanted = if name.starts_with("proj/") {
+                name.to_owned()
+            } else {
+                format!("proj/{name}")
+            };
+            let found = convene_projections::PROJECTIONS
+                .iter()
+                .find(|p| **p == wanted)
+                .ok_or_else(|| {
+                    let known: Vec<&str> = convene_projections::PROJECTIONS
+                        .iter()
+                        .map(|p| p.trim_start_matches("proj/"))
+                        .collect();
+                    AuditError::Input(format!(
+                        "no projection named {name}; known: {}",
+                        known.join(", ")
+                    ))
+                })?;
+            vec![*found]
+        }
+    };
+    let log = open(config)?;
+    let total = log.durable_head();
+    let mut reports = Vec::new();
+    for name in names {
+        let result = (|| {
+            let tree = log.db().open_tree(name)?;
+            let before = tree_digest(&tree)?;
+            let short = name.trim_start_matches("proj/");
+            let events = convene_projections::rebuild_named(&log, name, &mut |folded| {
+                progress(short, folded, total)
+            })
+            .map_err(|e| AuditError::Input(e.to_string()))?;
+            let after = tree_digest(&tree)?;
+            Ok::<_, AuditError>(Rebuilt {
+                name: short.to_owned(),
+                events,
+                equal: before == after,
+            })
+        })();
+        match result {
+            Ok(report) => reports.push(report),
+            Err(err) => {
+                log.close().await;
+                return Err(err);
+            }
+        }
+    }
+    log.close().await;
+    Ok(reports)
+}
+
+/// SHA-256 over every (key, value) of a tree, lengths included, in key order.
+fn tree_digest(tree: &sled::Tree) -> Result<[u8; 32], AuditError> {
+    use sha2::Digest;
+    let mut digest = sha2::Sha256::new();
+    for entry in tree.iter() {
+        let (key, value) = entry?;
+        digest.update((key.len() as u64).to_be_bytes());
+        digest.update(&key);
+        digest.update((value.len() as u64).to_be_bytes());
+        digest.update(&value);
+    }
+    Ok(digest.finalize().into())
+}

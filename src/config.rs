@@ -48,6 +48,14 @@ pub struct Config {
     pub rate_limits: RateLimitsConfig,
     pub realtime: RealtimeConfig,
     pub billing: BillingConfig,
+    pub audit: AuditConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditConfig {
+    /// The key audit exports are signed with; empty: one kept in the data directory.
+    pub key: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -31,6 +31,23 @@ enum Command {
     /// Inspect the event log. Needs the data directory to itself: stop the server first.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Manage the read models. Needs the data directory to itself: stop the server first.
+    #[command(subcommand)]
+    Projections(ProjectionsCommand),
+}
+
+#[derive(Subcommand)]
+enum ProjectionsCommand {
+    /// Drop read models and fold them again from sequence 1; says for each whether the result
+    /// equals what it replaced (exit 1 if any differed).
+    Rebuild {
+        /// Only this one (meeting_directory, accounts_directory, time_index, history,
+        /// event_feed).
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        data: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -51,6 +68,24 @@ enum AuditCommand {
         /// Replay only events up to this global sequence.
         #[arg(long)]
         seq: Option<u64>,
+        #[arg(long)]
+        data: Option<PathBuf>,
+    },
+    /// Write a meeting's events to FILE, signed with the server's audit key (HMAC-SHA256).
+    Export {
+        /// The meeting id, e.g. abc-defg-hij.
+        id: String,
+        /// Where to write the export (JSON).
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long)]
+        data: Option<PathBuf>,
+    },
+    /// Verify an export against the audit key; exit 1 if it was changed or signed with
+    /// another key.
+    Check {
+        /// The export to verify.
+        file: PathBuf,
         #[arg(long)]
         data: Option<PathBuf>,
     },
@@ -77,6 +112,7 @@ fn main() -> ExitCode {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => runtime.block_on(serve(config)),
         Command::Audit(command) => runtime.block_on(run_audit(config, command)),
+        Command::Projections(command) => runtime.block_on(run_projections(config, command)),
     }
 }
 
@@ -116,6 +152,60 @@ async fn run_audit(mut config: Config, command: AuditCommand) -> ExitCode {
         Some(log_config(&config))
     };
     match command {
+        AuditCommand::Export { id, out, data } => {
+            let Some(log) = data_dir(data) else {
+                return ExitCode::FAILURE;
+            };
+            let exported = match audit::audit_key(&config) {
+                Ok(key) => audit::export(log, &key, &id, now_ms()).await,
+                Err(err) => Err(err),
+            };
+            let written = exported.and_then(|export| {
+                let text = serde_json::to_string_pretty(&export).expect("json");
+                std::fs::write(&out, text + "\n").map_err(|e| {
+                    audit::AuditError::Input(format!("cannot write {}: {e}", out.display()))
+                })?;
+                Ok(export["export"]["events"].as_array().map_or(0, Vec::len))
+            });
+            match written {
+                Ok(events) => {
+                    println!(
+                        "exported {events} events of meeting {id} to {}",
+                        out.display()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(err) => {
+                    eprintln!("convene: {err}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        AuditCommand::Check { file, data } => {
+            if let Some(dir) = data {
+                config.storage.path = dir;
+            }
+            let checked = std::fs::read_to_string(&file)
+                .map_err(|e| format!("cannot read {}: {e}", file.display()))
+                .and_then(|text| {
+                    serde_json::from_str(&text)
+                        .map_err(|e| format!("{} is not JSON: {e}", file.display()))
+                })
+                .and_then(|export| {
+                    let key = audit::audit_key(&config).map_err(|e| e.to_string())?;
+                    audit::check(&key, &export).map_err(|e| e.to_string())
+                });
+            match checked {
+                Ok(events) => {
+                    println!("intact: {events} events, signed with this server's audit key");
+                    ExitCode::SUCCESS
+                }
+                Err(err) => {
+                    eprintln!("convene: {err}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         AuditCommand::Verify { data } => {
             let Some(log) = data_dir(data) else {
                 return ExitCode::FAILURE;
@@ -156,6 +246,78 @@ async fn run_audit(mut config: Config, command: AuditCommand) -> ExitCode {
                     ExitCode::FAILURE
                 }
             }
+        }
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+async fn run_projections(mut config: Config, command: ProjectionsCommand) -> ExitCode {
+    let ProjectionsCommand::Rebuild { name, data } = command;
+    if let Some(dir) = data {
+        config.storage.path = dir;
+    }
+    if !config.storage.path.exists() {
+        eprintln!(
+            "convene: no data directory at {}",
+            config.storage.path.display()
+        );
+        return ExitCode::FAILURE;
+    }
+    let bars = indicatif::MultiProgress::new();
+    let style = indicatif::ProgressStyle::with_template(
+        "{prefix:>20} [{bar:40}] {pos}/{len} events ({per_sec}, {eta})",
+    )
+    .expect("a valid template")
+    .progress_chars("=> ");
+    let mut current: Option<(String, indicatif::ProgressBar)> = None;
+    let mut progress = |name: &str, folded: u64, total: u64| {
+        if current.as_ref().is_none_or(|(shown, _)| shown != name) {
+            if let Some((_, bar)) = current.take() {
+                bar.finish();
+            }
+            let bar = bars.add(indicatif::ProgressBar::new(total));
+            bar.set_style(style.clone());
+            bar.set_prefix(name.to_owned());
+            current = Some((name.to_owned(), bar));
+        }
+        if let Some((_, bar)) = &current {
+            bar.set_position(folded);
+        }
+    };
+    let result =
+        audit::rebuild_projections(log_config(&config), name.as_deref(), &mut progress).await;
+    if let Some((_, bar)) = current {
+        bar.finish();
+    }
+    match result {
+        Ok(reports) => {
+            let mut all_equal = true;
+            for report in reports {
+                all_equal &= report.equal;
+                let verdict = if report.equal {
+                    "equal to the live read model"
+                } else {
+                    "DIFFERS from the live read model it replaced"
+                };
+                println!(
+                    "{}: {} events folded, {verdict}",
+                    report.name, report.events
+                );
+            }
+            if all_equal {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(err) => {
+            eprintln!("convene: {err}");
+            ExitCode::FAILURE
         }
     }
 }

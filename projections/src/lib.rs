@@ -32,7 +32,10 @@ pub use accounts_directory::{
 pub use event_feed::EventFeed;
 pub use history::{History, HistoryRow};
 pub use meeting_directory::{MeetingDirectory, MeetingRow, ParticipantRow, RowStatus};
-pub use runner::{rebuild, Position, Projection, ProjectionError, Projections};
+pub use runner::{
+    rebuild, rebuild_named, rebuild_with_progress, Position, Projection, ProjectionError,
+    Projections, PROJECTIONS,
+};
 pub use staged::Staged;
 pub use time_index::TimeIndex;
 

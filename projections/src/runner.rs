@@ -247,6 +247,46 @@ fn fold_batch<P: Projection>(
 /// Drops a projection's rows and folds the whole log again, synchronously. Returns how many
 /// events were folded.
 pub fn rebuild<P: Projection>(log: &EventLog) -> Result<u64, ProjectionError> {
+    rebuild_with_progress::<P>(log, &mut |_| {})
+}
+
+/// Every projection's tree name, in the order they start.
+pub const PROJECTIONS: [&str; 5] = [
+    <MeetingDirectory as Projection>::TREE,
+    <AccountsDirectory as Projection>::TREE,
+    <TimeIndex as Projection>::TREE,
+    <History as Projection>::TREE,
+    <EventFeed as Projection>::TREE,
+];
+
+/// [`rebuild`] of the projection whose tree is `tree` (one of [`PROJECTIONS`]), telling
+/// `progress` how many events it has folded after each chunk.
+pub fn rebuild_named(
+    log: &EventLog,
+    tree: &str,
+    progress: &mut dyn FnMut(u64),
+) -> Result<u64, ProjectionError> {
+    match tree {
+        <MeetingDirectory as Projection>::TREE => {
+            rebuild_with_progress::<MeetingDirectory>(log, progress)
+        }
+        <AccountsDirectory as Projection>::TREE => {
+            rebuild_with_progress::<AccountsDirectory>(log, progress)
+        }
+        <TimeIndex as Projection>::TREE => rebuild_with_progress::<TimeIndex>(log, progress),
+        <History as Projection>::TREE => rebuild_with_progress::<History>(log, progress),
+        <EventFeed as Projection>::TREE => rebuild_with_progress::<EventFeed>(log, progress),
+        other => Err(ProjectionError::Storage(format!(
+            "no projection named {other}"
+        ))),
+    }
+}
+
+/// [`rebuild`], telling `progress` how many events it has folded after each chunk.
+pub fn rebuild_with_progress<P: Projection>(
+    log: &EventLog,
+    progress: &mut dyn FnMut(u64),
+) -> Result<u64, ProjectionError> {
     let tree = log.db().open_tree(P::TREE)?;
     tree.clear()?;
     tree.insert(VERSION_KEY, &P::VERSION.to_be_bytes())?;
@@ -259,11 +299,13 @@ pub fn rebuild<P: Projection>(log: &EventLog) -> Result<u64, ProjectionError> {
             folded += chunk.len() as u64;
             fold_batch::<P>(&tree, &chunk, chunk[chunk.len() - 1].seq)?;
             chunk.clear();
+            progress(folded);
         }
     }
     if let Some(last) = chunk.last() {
         folded += chunk.len() as u64;
         fold_batch::<P>(&tree, &chunk, last.seq)?;
     }
+    progress(folded);
     Ok(folded)
 }
