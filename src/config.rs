@@ -49,6 +49,22 @@ pub struct Config {
     pub realtime: RealtimeConfig,
     pub billing: BillingConfig,
     pub audit: AuditConfig,
+    pub webhooks: WebhooksConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhooksConfig {
+    /// Let endpoints point at private, loopback and link-local addresses.
+    pub allow_private_targets: bool,
+    /// How long an endpoint has to answer one delivery.
+    pub timeout_ms: u64,
+    /// Wait before the first attempt, then after each failure; the last step repeats.
+    pub retry_schedule_ms: Vec<u64>,
+    /// How long the previous secret keeps signing after a rotation.
+    pub rotation_overlap_secs: u64,
+    /// The most endpoints one workspace may register.
+    pub max_per_workspace: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -27,5 +27,6 @@ pub mod http;
 pub mod realtime;
 pub mod scheduler;
 pub mod startup;
+pub mod webhooks;
 
 pub use startup::{run, run_with_clock, StartupError};

@@ -28,6 +28,8 @@ pub enum StartupError {
     Email(#[from] crate::email::MailerError),
     #[error("{0}")]
     Admin(String),
+    #[error("cannot start webhook delivery: {0}")]
+    Webhooks(String),
 }
 
 /// Serves on `listener` until `shutdown` resolves.
@@ -81,7 +83,14 @@ pub async fn serve(
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, data = %log.path().display(), events = log.durable_head(), "convene is listening");
     }
+    let (stop_webhooks, webhooks_stopped) = tokio::sync::oneshot::channel::<()>();
+    let webhooks = tokio::spawn(state.webhooks.clone().run(async {
+        let _ = webhooks_stopped.await;
+    }));
     http::server(state).serve(listener, shutdown).await;
+    // Delivery stops before the log closes (its tasks hold the database).
+    let _ = stop_webhooks.send(());
+    let _ = webhooks.await;
     tracing::info!("shutting down");
     scheduler.abort();
     forget_idle_clients.abort();
@@ -106,6 +115,14 @@ pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppSta
         .map_err(|e| StartupError::Registry(e.to_string()))?;
     let mailer = Mailer::from_config(&config)?;
     let rate_limits = RateLimits::from_config(&config, clock.clone());
+    let webhooks = crate::webhooks::delivery::Delivery::new(
+        log.clone(),
+        projections.clone(),
+        clock.clone(),
+        config.webhooks.clone(),
+        config.billing.rate_micros_per_participant_minute,
+    )
+    .map_err(StartupError::Webhooks)?;
     let state = AppState::new(Services {
         meeting_lists: http::cache::VersionedCache::new(config.http.cached_meeting_lists),
         hashing: http::hashing::PasswordHashing::new(config.auth.hash_permits()),
@@ -118,6 +135,7 @@ pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppSta
         projections,
         mailer,
         rate_limits,
+        webhooks,
     });
     http::accounts::seed_admin(&state)
         .await

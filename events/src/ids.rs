@@ -113,6 +113,11 @@ pub fn session_stream(session_id: u64) -> String {
     format!("session/{session_id}")
 }
 
+/// The stream of one webhook endpoint.
+pub fn webhook_stream(webhook_id: u64) -> String {
+    format!("webhook/{webhook_id}")
+}
+
 /// The stream that reserves an email address for exactly one account.
 pub fn email_stream(normalized_email: &str) -> String {
     format!("email/{normalized_email}")

@@ -15,6 +15,7 @@
 //! - [`time_index`]: scheduled activations and empty guest meetings by time, for the scheduler.
 //! - [`history`]: each workspace's meetings that took place: start, end, peak participants.
 //! - [`event_feed`]: each workspace's event sequences, for the event feed.
+//! - [`webhooks`]: webhook endpoints: target, events, secrets, state.
 //!
 //! Every projection can be dropped and rebuilt from sequence 1 and ends up equal to the live one.
 
@@ -25,6 +26,7 @@ pub mod meeting_directory;
 pub mod runner;
 pub mod staged;
 pub mod time_index;
+pub mod webhooks;
 
 pub use accounts_directory::{
     AccountRow, AccountsDirectory, CompanyRow, KeyRow, MemberRow, SessionRow,
@@ -38,6 +40,7 @@ pub use runner::{
 };
 pub use staged::Staged;
 pub use time_index::TimeIndex;
+pub use webhooks::{WebhookRow, Webhooks};
 
 /// bincode for rows: fixed internal records that can always be rebuilt from the log.
 pub(crate) fn encode_row<T: serde::Serialize>(row: &T) -> Vec<u8> {

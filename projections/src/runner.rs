@@ -7,7 +7,7 @@ use convene_events::{Envelope, EventLog};
 use tokio::sync::watch;
 
 use crate::staged::{read_checkpoint, Staged};
-use crate::{AccountsDirectory, EventFeed, History, MeetingDirectory, TimeIndex};
+use crate::{AccountsDirectory, EventFeed, History, MeetingDirectory, TimeIndex, Webhooks};
 
 /// A read model folded from the log into its own tree.
 pub trait Projection: Send + Sync + 'static {
@@ -64,6 +64,7 @@ pub struct Projections {
     time_index: TimeIndex,
     history: History,
     event_feed: EventFeed,
+    webhooks: Webhooks,
 }
 
 impl Projections {
@@ -74,12 +75,14 @@ impl Projections {
         let time_index = TimeIndex::open(log.db())?;
         let history = History::open(log.db())?;
         let event_feed = EventFeed::open(log.db())?;
+        let webhooks = Webhooks::open(log.db())?;
         let running = vec![
             spawn::<MeetingDirectory>(log, meetings.tree().clone())?,
             spawn::<AccountsDirectory>(log, accounts.tree().clone())?,
             spawn::<TimeIndex>(log, time_index.tree().clone())?,
             spawn::<History>(log, history.tree().clone())?,
             spawn::<EventFeed>(log, event_feed.tree().clone())?,
+            spawn::<Webhooks>(log, webhooks.tree().clone())?,
         ];
         Ok(Self {
             running: Arc::new(running),
@@ -88,6 +91,7 @@ impl Projections {
             time_index,
             history,
             event_feed,
+            webhooks,
         })
     }
 
@@ -109,6 +113,10 @@ impl Projections {
 
     pub fn event_feed(&self) -> &EventFeed {
         &self.event_feed
+    }
+
+    pub fn webhooks(&self) -> &Webhooks {
+        &self.webhooks
     }
 
     /// Follows a projection's position (`TREE` names it); `None` for an unknown name.
@@ -251,12 +259,13 @@ pub fn rebuild<P: Projection>(log: &EventLog) -> Result<u64, ProjectionError> {
 }
 
 /// Every projection's tree name, in the order they start.
-pub const PROJECTIONS: [&str; 5] = [
+pub const PROJECTIONS: [&str; 6] = [
     <MeetingDirectory as Projection>::TREE,
     <AccountsDirectory as Projection>::TREE,
     <TimeIndex as Projection>::TREE,
     <History as Projection>::TREE,
     <EventFeed as Projection>::TREE,
+    <Webhooks as Projection>::TREE,
 ];
 
 /// [`rebuild`] of the projection whose tree is `tree` (one of [`PROJECTIONS`]), telling
@@ -276,6 +285,7 @@ pub fn rebuild_named(
         <TimeIndex as Projection>::TREE => rebuild_with_progress::<TimeIndex>(log, progress),
         <History as Projection>::TREE => rebuild_with_progress::<History>(log, progress),
         <EventFeed as Projection>::TREE => rebuild_with_progress::<EventFeed>(log, progress),
+        <Webhooks as Projection>::TREE => rebuild_with_progress::<Webhooks>(log, progress),
         other => Err(ProjectionError::Storage(format!(
             "no projection named {other}"
         ))),

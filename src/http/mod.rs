@@ -36,6 +36,7 @@ pub mod reply;
 pub mod router;
 pub mod server;
 pub mod sessions;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -85,6 +86,8 @@ pub struct Services {
     pub hashing: hashing::PasswordHashing,
     /// The JSON of each workspace's meeting list, as of a meeting-directory position.
     pub meeting_lists: cache::VersionedCache<Workspace, bytes::Bytes>,
+    /// Webhook delivery: attempts for the API, redelivery; its engine runs beside the server.
+    pub webhooks: crate::webhooks::delivery::Delivery,
 }
 
 impl AppState {
@@ -125,6 +128,7 @@ pub fn route_table(state: &AppState) -> Router {
     meetings::routes(state, &mut router);
     audit::routes(state, &mut router);
     events::routes(state, &mut router);
+    webhooks::routes(state, &mut router);
     controls::routes(state, &mut router);
     ice::routes(state, &mut router);
     router

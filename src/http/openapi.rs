@@ -17,7 +17,7 @@ use warp::{Filter, Reply};
 use super::router::Router;
 use super::{
     accounts, audit, companies, controls, events, health, history, ice, keys, meetings, passwords,
-    sessions,
+    sessions, webhooks,
 };
 use super::{error::ErrorBody, reply::Message, AppState};
 use crate::config::Config;
@@ -57,6 +57,12 @@ use crate::config::Config;
         audit::verify,
         events::list_events,
         events::stream_events,
+        webhooks::list_webhooks,
+        webhooks::create_webhook,
+        webhooks::delete_webhook,
+        webhooks::rotate_secret,
+        webhooks::deliveries,
+        webhooks::redeliver,
         meetings::get_meeting,
         meetings::end_meeting,
         controls::update_settings,
@@ -75,6 +81,7 @@ use crate::config::Config;
         (name = "keys", description = "API keys (onepizza §2)"),
         (name = "meetings", description = "meetings, guest meetings and scheduling (onepizza §3–§5)"),
         (name = "events", description = "the workspace's events in log order, paged or live (SSE)"),
+        (name = "webhooks", description = "signed webhook deliveries of the workspace's meeting events (onepizza §9)"),
         (name = "audit", description = "a meeting's events, its state at a point in time, the chain check"),
         (name = "controls", description = "settings and participant controls (onepizza §6, §7)"),
         (name = "companies", description = "company workspaces (onepizza §14)"),

@@ -176,6 +176,7 @@ async fn rebuilt_projections_equal_the_live_ones() {
         "time_index",
         "history",
         "event_feed",
+        "webhooks",
     ] {
         assert!(
             stdout.contains(&format!(

@@ -56,6 +56,8 @@ pub fn test_config(data_dir: &Path) -> Config {
     config.storage.cache_capacity_mb = 16;
     config.rate_limits.enabled = false;
     config.scheduler.tick_ms = 20;
+    // Test receivers listen on 127.0.0.1.
+    config.webhooks.allow_private_targets = true;
     config
 }
 

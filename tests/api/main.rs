@@ -18,4 +18,5 @@ mod scheduling;
 mod sessions;
 mod socketio;
 mod socketio_client;
+mod webhooks;
 mod ws;

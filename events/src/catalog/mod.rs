@@ -9,6 +9,7 @@ pub mod account;
 pub mod company;
 pub mod meeting;
 pub mod session;
+pub mod webhook;
 
 /// Declares an enum over a set of [`DomainEvent`](crate::DomainEvent) structs with `kind`,
 /// `to_new_event` and `from_envelope`.

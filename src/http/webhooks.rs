@@ -1,0 +1,388 @@
+//! Webhook endpoints (onepizza §9): list, register (the secret is shown once), delete, rotate the
+//! secret, see each delivery attempt, redeliver one event. Deliveries themselves are
+//! [`crate::webhooks::delivery`]'s.
+//!
+//! An endpoint is its workspace's: another workspace's id answers 404 like a missing one.
+
+use convene_events::catalog::webhook::{
+    WebhookCreated, WebhookDeleted, WebhookEvent, WebhookSecretRotated,
+};
+use convene_events::ids::webhook_stream;
+use convene_events::{DomainEvent, ExpectedVersion, Workspace};
+use convene_projections::WebhookRow;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use warp::http::{Method, StatusCode};
+use warp::reply::Response;
+use warp::{Filter, Reply};
+
+use super::auth::{authenticate, caller, Caller, Principal};
+use super::body::{limited, parse_json};
+use super::error::{respond, ApiError};
+use super::reply::Message;
+use super::router::Router;
+use super::{with_state, AppState};
+use crate::domain::format_iso_seconds;
+use crate::webhooks::delivery::Attempt;
+use crate::webhooks::{parse_events, signing, target};
+
+pub fn routes(state: &AppState, router: &mut Router) {
+    let body_limit = state.config.limits.body_bytes;
+    router.route(
+        Method::GET,
+        "/api/webhooks",
+        warp::path!("api" / "webhooks")
+            .and(warp::get())
+            .and(with_state(state.clone()))
+            .and(caller())
+            .map(|state, caller| respond(list_webhooks(state, caller))),
+    );
+    router.route(
+        Method::POST,
+        "/api/webhooks",
+        warp::path!("api" / "webhooks")
+            .and(warp::post())
+            .and(with_state(state.clone()))
+            .and(caller())
+            .and(limited(body_limit))
+            .then(|state, caller, body: bytes::Bytes| async move {
+                respond(create_webhook(state, caller, &body).await)
+            }),
+    );
+    router.route(
+        Method::DELETE,
+        "/api/webhooks/{webhookId}",
+        warp::path!("api" / "webhooks" / String)
+            .and(warp::delete())
+            .and(with_state(state.clone()))
+            .and(caller())
+            .then(|id: String, state, caller| async move {
+                respond(delete_webhook(state, caller, &id).await)
+            }),
+    );
+    router.route(
+        Method::POST,
+        "/api/webhooks/{webhookId}/rotate-secret",
+        warp::path!("api" / "webhooks" / String / "rotate-secret")
+            .and(warp::post())
+            .and(with_state(state.clone()))
+            .and(caller())
+            .then(|id: String, state, caller| async move {
+                respond(rotate_secret(state, caller, &id).await)
+            }),
+    );
+    router.route(
+        Method::GET,
+        "/api/webhooks/{webhookId}/deliveries",
+        warp::path!("api" / "webhooks" / String / "deliveries")
+            .and(warp::get())
+            .and(with_state(state.clone()))
+            .and(caller())
+            .map(|id: String, state, caller| respond(deliveries(state, caller, &id))),
+    );
+    router.route(
+        Method::POST,
+        "/api/webhooks/{webhookId}/deliveries/{seq}/redeliver",
+        warp::path!("api" / "webhooks" / String / "deliveries" / String / "redeliver")
+            .and(warp::post())
+            .and(with_state(state.clone()))
+            .and(caller())
+            .then(|id: String, seq: String, state, caller| async move {
+                respond(redeliver(state, caller, &id, &seq).await)
+            }),
+    );
+}
+
+/// An endpoint as its owner sees it (the seed's snake_case shape).
+#[derive(Serialize, ToSchema)]
+pub struct WebhookView {
+    #[schema(example = 1)]
+    id: u64,
+    #[schema(example = "https://your-app.com/webhook")]
+    url: String,
+    #[schema(example = json!(["meeting.ended", "participant.left"]))]
+    events: Vec<String>,
+    #[schema(example = "2026-03-01T12:00:00Z")]
+    created_at: String,
+    /// Why deliveries stopped (the endpoint answered 410), if they did.
+    disabled: Option<String>,
+}
+
+impl From<&WebhookRow> for WebhookView {
+    fn from(row: &WebhookRow) -> Self {
+        Self {
+            id: row.webhook_id,
+            url: row.url.clone(),
+            events: row.events.clone(),
+            created_at: format_iso_seconds(row.created_at),
+            disabled: row.disabled.clone(),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WebhookList {
+    webhooks: Vec<WebhookView>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CreatedWebhook {
+    #[serde(flatten)]
+    webhook: WebhookView,
+    /// The signing secret (`whsec_…`), shown this once: verify `webhook-signature` with it.
+    secret: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct CreateWebhookRequest {
+    /// Where deliveries are posted (https; private addresses are refused).
+    url: String,
+    /// meeting.created, meeting.started, meeting.ended, participant.joined, participant.left,
+    /// chat.message (opt-in).
+    events: Vec<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RotatedSecret {
+    /// The new secret, shown this once.
+    secret: String,
+    /// Until then the previous secret signs deliveries too.
+    previous_valid_until: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DeliveryList {
+    /// Newest first (the last 1,000 are kept).
+    #[schema(value_type = Vec<Object>)]
+    deliveries: Vec<Attempt>,
+}
+
+/// The endpoint `raw_id` if the caller's workspace owns it.
+fn owned(state: &AppState, workspace: Workspace, raw_id: &str) -> Result<WebhookRow, ApiError> {
+    let not_found = ApiError::NotFound("webhook not found");
+    let Ok(id) = raw_id.parse::<u64>() else {
+        return Err(not_found);
+    };
+    match state.projections.webhooks().get(id)? {
+        Some(row) if row.workspace == workspace => Ok(row),
+        _ => Err(not_found),
+    }
+}
+
+/// The caller's workspace's endpoints.
+#[utoipa::path(
+    get, path = "/api/webhooks", tag = "webhooks",
+    security(("api_key" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "oldest first", body = WebhookList),
+        (status = 401, description = "no credentials", body = super::error::ErrorBody),
+    )
+)]
+pub(super) fn list_webhooks(state: AppState, caller: Caller) -> Result<Response, ApiError> {
+    let workspace = authenticate(&caller, &state)?.workspace();
+    let webhooks = state.projections.webhooks().list(workspace)?;
+    let body = WebhookList {
+        webhooks: webhooks.iter().map(WebhookView::from).collect(),
+    };
+    Ok(warp::reply::json(&body).into_response())
+}
+
+/// Registers an endpoint; the answer carries its secret, once.
+#[utoipa::path(
+    post, path = "/api/webhooks", tag = "webhooks",
+    security(("api_key" = []), ("session" = [])),
+    request_body = CreateWebhookRequest,
+    responses(
+        (status = 201, description = "registered", body = CreatedWebhook),
+        (status = 400, description = "a bad url or event list, a private target, or too many endpoints", body = super::error::ErrorBody),
+        (status = 401, description = "no credentials", body = super::error::ErrorBody),
+    )
+)]
+pub(super) async fn create_webhook(
+    state: AppState,
+    caller: Caller,
+    body: &[u8],
+) -> Result<Response, ApiError> {
+    let principal: Principal = authenticate(&caller, &state)?;
+    let workspace = principal.workspace();
+    let request: CreateWebhookRequest = parse_json(body)?;
+    let events = parse_events(&request.events).map_err(ApiError::BadRequest)?;
+    let config = &state.config.webhooks;
+    target::check(&request.url, config.allow_private_targets)
+        .await
+        .map_err(ApiError::BadRequest)?;
+    if state.projections.webhooks().list(workspace)?.len() >= config.max_per_workspace {
+        return Err(ApiError::BadRequest(format!(
+            "a workspace may register at most {} webhooks",
+            config.max_per_workspace
+        )));
+    }
+    let webhook_id = state.next_id()?;
+    let secret = signing::new_secret();
+    let created = WebhookCreated {
+        webhook_id,
+        workspace,
+        url: request.url,
+        events,
+        secret: secret.clone(),
+    };
+    let outcome = state
+        .log
+        .append_to(
+            webhook_stream(webhook_id),
+            ExpectedVersion::NoStream,
+            vec![created.to_new_event(principal.actor())],
+        )
+        .await
+        .map_err(|e| ApiError::Unexpected(e.to_string()))?;
+    state.caught_up(outcome.last_seq).await?;
+    let row = state
+        .projections
+        .webhooks()
+        .get(webhook_id)?
+        .ok_or_else(|| ApiError::Unexpected("a registered webhook has no row".into()))?;
+    tracing::info!(webhook_id, "webhook registered");
+    let body = CreatedWebhook {
+        webhook: WebhookView::from(&row),
+        secret,
+    };
+    Ok(warp::reply::with_status(warp::reply::json(&body), StatusCode::CREATED).into_response())
+}
+
+/// Appends one event to an endpoint's stream, after what its read model has seen.
+async fn append(
+    state: &AppState,
+    principal: &Principal,
+    webhook_id: u64,
+    event: WebhookEvent,
+) -> Result<(), ApiError> {
+    let outcome = state
+        .log
+        .append_to(
+            webhook_stream(webhook_id),
+            ExpectedVersion::Any,
+            vec![event.to_new_event(principal.actor())],
+        )
+        .await
+        .map_err(|e| ApiError::Unexpected(e.to_string()))?;
+    state.caught_up(outcome.last_seq).await
+}
+
+/// Removes an endpoint: nothing more is sent to it.
+#[utoipa::path(
+    delete, path = "/api/webhooks/{webhookId}", tag = "webhooks",
+    security(("api_key" = []), ("session" = [])),
+    params(("webhookId" = u64, Path, description = "the endpoint's id")),
+    responses(
+        (status = 200, description = "removed", body = Message),
+        (status = 401, description = "no credentials", body = super::error::ErrorBody),
+        (status = 404, description = "no such endpoint in the caller's workspace", body = super::error::ErrorBody),
+    )
+)]
+pub(super) async fn delete_webhook(
+    state: AppState,
+    caller: Caller,
+    raw_id: &str,
+) -> Result<Response, ApiError> {
+    let principal = authenticate(&caller, &state)?;
+    let row = owned(&state, principal.workspace(), raw_id)?;
+    append(&state, &principal, row.webhook_id, WebhookDeleted {}.into()).await?;
+    Ok(super::reply::message("webhook deleted"))
+}
+
+/// Replaces the secret; the previous one keeps signing for `webhooks.rotation_overlap_secs`.
+#[utoipa::path(
+    post, path = "/api/webhooks/{webhookId}/rotate-secret", tag = "webhooks",
+    security(("api_key" = []), ("session" = [])),
+    params(("webhookId" = u64, Path, description = "the endpoint's id")),
+    responses(
+        (status = 200, description = "the new secret, shown once", body = RotatedSecret),
+        (status = 401, description = "no credentials", body = super::error::ErrorBody),
+        (status = 404, description = "no such endpoint in the caller's workspace", body = super::error::ErrorBody),
+    )
+)]
+pub(super) async fn rotate_secret(
+    state: AppState,
+    caller: Caller,
+    raw_id: &str,
+) -> Result<Response, ApiError> {
+    let principal = authenticate(&caller, &state)?;
+    let row = owned(&state, principal.workspace(), raw_id)?;
+    let secret = signing::new_secret();
+    let overlap_ms = state.config.webhooks.rotation_overlap_secs as i64 * 1000;
+    let previous_valid_until = state.clock.now_ms() + overlap_ms;
+    let rotated = WebhookSecretRotated {
+        secret: secret.clone(),
+        previous_valid_until,
+    };
+    append(&state, &principal, row.webhook_id, rotated.into()).await?;
+    let body = RotatedSecret {
+        secret,
+        previous_valid_until: format_iso_seconds(previous_valid_until),
+    };
+    Ok(warp::reply::json(&body).into_response())
+}
+
+/// Every attempt at delivering to the endpoint, newest first.
+#[utoipa::path(
+    get, path = "/api/webhooks/{webhookId}/deliveries", tag = "webhooks",
+    security(("api_key" = []), ("session" = [])),
+    params(("webhookId" = u64, Path, description = "the endpoint's id")),
+    responses(
+        (status = 200, description = "number, seq, event, at, status, latency_ms, error, manual", body = DeliveryList),
+        (status = 401, description = "no credentials", body = super::error::ErrorBody),
+        (status = 404, description = "no such endpoint in the caller's workspace", body = super::error::ErrorBody),
+    )
+)]
+pub(super) fn deliveries(
+    state: AppState,
+    caller: Caller,
+    raw_id: &str,
+) -> Result<Response, ApiError> {
+    let workspace = authenticate(&caller, &state)?.workspace();
+    let row = owned(&state, workspace, raw_id)?;
+    let deliveries = state
+        .webhooks
+        .attempts(row.webhook_id, 1000)
+        .map_err(ApiError::Unexpected)?;
+    Ok(warp::reply::json(&DeliveryList { deliveries }).into_response())
+}
+
+/// Sends one event to the endpoint again, now (outside the in-order delivery).
+#[utoipa::path(
+    post, path = "/api/webhooks/{webhookId}/deliveries/{seq}/redeliver", tag = "webhooks",
+    security(("api_key" = []), ("session" = [])),
+    params(
+        ("webhookId" = u64, Path, description = "the endpoint's id"),
+        ("seq" = u64, Path, description = "the event's log sequence"),
+    ),
+    responses(
+        (status = 200, description = "the attempt", body = Object),
+        (status = 401, description = "no credentials", body = super::error::ErrorBody),
+        (status = 404, description = "no such endpoint, or no such event of its workspace", body = super::error::ErrorBody),
+    )
+)]
+pub(super) async fn redeliver(
+    state: AppState,
+    caller: Caller,
+    raw_id: &str,
+    raw_seq: &str,
+) -> Result<Response, ApiError> {
+    let workspace = authenticate(&caller, &state)?.workspace();
+    let row = owned(&state, workspace, raw_id)?;
+    let no_event = || ApiError::NotFound("no such event for this webhook");
+    let seq: u64 = raw_seq
+        .parse()
+        .ok()
+        .filter(|seq| (1..=i64::MAX as u64).contains(seq))
+        .ok_or_else(no_event)?;
+    let attempt = state
+        .webhooks
+        .redeliver(&row, seq)
+        .await
+        .map_err(ApiError::Unexpected)?
+        .ok_or_else(no_event)?;
+    Ok(warp::reply::json(&attempt).into_response())
+}

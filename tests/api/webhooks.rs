@@ -1,0 +1,421 @@
+//! Webhooks against a real local receiver that misbehaves on purpose: 500, a hang past the
+//! timeout, 429 with Retry-After, a reset connection, 503 — every event still arrives, at least
+//! once, in log order, signed, also across a restart; 410 disables the endpoint.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use convene::webhooks::signing;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::helpers::{assert_error, spawn_app, spawn_app_with, TestApp};
+
+/// What the receiver does with the next request.
+#[derive(Clone, Copy)]
+enum Behaviour {
+    Answer(u16, Option<&'static str>),
+    Hang(Duration),
+    Reset,
+}
+
+#[derive(Clone, Debug)]
+struct Received {
+    id: String,
+    timestamp: i64,
+    signature: String,
+    body: Vec<u8>,
+    answered: u16,
+}
+
+impl Received {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap()
+    }
+}
+
+/// A plain HTTP/1.1 receiver on 127.0.0.1:0 with a script; after it, every request gets 200.
+#[derive(Clone)]
+struct Receiver {
+    url: String,
+    script: Arc<Mutex<VecDeque<Behaviour>>>,
+    received: Arc<Mutex<Vec<Received>>>,
+}
+
+impl Receiver {
+    async fn start(script: Vec<Behaviour>) -> Receiver {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let receiver = Receiver {
+            url: format!("http://{}/hook", listener.local_addr().unwrap()),
+            script: Arc::new(Mutex::new(script.into())),
+            received: Arc::default(),
+        };
+        let serving = receiver.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(serving.clone().serve(stream));
+            }
+        });
+        receiver
+    }
+
+    async fn serve(self, mut stream: TcpStream) {
+        let mut request = Vec::new();
+        let mut buffer = [0u8; 4096];
+        let (head, body_start) = loop {
+            let n = stream.read(&mut buffer).await.unwrap_or(0);
+            if n == 0 {
+                return;
+            }
+            request.extend_from_slice(&buffer[..n]);
+            if let Some(at) = request.windows(4).position(|w| w == b"\r\n\r\n") {
+                break (String::from_utf8_lossy(&request[..at]).to_string(), at + 4);
+            }
+        };
+        let header = |name: &str| {
+            head.lines()
+                .find_map(|line| {
+                    let (key, value) = line.split_once(':')?;
+                    key.trim()
+                        .eq_ignore_ascii_case(name)
+                        .then(|| value.trim().to_owned())
+                })
+                .unwrap_or_default()
+        };
+        let length: usize = header("content-length").parse().unwrap_or(0);
+        while request.len() < body_start + length {
+            let n = stream.read(&mut buffer).await.unwrap_or(0);
+            if n == 0 {
+                return;
+            }
+            request.extend_from_slice(&buffer[..n]);
+        }
+        let behaviour = self
+            .script
+            .lock()
+            .unwrap()
+            .pop_front()
+            .unwrap_or(Behaviour::Answer(200, None));
+        let answered = match behaviour {
+            Behaviour::Answer(status, _) => status,
+            Behaviour::Hang(_) => 0,
+            Behaviour::Reset => 1,
+        };
+        self.received.lock().unwrap().push(Received {
+            id: header("webhook-id"),
+            timestamp: header("webhook-timestamp").parse().unwrap_or(0),
+            signature: header("webhook-signature"),
+            body: request[body_start..body_start + length].to_vec(),
+            answered,
+        });
+        match behaviour {
+            Behaviour::Answer(status, retry_after) => {
+                let extra = retry_after
+                    .map(|r| format!("retry-after: {r}\r\n"))
+                    .unwrap_or_default();
+                let response = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n{extra}\r\n"
+                );
+                let _ = stream.write_all(response.as_bytes()).await;
+            }
+            Behaviour::Hang(how_long) => tokio::time::sleep(how_long).await,
+            Behaviour::Reset => {
+                // A zero linger turns the close into a reset.
+                let _ = stream.set_zero_linger();
+            }
+        }
+    }
+
+    fn received(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
+    }
+
+    /// The seqs the receiver accepted (answered 2xx), in the order it accepted them.
+    fn accepted(&self) -> Vec<u64> {
+        self.received()
+            .iter()
+            .filter(|r| (200..300).contains(&r.answered))
+            .map(|r| r.json()["seq"].as_u64().unwrap())
+            .collect()
+    }
+
+    async fn wait_for_accepted(&self, count: usize) -> Vec<u64> {
+        for _ in 0..500 {
+            let accepted = self.accepted();
+            if accepted.len() >= count {
+                return accepted;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("only {:?} accepted", self.accepted());
+    }
+}
+
+async fn register_webhook(app: &TestApp, key: &str, url: &str, events: Value) -> Value {
+    let response = app
+        .post_json(
+            "/api/webhooks",
+            Some(key),
+            &json!({"url": url, "events": events}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    response.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn every_event_arrives_in_order_through_failures_and_a_restart() {
+    let receiver = Receiver::start(vec![
+        Behaviour::Answer(500, None),
+        Behaviour::Hang(Duration::from_secs(2)),
+        Behaviour::Answer(429, Some("0")),
+        Behaviour::Reset,
+        Behaviour::Answer(503, None),
+    ])
+    .await;
+    let app = spawn_app_with(|config| {
+        config.webhooks.timeout_ms = 300;
+        config.webhooks.retry_schedule_ms = vec![0, 20, 50];
+    })
+    .await;
+    let key = app.register("hooks@example.com").await;
+    let webhook = register_webhook(
+        &app,
+        &key,
+        &receiver.url,
+        json!(["meeting.created", "meeting.started", "meeting.ended"]),
+    )
+    .await;
+    let secret = webhook["secret"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("whsec_"));
+    let webhook_id = webhook["id"].as_u64().unwrap();
+
+    // Two meetings (created, started), one of them ended: 5 events before the restart.
+    let first = app.create_meeting(&key, &json!({"title": "One"})).await;
+    app.create_meeting(&key, &json!({"title": "Two"})).await;
+    let id = first["meetingId"].as_str().unwrap();
+    app.clock.advance(60_000);
+    app.delete(
+        &format!("/api/meetings/{id}"),
+        &key,
+        first["adminToken"].as_str(),
+    )
+    .await;
+    receiver.wait_for_accepted(2).await;
+    let deliveries = app
+        .get(
+            &format!("/api/webhooks/{webhook_id}/deliveries"),
+            Some(&key),
+        )
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
+    let errors: Vec<&str> = deliveries["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|d| d["error"].as_str())
+        .collect();
+    assert!(
+        errors.contains(&"answered 500 Internal Server Error"),
+        "{errors:?}"
+    );
+    assert!(errors.contains(&"timed out"), "{errors:?}");
+
+    // Restarted in the middle: delivery resumes from its cursor.
+    let app = app.restart().await;
+    app.create_meeting(&key, &json!({"title": "Three"})).await;
+    let accepted = receiver.wait_for_accepted(7).await;
+
+    // At least once and in log order: the first acceptance of each event comes in seq order,
+    // and nothing the endpoint subscribed to is missing.
+    let mut firsts = Vec::new();
+    for seq in &accepted {
+        if !firsts.contains(seq) {
+            firsts.push(*seq);
+        }
+    }
+    assert!(firsts.windows(2).all(|w| w[0] < w[1]), "{firsts:?}");
+    let feed: Value = app
+        .get("/api/events?limit=1000", Some(&key))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let subscribed: Vec<u64> = feed["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            ["meeting.created", "meeting.activated", "meeting.ended"]
+                .contains(&e["kind"].as_str().unwrap())
+        })
+        .map(|e| e["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(firsts, subscribed);
+
+    // Every request was signed with the endpoint's secret and identified by its seq.
+    for request in receiver.received() {
+        assert!(
+            signing::verify(
+                &secret,
+                &request.id,
+                request.timestamp,
+                &request.body,
+                &request.signature
+            ),
+            "{request:?}"
+        );
+        assert_eq!(request.id, format!("msg_{}", request.json()["seq"]));
+    }
+    let ended = receiver
+        .received()
+        .into_iter()
+        .map(|r| r.json())
+        .find(|b| b["event"] == "meeting.ended")
+        .unwrap();
+    assert_eq!(ended["meetingId"], id);
+    assert_eq!(ended["data"]["title"], "One");
+    assert_eq!(ended["data"]["durationMinutes"], 1.0);
+    assert!(ended["timestamp"].is_i64());
+}
+
+#[tokio::test]
+async fn a_410_disables_the_endpoint() {
+    let receiver = Receiver::start(vec![Behaviour::Answer(410, None)]).await;
+    let app = spawn_app().await;
+    let key = app.register("gone@example.com").await;
+    register_webhook(&app, &key, &receiver.url, json!(["meeting.created"])).await;
+    app.create_meeting(&key, &json!({"title": "Gone"})).await;
+    let disabled = app
+        .eventually("/api/webhooks", &key, |body| {
+            body["webhooks"][0]["disabled"].is_string()
+        })
+        .await;
+    assert_eq!(
+        disabled["webhooks"][0]["disabled"],
+        "the endpoint answered 410 Gone"
+    );
+    app.create_meeting(&key, &json!({"title": "Not sent"}))
+        .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(receiver.received().len(), 1, "nothing after the 410");
+}
+
+#[tokio::test]
+async fn endpoints_are_checked_owned_and_rotated() {
+    let receiver = Receiver::start(vec![]).await;
+    let app = spawn_app().await;
+    let key = app.register("owner-hooks@example.com").await;
+    for (body, needle) in [
+        (
+            json!({"url": "ftp://x/", "events": ["meeting.ended"]}),
+            "url must be http or https",
+        ),
+        (
+            json!({"url": receiver.url, "events": []}),
+            "at least one event",
+        ),
+        (
+            json!({"url": receiver.url, "events": ["meeting.exploded"]}),
+            "unknown event",
+        ),
+    ] {
+        let response = app.post_json("/api/webhooks", Some(&key), &body).await;
+        assert_error(response, StatusCode::BAD_REQUEST, needle).await;
+    }
+    let webhook = register_webhook(&app, &key, &receiver.url, json!(["meeting.created"])).await;
+    let id = webhook["id"].as_u64().unwrap();
+    let old_secret = webhook["secret"].as_str().unwrap().to_owned();
+    let listed: Value = app
+        .get("/api/webhooks", Some(&key))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["webhooks"][0]["url"], receiver.url.as_str());
+    assert!(
+        listed["webhooks"][0].get("secret").is_none(),
+        "shown once only"
+    );
+
+    // Rotation: deliveries carry both signatures during the overlap.
+    let rotated: Value = app
+        .post_json(
+            &format!("/api/webhooks/{id}/rotate-secret"),
+            Some(&key),
+            &json!({}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let new_secret = rotated["secret"].as_str().unwrap().to_owned();
+    assert_ne!(new_secret, old_secret);
+    app.create_meeting(&key, &json!({"title": "Rotated"})).await;
+    receiver.wait_for_accepted(1).await;
+    let request = &receiver.received()[0];
+    for secret in [&old_secret, &new_secret] {
+        assert!(signing::verify(
+            secret,
+            &request.id,
+            request.timestamp,
+            &request.body,
+            &request.signature
+        ));
+    }
+
+    // A manual redelivery of that event is recorded as such.
+    let seq = request.json()["seq"].as_u64().unwrap();
+    let again: Value = app
+        .post_json(
+            &format!("/api/webhooks/{id}/deliveries/{seq}/redeliver"),
+            Some(&key),
+            &json!({}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (again["manual"].as_bool(), again["status"].as_u64()),
+        (Some(true), Some(200))
+    );
+
+    // Another workspace sees none of it.
+    let stranger = app.register("stranger-hooks@example.com").await;
+    let response = app
+        .delete(&format!("/api/webhooks/{id}"), &stranger, None)
+        .await;
+    assert_error(response, StatusCode::NOT_FOUND, "webhook not found").await;
+    let response = app.delete(&format!("/api/webhooks/{id}"), &key, None).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let listed: Value = app
+        .get("/api/webhooks", Some(&key))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed, json!({"webhooks": []}));
+
+    // Private targets are refused unless the operator allows them.
+    let strict = spawn_app_with(|config| config.webhooks.allow_private_targets = false).await;
+    let key = strict.register("strict@example.com").await;
+    let response = strict
+        .post_json(
+            "/api/webhooks",
+            Some(&key),
+            &json!({"url": receiver.url, "events": ["meeting.ended"]}),
+        )
+        .await;
+    assert_error(
+        response,
+        StatusCode::BAD_REQUEST,
+        "private, loopback or link-local",
+    )
+    .await;
+}
