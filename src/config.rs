@@ -79,6 +79,8 @@ pub struct AuditConfig {
 pub struct BillingConfig {
     /// What one participant-minute costs, in micro-dollars.
     pub rate_micros_per_participant_minute: i64,
+    /// Credited to every new account (or company), in micro-dollars.
+    pub signup_credit_micros: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

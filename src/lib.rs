@@ -20,6 +20,7 @@
 //! `projections/src/meeting_directory.rs`.
 
 pub mod audit;
+pub mod billing;
 pub mod config;
 pub mod domain;
 pub mod email;

@@ -83,6 +83,21 @@ pub async fn serve(
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, data = %log.path().display(), events = log.durable_head(), "convene is listening");
     }
+    let billing = crate::billing::Billing::new(
+        state.log.clone(),
+        state.projections.clone(),
+        state.config.billing.rate_micros_per_participant_minute,
+    );
+    let (stop_billing, billing_stopped) = tokio::sync::oneshot::channel::<()>();
+    let billing = match billing {
+        Ok(billing) => Some(tokio::spawn(billing.run(async {
+            let _ = billing_stopped.await;
+        }))),
+        Err(err) => {
+            tracing::error!(error = %err, "billing cannot start; meetings are not charged");
+            None
+        }
+    };
     let (stop_webhooks, webhooks_stopped) = tokio::sync::oneshot::channel::<()>();
     let webhooks = tokio::spawn(state.webhooks.clone().run(async {
         let _ = webhooks_stopped.await;
@@ -91,6 +106,10 @@ pub async fn serve(
     // Delivery stops before the log closes (its tasks hold the database).
     let _ = stop_webhooks.send(());
     let _ = webhooks.await;
+    let _ = stop_billing.send(());
+    if let Some(billing) = billing {
+        let _ = billing.await;
+    }
     tracing::info!("shutting down");
     scheduler.abort();
     forget_idle_clients.abort();

@@ -71,6 +71,8 @@ pub struct Registration {
     pub company: Option<NewCompany>,
     pub is_admin: bool,
     pub first_key: NewApiKey,
+    /// Credited to the new workspace's ledger in the same append (0: none).
+    pub signup_credit_micros: i64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -338,6 +340,23 @@ impl AccountService {
                     .collect(),
             ),
         ];
+        if registration.signup_credit_micros > 0 {
+            let workspace = match &registration.company {
+                Some(company) => convene_events::Workspace::Company(company.company_id),
+                None => convene_events::Workspace::Account(registration.account_id),
+            };
+            let credit = convene_events::catalog::ledger::LedgerEntry {
+                amount_micros: registration.signup_credit_micros,
+                kind: "signup_credit".into(),
+                description: "Signup credit".into(),
+                reference: format!("signup:{}", registration.account_id),
+            };
+            writes.push(StreamWrite::new(
+                convene_events::ids::ledger_stream(workspace),
+                ExpectedVersion::Any,
+                vec![credit.to_new_event(actor.clone())],
+            ));
+        }
         if let Some(company) = &registration.company {
             let created = CompanyCreated {
                 company_id: company.company_id,
@@ -447,6 +466,7 @@ mod tests {
             company,
             is_admin: false,
             first_key: key(10),
+            signup_credit_micros: 0,
         }
     }
 
@@ -608,6 +628,7 @@ mod service_tests {
                             account_type: AccountType::Personal,
                             company: None,
                             is_admin: false,
+                            signup_credit_micros: 0,
                             first_key: NewApiKey {
                                 key_id: 200 + n,
                                 sha256: "00".repeat(32),

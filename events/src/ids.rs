@@ -113,6 +113,15 @@ pub fn session_stream(session_id: u64) -> String {
     format!("session/{session_id}")
 }
 
+/// The billing ledger of a workspace (onepizza §15).
+pub fn ledger_stream(workspace: Workspace) -> String {
+    match workspace {
+        Workspace::Account(id) => format!("ledger/account-{id}"),
+        Workspace::Company(id) => format!("ledger/company-{id}"),
+        Workspace::Guest => "ledger/guest".to_owned(),
+    }
+}
+
 /// The stream of one webhook endpoint.
 pub fn webhook_stream(webhook_id: u64) -> String {
     format!("webhook/{webhook_id}")

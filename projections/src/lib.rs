@@ -16,12 +16,14 @@
 //! - [`history`]: each workspace's meetings that took place: start, end, peak participants.
 //! - [`event_feed`]: each workspace's event sequences, for the event feed.
 //! - [`webhooks`]: webhook endpoints: target, events, secrets, state.
+//! - [`ledger`]: each workspace's balance and transactions (onepizza §15).
 //!
 //! Every projection can be dropped and rebuilt from sequence 1 and ends up equal to the live one.
 
 pub mod accounts_directory;
 pub mod event_feed;
 pub mod history;
+pub mod ledger;
 pub mod meeting_directory;
 pub mod runner;
 pub mod staged;
@@ -33,6 +35,7 @@ pub use accounts_directory::{
 };
 pub use event_feed::EventFeed;
 pub use history::{History, HistoryRow};
+pub use ledger::{Ledger, TransactionRow};
 pub use meeting_directory::{MeetingDirectory, MeetingRow, ParticipantRow, RowStatus};
 pub use runner::{
     rebuild, rebuild_named, rebuild_with_progress, Position, Projection, ProjectionError,

@@ -7,7 +7,7 @@ use convene_events::{Envelope, EventLog};
 use tokio::sync::watch;
 
 use crate::staged::{read_checkpoint, Staged};
-use crate::{AccountsDirectory, EventFeed, History, MeetingDirectory, TimeIndex, Webhooks};
+use crate::{AccountsDirectory, EventFeed, History, Ledger, MeetingDirectory, TimeIndex, Webhooks};
 
 /// A read model folded from the log into its own tree.
 pub trait Projection: Send + Sync + 'static {
@@ -65,6 +65,7 @@ pub struct Projections {
     history: History,
     event_feed: EventFeed,
     webhooks: Webhooks,
+    ledger: Ledger,
 }
 
 impl Projections {
@@ -76,6 +77,7 @@ impl Projections {
         let history = History::open(log.db())?;
         let event_feed = EventFeed::open(log.db())?;
         let webhooks = Webhooks::open(log.db())?;
+        let ledger = Ledger::open(log.db())?;
         let running = vec![
             spawn::<MeetingDirectory>(log, meetings.tree().clone())?,
             spawn::<AccountsDirectory>(log, accounts.tree().clone())?,
@@ -83,6 +85,7 @@ impl Projections {
             spawn::<History>(log, history.tree().clone())?,
             spawn::<EventFeed>(log, event_feed.tree().clone())?,
             spawn::<Webhooks>(log, webhooks.tree().clone())?,
+            spawn::<Ledger>(log, ledger.tree().clone())?,
         ];
         Ok(Self {
             running: Arc::new(running),
@@ -92,6 +95,7 @@ impl Projections {
             history,
             event_feed,
             webhooks,
+            ledger,
         })
     }
 
@@ -117,6 +121,10 @@ impl Projections {
 
     pub fn webhooks(&self) -> &Webhooks {
         &self.webhooks
+    }
+
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
     }
 
     /// Follows a projection's position (`TREE` names it); `None` for an unknown name.
@@ -259,13 +267,14 @@ pub fn rebuild<P: Projection>(log: &EventLog) -> Result<u64, ProjectionError> {
 }
 
 /// Every projection's tree name, in the order they start.
-pub const PROJECTIONS: [&str; 6] = [
+pub const PROJECTIONS: [&str; 7] = [
     <MeetingDirectory as Projection>::TREE,
     <AccountsDirectory as Projection>::TREE,
     <TimeIndex as Projection>::TREE,
     <History as Projection>::TREE,
     <EventFeed as Projection>::TREE,
     <Webhooks as Projection>::TREE,
+    <Ledger as Projection>::TREE,
 ];
 
 /// [`rebuild`] of the projection whose tree is `tree` (one of [`PROJECTIONS`]), telling
@@ -286,6 +295,7 @@ pub fn rebuild_named(
         <History as Projection>::TREE => rebuild_with_progress::<History>(log, progress),
         <EventFeed as Projection>::TREE => rebuild_with_progress::<EventFeed>(log, progress),
         <Webhooks as Projection>::TREE => rebuild_with_progress::<Webhooks>(log, progress),
+        <Ledger as Projection>::TREE => rebuild_with_progress::<Ledger>(log, progress),
         other => Err(ProjectionError::Storage(format!(
             "no projection named {other}"
         ))),

@@ -172,6 +172,7 @@ pub async fn register_account(
         },
         company,
         is_admin,
+        signup_credit_micros: state.config.billing.signup_credit_micros,
         first_key: NewApiKey {
             key_id: state.next_id()?,
             sha256: key.sha256(),

@@ -28,6 +28,8 @@ pub enum ApiError {
     Forbidden(&'static str),
     /// 404: unknown — or another tenant's, which must look the same.
     NotFound(&'static str),
+    /// 402: the workspace's balance does not cover it.
+    PaymentRequired(&'static str),
     /// 409
     Conflict(String),
     /// 413: the body is larger than `limits.body_bytes`.
@@ -53,6 +55,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::PaymentRequired(_) => StatusCode::PAYMENT_REQUIRED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -65,7 +68,10 @@ impl ApiError {
     pub fn message(&self) -> String {
         match self {
             ApiError::BadRequest(m) | ApiError::Conflict(m) | ApiError::Unavailable(m) => m.clone(),
-            ApiError::Unauthorized(m) | ApiError::Forbidden(m) | ApiError::NotFound(m) => {
+            ApiError::Unauthorized(m)
+            | ApiError::Forbidden(m)
+            | ApiError::NotFound(m)
+            | ApiError::PaymentRequired(m) => {
                 (*m).to_owned()
             }
             ApiError::PayloadTooLarge { limit } => {

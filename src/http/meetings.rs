@@ -172,6 +172,7 @@ pub struct CreatedMeeting {
     security(("api_key" = []), ("session" = [])),
     responses(
         (status = 201, description = "created; `adminToken` is shown only here", body = CreatedMeeting),
+        (status = 402, description = "insufficient credits: the workspace's balance is not above zero", body = ErrorBody),
     )
 )]
 pub(super) async fn create_meeting(
@@ -181,6 +182,10 @@ pub(super) async fn create_meeting(
 ) -> Result<Response, ApiError> {
     let principal = authenticate(&caller, &state)?;
     let request: CreateMeetingRequest = parse_json(body)?;
+    // onepizza §15: a meeting needs credit in the workspace that will pay for it.
+    if state.projections.ledger().balance(principal.workspace())? <= 0 {
+        return Err(ApiError::PaymentRequired("insufficient credits"));
+    }
     let limits = &state.config.limits;
     let title = Title::parse(request.title.as_deref(), DEFAULT_TITLE, limits.title_chars)
         .map_err(ApiError::BadRequest)?;

@@ -16,6 +16,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod auth;
+pub mod billing;
 pub mod body;
 pub mod cache;
 pub mod companies;
@@ -129,6 +130,7 @@ pub fn route_table(state: &AppState) -> Router {
     audit::routes(state, &mut router);
     events::routes(state, &mut router);
     webhooks::routes(state, &mut router);
+    billing::routes(state, &mut router);
     controls::routes(state, &mut router);
     ice::routes(state, &mut router);
     router

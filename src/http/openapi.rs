@@ -16,8 +16,8 @@ use warp::{Filter, Reply};
 
 use super::router::Router;
 use super::{
-    accounts, audit, companies, controls, events, health, history, ice, keys, meetings, passwords,
-    sessions, webhooks,
+    accounts, audit, billing, companies, controls, events, health, history, ice, keys, meetings,
+    passwords, sessions, webhooks,
 };
 use super::{error::ErrorBody, reply::Message, AppState};
 use crate::config::Config;
@@ -63,6 +63,8 @@ use crate::config::Config;
         webhooks::rotate_secret,
         webhooks::deliveries,
         webhooks::redeliver,
+        billing::billing_history,
+        billing::add_credits,
         meetings::get_meeting,
         meetings::end_meeting,
         controls::update_settings,
@@ -82,6 +84,7 @@ use crate::config::Config;
         (name = "meetings", description = "meetings, guest meetings and scheduling (onepizza §3–§5)"),
         (name = "events", description = "the workspace's events in log order, paged or live (SSE)"),
         (name = "webhooks", description = "signed webhook deliveries of the workspace's meeting events (onepizza §9)"),
+        (name = "billing", description = "balances and transactions in micro-dollars (onepizza §15)"),
         (name = "audit", description = "a meeting's events, its state at a point in time, the chain check"),
         (name = "controls", description = "settings and participant controls (onepizza §6, §7)"),
         (name = "companies", description = "company workspaces (onepizza §14)"),

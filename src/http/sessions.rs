@@ -173,10 +173,9 @@ pub struct Me {
     email: String,
     #[serde(rename = "accountType")]
     account_type: AccountTypeName,
-    /// US dollars with four decimals. Billing arrives with the projections work; until then
-    /// every balance is zero.
+    /// The workspace's balance (its company's, for a member), US dollars with four decimals.
     #[schema(pattern = r"^-?[0-9]+\.[0-9]{4}$")]
-    balance: &'static str,
+    balance: String,
     company_id: Option<u64>,
     is_admin: bool,
     #[schema(format = DateTime)]
@@ -196,7 +195,8 @@ pub(super) fn me(state: AppState, caller: Caller) -> Result<Response, ApiError> 
         id: account.account_id,
         email: account.email.clone(),
         account_type: account.account_type.into(),
-        balance: "0.0000",
+        balance: crate::domain::Micros(state.projections.ledger().balance(principal.workspace())?)
+            .render(),
         company_id: account.company.map(|(id, _)| id),
         is_admin: account.is_admin,
         created_at: format_iso_seconds(account.created_at),

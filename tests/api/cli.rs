@@ -47,10 +47,10 @@ async fn audit_verify_and_meeting_replay() {
         "{}",
         String::from_utf8_lossy(&ok.stderr)
     );
-    // register: email claim + account + key; meeting: created + activated + ended
+    // register: email claim + account + key + signup credit; meeting: created + activated + ended
     assert_eq!(
         String::from_utf8_lossy(&ok.stdout).trim(),
-        "verified 6 events: hash chain intact"
+        "verified 7 events: hash chain intact"
     );
 
     let full = convene(&["audit", "meeting", &id, "--data", &data]);
@@ -87,7 +87,7 @@ async fn audit_verify_and_meeting_replay() {
     let report: Value = serde_json::from_slice(&at.stdout).unwrap();
     assert_eq!(report["state"]["status"], "active");
     assert_eq!(report["events"].as_array().unwrap().len(), 2);
-    let by_seq = convene(&["audit", "meeting", &id, "--data", &data, "--seq", "4"]);
+    let by_seq = convene(&["audit", "meeting", &id, "--data", &data, "--seq", "5"]);
     let report: Value = serde_json::from_slice(&by_seq.stdout).unwrap();
     assert_eq!(report["state"]["status"], "scheduled");
 
@@ -177,10 +177,11 @@ async fn rebuilt_projections_equal_the_live_ones() {
         "history",
         "event_feed",
         "webhooks",
+        "ledger",
     ] {
         assert!(
             stdout.contains(&format!(
-                "{name}: 6 events folded, equal to the live read model"
+                "{name}: 7 events folded, equal to the live read model"
             )),
             "{stdout}"
         );

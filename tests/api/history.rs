@@ -12,7 +12,7 @@ type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// A `/ws` client that has joined `meeting_id`.
-async fn join(app: &TestApp, meeting_id: &str, name: &str) -> Socket {
+pub(crate) async fn join(app: &TestApp, meeting_id: &str, name: &str) -> Socket {
     let url = app.address.replace("http://", "ws://") + "/ws";
     let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
     let frame = json!({"event": "join-meeting", "data": {"meetingId": meeting_id, "name": name}});

@@ -39,7 +39,7 @@ async fn login_sets_a_hardened_cookie_and_me_describes_the_account() {
     assert_eq!(me["accountType"], "personal");
     assert_eq!(me["is_admin"], false);
     assert_eq!(me["company_id"], Value::Null);
-    assert_eq!(me["balance"], "0.0000");
+    assert_eq!(me["balance"], "5.0000");
     assert_eq!(me["created_at"], "2026-03-01T12:00:00Z");
 }
 

@@ -7,6 +7,7 @@
 
 pub mod account;
 pub mod company;
+pub mod ledger;
 pub mod meeting;
 pub mod session;
 pub mod webhook;

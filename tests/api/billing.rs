@@ -1,0 +1,144 @@
+//! Billing over the real server: the signup credit, a meeting's charge at its end, 402 once the
+//! balance is spent, an administrator's top-up, and a member's balance moving to its company.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::helpers::{assert_error, spawn_app_with, TestApp};
+use crate::history::join;
+
+async fn billing(app: &TestApp, key: &str) -> Value {
+    app.get("/api/billing/history", Some(key))
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn meetings_are_charged_at_their_end_and_a_spent_balance_is_402() {
+    let app = spawn_app_with(|config| {
+        config.auth.admin_email = "admin@example.com".into();
+        config.auth.admin_password = "admin-password".into();
+        // $0.20: less than the meeting below costs.
+        config.billing.signup_credit_micros = 200_000;
+    })
+    .await;
+    let key = app.register("payer@example.com").await;
+    let start = billing(&app, &key).await;
+    assert_eq!(start["balance"], "0.2000");
+    assert_eq!(start["transactions"][0]["type"], "signup_credit");
+
+    let meeting = app.create_meeting(&key, &json!({"title": "Paid"})).await;
+    let id = meeting["meetingId"].as_str().unwrap();
+    let _ada = join(&app, id, "Ada").await;
+    let _bob = join(&app, id, "Bob").await;
+    app.clock.advance(30 * 60_000);
+    app.delete(
+        &format!("/api/meetings/{id}"),
+        &key,
+        meeting["adminToken"].as_str(),
+    )
+    .await;
+
+    // 30 minutes × 2 participants × $0.004 = $0.24, charged once.
+    let charged = app
+        .eventually("/api/billing/history", &key, |body| {
+            body["transactions"].as_array().map(Vec::len) == Some(2)
+        })
+        .await;
+    assert_eq!(charged["balance"], "-0.0400");
+    let charge = &charged["transactions"][0];
+    assert_eq!(charge["type"], "meeting_charge");
+    assert_eq!(charge["amount_usd"], "-0.2400");
+    assert_eq!(
+        charge["description"],
+        format!("Meeting {id} (30.00m, 2 participants)")
+    );
+
+    let response = app
+        .post_json("/api/meetings", Some(&key), &json!({"title": "Broke"}))
+        .await;
+    assert_error(
+        response,
+        StatusCode::PAYMENT_REQUIRED,
+        "insufficient credits",
+    )
+    .await;
+
+    // An administrator tops the account up; it can meet again.
+    let session = app.login("payer@example.com", "secret123").await;
+    let me = app.session_json("/api/auth/me", &session).await;
+    assert_eq!(me["balance"], "-0.0400");
+    let account_id = me["id"].as_u64().unwrap();
+    let path = format!("/admin/api/accounts/{account_id}/credits");
+    let response = app
+        .post_json(&path, Some(&key), &json!({"amountUsd": 20}))
+        .await;
+    assert_error(response, StatusCode::FORBIDDEN, "administrators only").await;
+    let admin = app.login("admin@example.com", "admin-password").await;
+    let topped: Value = app
+        .with_session(Method::POST, &path, &admin)
+        .json(&json!({"amountUsd": 20}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(topped["balance"], "19.9600");
+    let response = app
+        .with_session(Method::POST, &path, &admin)
+        .json(&json!({"amountUsd": -5}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(
+        response,
+        StatusCode::BAD_REQUEST,
+        "amountUsd must be above 0",
+    )
+    .await;
+    let response = app
+        .post_json("/api/meetings", Some(&key), &json!({"title": "Paid again"}))
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn a_members_balance_moves_to_its_company() {
+    let app = spawn_app_with(|_| {}).await;
+    let owner = app
+        .post_json(
+            "/api/auth/register",
+            None,
+            &json!({"email": "owner@bill.co", "password": "secret123",
+                    "accountType": "company", "companyName": "Bill Co"}),
+        )
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
+    let owner_key = owner["apiKey"].as_str().unwrap();
+    let code = owner["inviteCode"].as_str().unwrap();
+    assert_eq!(billing(&app, owner_key).await["balance"], "5.0000");
+
+    let member_key = app.register("member@bill.co").await;
+    let session = app.login("member@bill.co", "secret123").await;
+    let joined = app
+        .with_session(Method::POST, "/api/company/join", &session)
+        .json(&json!({"inviteCode": code}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(joined.status(), StatusCode::OK);
+
+    // The member now sees the company's ledger: its own $5 moved in.
+    let merged = app
+        .eventually("/api/billing/history", owner_key, |body| {
+            body["balance"] == "10.0000"
+        })
+        .await;
+    assert_eq!(merged["transactions"][0]["type"], "company_merge_in");
+    assert_eq!(billing(&app, &member_key).await["balance"], "10.0000");
+}
