@@ -17,7 +17,7 @@ use toml::{Table, Value};
 pub const DEFAULTS: &str = include_str!("../config.toml");
 
 /// Seed environment variables and the keys they set.
-const SEED_ALIASES: [(&str, &str, &str); 11] = [
+const SEED_ALIASES: [(&str, &str, &str); 14] = [
     ("PORT", "server", "port"),
     ("APP_URL", "server", "app_url"),
     ("ALLOWED_ORIGINS", "server", "allowed_origins"),
@@ -29,6 +29,9 @@ const SEED_ALIASES: [(&str, &str, &str); 11] = [
     ("TURN_USERNAME", "turn", "username"),
     ("TURN_CREDENTIAL", "turn", "credential"),
     ("CONVENE_ENV", "auth", "environment"),
+    ("STRIPE_SECRET_KEY", "billing", "stripe_secret_key"),
+    ("STRIPE_PRICE_ID", "billing", "stripe_price_id"),
+    ("STRIPE_WEBHOOK_SECRET", "billing", "stripe_webhook_secret"),
 ];
 
 #[derive(Debug, Clone, Deserialize)]
@@ -81,6 +84,15 @@ pub struct BillingConfig {
     pub rate_micros_per_participant_minute: i64,
     /// Credited to every new account (or company), in micro-dollars.
     pub signup_credit_micros: i64,
+    /// Below this balance (micro-dollars) the owner is emailed, once per crossing.
+    pub low_balance_micros: i64,
+    /// Stripe: the API key, the one-dollar price checkout sessions sell, and the webhook
+    /// signing secret. Empty: Stripe is off (checkout answers 503).
+    pub stripe_secret_key: String,
+    pub stripe_price_id: String,
+    pub stripe_webhook_secret: String,
+    /// Stripe's API (a test may point it elsewhere).
+    pub stripe_api_url: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

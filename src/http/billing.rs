@@ -1,6 +1,7 @@
-//! Billing (onepizza §15): the workspace's balance and transactions, and an administrator's
-//! top-up. Charges and merges are appended by [`crate::billing`]; the signup credit by the
-//! registration itself. Stripe and USDC top-ups are not built yet.
+//! Billing (onepizza §15): the workspace's balance and transactions, an administrator's top-up,
+//! and Stripe: a Checkout Session to buy credit, and the webhook that credits it once Stripe
+//! says the payment went through. Charges and merges are appended by [`crate::billing`]; the
+//! signup credit by the registration itself. USDC deposits are not built.
 
 use convene_events::catalog::ledger::LedgerEntry;
 use convene_events::ids::ledger_stream;
@@ -34,6 +35,32 @@ pub fn routes(state: &AppState, router: &mut Router) {
             .and(with_state(state.clone()))
             .and(caller())
             .map(|state, caller| respond(billing_history(state, caller))),
+    );
+    router.route(
+        Method::POST,
+        "/api/billing/stripe/checkout",
+        warp::path!("api" / "billing" / "stripe" / "checkout")
+            .and(warp::post())
+            .and(with_state(state.clone()))
+            .and(caller())
+            .and(limited(body_limit))
+            .then(|state, caller, body: bytes::Bytes| async move {
+                respond(stripe_checkout(state, caller, &body).await)
+            }),
+    );
+    router.route(
+        Method::POST,
+        "/api/billing/stripe/webhook",
+        warp::path!("api" / "billing" / "stripe" / "webhook")
+            .and(warp::post())
+            .and(with_state(state.clone()))
+            .and(warp::header::optional::<String>("stripe-signature"))
+            .and(limited(body_limit))
+            .then(
+                |state, signature: Option<String>, body: bytes::Bytes| async move {
+                    respond(stripe_webhook(state, signature.as_deref(), &body).await)
+                },
+            ),
     );
     router.route(
         Method::POST,
@@ -187,4 +214,231 @@ pub(super) async fn add_credits(
     state.caught_up(outcome.last_seq).await?;
     let balance = Micros(state.projections.ledger().balance(workspace)?).render();
     Ok(warp::reply::json(&Balance { balance }).into_response())
+}
+
+/// Stripe's `Stripe-Signature` tolerance (its libraries' default).
+const STRIPE_TOLERANCE_SECS: i64 = 300;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(super) struct CheckoutRequest {
+    /// Dollars of credit to buy: 5 to 1,000, whole dollars.
+    #[schema(example = 20, minimum = 5, maximum = 1000)]
+    #[serde(deserialize_with = "super::body::whole_number_required")]
+    amount_usd: u32,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CheckoutSession {
+    /// Stripe's hosted checkout page.
+    #[schema(example = "https://checkout.stripe.com/c/pay/...")]
+    url: String,
+}
+
+/// Opens a Stripe Checkout Session for `amountUsd` dollars of credit (onepizza §15).
+#[utoipa::path(
+    post, path = "/api/billing/stripe/checkout", tag = "billing",
+    security(("api_key" = []), ("session" = [])),
+    request_body = CheckoutRequest,
+    responses(
+        (status = 200, description = "where to send the buyer", body = CheckoutSession),
+        (status = 400, description = "an amount outside $5 to $1,000", body = super::error::ErrorBody),
+        (status = 401, description = "no credentials", body = super::error::ErrorBody),
+        (status = 503, description = "Stripe is not configured, or did not answer", body = super::error::ErrorBody),
+    )
+)]
+pub(super) async fn stripe_checkout(
+    state: AppState,
+    caller: Caller,
+    body: &[u8],
+) -> Result<Response, ApiError> {
+    let principal = authenticate(&caller, &state)?;
+    let request: CheckoutRequest = parse_json(body)?;
+    if !(5..=1000).contains(&request.amount_usd) {
+        return Err(ApiError::BadRequest(
+            "amountUsd must be between 5 and 1000".into(),
+        ));
+    }
+    let config = &state.config.billing;
+    if config.stripe_secret_key.is_empty() || config.stripe_price_id.is_empty() {
+        return Err(ApiError::Unavailable(
+            "stripe is not configured: set STRIPE_SECRET_KEY and STRIPE_PRICE_ID".into(),
+        ));
+    }
+    let workspace = principal.workspace();
+    let app_url = state.config.server.app_url.trim_end_matches('/');
+    let form = [
+        ("mode", "payment".to_owned()),
+        ("line_items[0][price]", config.stripe_price_id.clone()),
+        ("line_items[0][quantity]", request.amount_usd.to_string()),
+        ("client_reference_id", workspace_reference(workspace)),
+        ("success_url", format!("{app_url}/dashboard?topup=success")),
+        ("cancel_url", format!("{app_url}/dashboard?topup=cancelled")),
+    ];
+    let answer = reqwest::Client::new()
+        .post(format!(
+            "{}/v1/checkout/sessions",
+            config.stripe_api_url.trim_end_matches('/')
+        ))
+        .basic_auth(&config.stripe_secret_key, None::<&str>)
+        .form(&form)
+        .timeout(std::time::Duration::from_secs(15))
+        .send()
+        .await
+        .map_err(|e| ApiError::Unavailable(format!("stripe did not answer: {e}")))?;
+    if !answer.status().is_success() {
+        tracing::warn!(status = %answer.status(), "stripe refused a checkout session");
+        return Err(ApiError::Unavailable(format!(
+            "stripe refused the checkout session ({})",
+            answer.status()
+        )));
+    }
+    let session: serde_json::Value = answer
+        .json()
+        .await
+        .map_err(|e| ApiError::Unavailable(format!("stripe answered something unreadable: {e}")))?;
+    let url = session["url"]
+        .as_str()
+        .ok_or_else(|| ApiError::Unavailable("stripe answered without a url".into()))?;
+    Ok(warp::reply::json(&CheckoutSession {
+        url: url.to_owned(),
+    })
+    .into_response())
+}
+
+/// How a workspace is named to Stripe (and read back from its events).
+fn workspace_reference(workspace: Workspace) -> String {
+    match workspace {
+        Workspace::Account(id) => format!("account-{id}"),
+        Workspace::Company(id) => format!("company-{id}"),
+        Workspace::Guest => "guest".into(),
+    }
+}
+
+fn workspace_from_reference(reference: &str) -> Option<Workspace> {
+    if let Some(id) = reference.strip_prefix("account-") {
+        return id.parse().ok().map(Workspace::Account);
+    }
+    reference
+        .strip_prefix("company-")
+        .and_then(|id| id.parse().ok())
+        .map(Workspace::Company)
+}
+
+/// Checks `Stripe-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "{t}.{body}">` (any `v1` may
+/// match; constant-time), within the tolerance of `now`.
+pub fn verify_stripe_signature(
+    secret: &str,
+    header: &str,
+    body: &[u8],
+    now_secs: i64,
+) -> Result<(), &'static str> {
+    use hmac::{Hmac, KeyInit, Mac};
+    let mut timestamp = None;
+    let mut signatures = Vec::new();
+    for part in header.split(',') {
+        match part.trim().split_once('=') {
+            Some(("t", t)) => timestamp = t.parse::<i64>().ok(),
+            Some(("v1", hex)) => signatures.push(hex.to_owned()),
+            _ => {}
+        }
+    }
+    let timestamp = timestamp.ok_or("stripe-signature has no timestamp")?;
+    if (now_secs - timestamp).abs() > STRIPE_TOLERANCE_SECS {
+        return Err("stripe-signature is too old or from the future");
+    }
+    let mut mac =
+        Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("hmac takes any key");
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    let verified = signatures.iter().any(|hex| {
+        decode_hex(hex).is_some_and(|signature| mac.clone().verify_slice(&signature).is_ok())
+    });
+    verified
+        .then_some(())
+        .ok_or("stripe-signature does not verify")
+}
+
+fn decode_hex(hex: &str) -> Option<Vec<u8>> {
+    if !hex.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// Stripe's events: `checkout.session.completed` with `payment_status: paid` credits the
+/// workspace named in `client_reference_id` with `amount_total` cents, once per Stripe event id.
+#[utoipa::path(
+    post, path = "/api/billing/stripe/webhook", tag = "billing",
+    params(("stripe-signature" = String, Header, description = "Stripe's signature of the body")),
+    request_body = Object,
+    responses(
+        (status = 200, description = "taken (credited, already credited, or not a payment)", body = super::reply::Message),
+        (status = 400, description = "a missing or bad signature, or an unreadable event", body = super::error::ErrorBody),
+        (status = 503, description = "Stripe webhooks are not configured", body = super::error::ErrorBody),
+    )
+)]
+pub(super) async fn stripe_webhook(
+    state: AppState,
+    signature: Option<&str>,
+    body: &[u8],
+) -> Result<Response, ApiError> {
+    let signature =
+        signature.ok_or_else(|| ApiError::BadRequest("missing stripe-signature".into()))?;
+    let secret = &state.config.billing.stripe_webhook_secret;
+    if secret.is_empty() {
+        return Err(ApiError::Unavailable(
+            "stripe webhooks are not configured: set STRIPE_WEBHOOK_SECRET".into(),
+        ));
+    }
+    verify_stripe_signature(secret, signature, body, state.clock.now_ms() / 1000)
+        .map_err(|why| ApiError::BadRequest(why.into()))?;
+    let event: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|_| ApiError::BadRequest("the event is not json".into()))?;
+    let event_id = event["id"]
+        .as_str()
+        .ok_or_else(|| ApiError::BadRequest("the event has no id".into()))?;
+    let session = &event["data"]["object"];
+    let paid = event["type"] == "checkout.session.completed" && session["payment_status"] == "paid";
+    if !paid {
+        return Ok(super::reply::message("ignored: not a completed payment"));
+    }
+    let workspace = session["client_reference_id"]
+        .as_str()
+        .and_then(workspace_from_reference)
+        .ok_or_else(|| ApiError::BadRequest("the session names no workspace".into()))?;
+    let cents = session["amount_total"]
+        .as_i64()
+        .filter(|cents| *cents > 0)
+        .ok_or_else(|| ApiError::BadRequest("the session has no amount_total".into()))?;
+    let reference = format!("stripe:{event_id}");
+    if state
+        .projections
+        .ledger()
+        .has_reference(workspace, &reference)?
+    {
+        return Ok(super::reply::message("already credited"));
+    }
+    let entry = LedgerEntry {
+        amount_micros: cents * 10_000,
+        kind: "stripe_topup".into(),
+        description: format!("Stripe top-up ${}.{:02}", cents / 100, cents % 100),
+        reference,
+    };
+    let outcome = state
+        .log
+        .append_to(
+            ledger_stream(workspace),
+            ExpectedVersion::Any,
+            vec![entry.to_new_event(convene_events::Actor::System)],
+        )
+        .await
+        .map_err(|e| ApiError::Unexpected(e.to_string()))?;
+    state.caught_up(outcome.last_seq).await?;
+    tracing::info!(event_id, cents, "stripe top-up credited");
+    Ok(super::reply::message("credited"))
 }

@@ -72,6 +72,16 @@ where
         .ok_or_else(|| D::Error::custom(format!("expected a whole number in range, got {number}")))
 }
 
+/// [`whole_number`] for a field that must be present.
+pub fn whole_number_required<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: TryFrom<u64>,
+{
+    use serde::de::Error;
+    whole_number(deserializer)?.ok_or_else(|| D::Error::custom("expected a whole number, got null"))
+}
+
 /// Parses a JSON body; an empty body reads as `{}` (every field of the request is optional).
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     // No body and a JSON `null` both mean "nothing given", as they do in the OpenAPI

@@ -65,6 +65,8 @@ use crate::config::Config;
         webhooks::redeliver,
         billing::billing_history,
         billing::add_credits,
+        billing::stripe_checkout,
+        billing::stripe_webhook,
         meetings::get_meeting,
         meetings::end_meeting,
         controls::update_settings,

@@ -142,3 +142,99 @@ async fn a_members_balance_moves_to_its_company() {
     assert_eq!(merged["transactions"][0]["type"], "company_merge_in");
     assert_eq!(billing(&app, &member_key).await["balance"], "10.0000");
 }
+
+/// `Stripe-Signature` for `body` at `timestamp`, as Stripe computes it.
+fn stripe_signature(secret: &str, timestamp: i64, body: &str) -> String {
+    use hmac::{Hmac, KeyInit, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("{timestamp}.{body}").as_bytes());
+    let hex: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("t={timestamp},v1={hex}")
+}
+
+#[tokio::test]
+async fn a_signed_stripe_payment_credits_once_and_checkout_needs_stripe() {
+    let app = spawn_app_with(|config| {
+        config.billing.stripe_webhook_secret = "whsec_stripe_test".into();
+    })
+    .await;
+    let key = app.register("stripe@example.com").await;
+    let session = app.login("stripe@example.com", "secret123").await;
+    let account_id = app.session_json("/api/auth/me", &session).await["id"]
+        .as_u64()
+        .unwrap();
+
+    let response = app
+        .post_json(
+            "/api/billing/stripe/checkout",
+            Some(&key),
+            &json!({"amountUsd": 4}),
+        )
+        .await;
+    assert_error(response, StatusCode::BAD_REQUEST, "between 5 and 1000").await;
+    let response = app
+        .post_json(
+            "/api/billing/stripe/checkout",
+            Some(&key),
+            &json!({"amountUsd": 20}),
+        )
+        .await;
+    assert_error(
+        response,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "stripe is not configured",
+    )
+    .await;
+
+    let event = json!({
+        "id": "evt_1",
+        "type": "checkout.session.completed",
+        "data": {"object": {
+            "payment_status": "paid",
+            "amount_total": 2000,
+            "client_reference_id": format!("account-{account_id}"),
+        }},
+    })
+    .to_string();
+    let now = crate::helpers::T0 / 1000;
+    let send = |signature: String| {
+        app.client
+            .post(app.url("/api/billing/stripe/webhook"))
+            .header("stripe-signature", signature)
+            .body(event.clone())
+            .send()
+    };
+    for _ in 0..2 {
+        let response = send(stripe_signature("whsec_stripe_test", now, &event))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    let after = billing(&app, &key).await;
+    assert_eq!(
+        after["balance"], "25.0000",
+        "credited once for one Stripe event"
+    );
+    assert_eq!(after["transactions"][0]["type"], "stripe_topup");
+    assert_eq!(after["transactions"][0]["amount_usd"], "20.0000");
+
+    for (signature, needle) in [
+        (
+            stripe_signature("another-secret", now, &event),
+            "does not verify",
+        ),
+        (
+            stripe_signature("whsec_stripe_test", now - 3600, &event),
+            "too old",
+        ),
+        ("v1=abcd".to_owned(), "no timestamp"),
+    ] {
+        let response = send(signature).await.unwrap();
+        assert_error(response, StatusCode::BAD_REQUEST, needle).await;
+    }
+}

@@ -44,7 +44,10 @@ fuzz() {
 status=0
 # Logging out ends the session the other operations use, so it runs last, on its own session.
 # The live event stream (SSE) never ends by itself: it is tested in tests/api/events.rs instead.
-fuzz --exclude-path /api/auth/logout --exclude-path /api/events/stream || status=$?
+# Stripe's two endpoints answer 503 by design while Stripe is not configured (as here), and the
+# webhook takes only bodies Stripe signed: tests/api/billing.rs covers both.
+fuzz --exclude-path /api/auth/logout --exclude-path /api/events/stream \
+  --exclude-path /api/billing/stripe/checkout --exclude-path /api/billing/stripe/webhook || status=$?
 CONVENE_SESSION="$CONVENE_LOGOUT_SESSION" fuzz --include-path /api/auth/logout || status=$?
 if grep -q "panicked" "$log"; then
   echo "the server panicked during the fuzz run:" >&2
