@@ -8,6 +8,8 @@
 //!
 //! Each entry carries a reference (`meeting:<id>`, `merge:<seq>`) that the ledger counts once,
 //! so re-reading after a crash (the cursor is saved after the append) charges nothing twice.
+//! A charge that takes the balance below `billing.low_balance_micros` emails the workspace's
+//! owner, once per crossing (the charge that crosses is appended once).
 //! The signup credit is part of the registration's own append (see `AccountService::register`).
 
 use std::sync::Arc;
@@ -22,6 +24,7 @@ use convene_events::{Actor, DomainEvent, Envelope, EventLog, ExpectedVersion, Wo
 use convene_projections::Projections;
 
 use crate::domain::{render_minutes, Micros};
+use crate::email::Mailer;
 
 /// How long the follower waits for the read models it prices from.
 const CATCH_UP: Duration = Duration::from_secs(10);
@@ -31,12 +34,19 @@ pub struct Billing {
     log: EventLog,
     projections: Projections,
     rate: Micros,
+    low_balance: Micros,
+    mailer: Mailer,
     /// `cursor` → the last seq handled (u64 BE).
     state: sled::Tree,
 }
 
 impl Billing {
-    pub fn new(log: EventLog, projections: Projections, rate_micros: i64) -> Result<Self, String> {
+    pub fn new(
+        log: EventLog,
+        projections: Projections,
+        config: &crate::config::BillingConfig,
+        mailer: Mailer,
+    ) -> Result<Self, String> {
         let state = log
             .db()
             .open_tree("billing/state")
@@ -44,7 +54,9 @@ impl Billing {
         Ok(Self {
             log,
             projections,
-            rate: Micros(rate_micros),
+            rate: Micros(config.rate_micros_per_participant_minute),
+            low_balance: Micros(config.low_balance_micros),
+            mailer,
             state,
         })
     }
@@ -137,7 +149,50 @@ impl Billing {
             ),
             reference,
         };
-        self.append(vec![(row.workspace, entry)]).await
+        let before = self
+            .projections
+            .ledger()
+            .balance(row.workspace)
+            .map_err(|e| e.to_string())?;
+        self.append(vec![(row.workspace, entry)]).await?;
+        let after = before - amount.0;
+        if before >= self.low_balance.0 && after < self.low_balance.0 {
+            self.warn_low_balance(row.workspace, Micros(after));
+        }
+        Ok(())
+    }
+
+    /// Emails the workspace's owner that its balance fell below the threshold.
+    fn warn_low_balance(&self, workspace: Workspace, balance: Micros) {
+        let accounts = self.projections.accounts();
+        let owner = match workspace {
+            Workspace::Account(id) => Some(id),
+            Workspace::Company(id) => accounts
+                .company(id)
+                .ok()
+                .flatten()
+                .map(|c| c.owner_account_id),
+            Workspace::Guest => None,
+        };
+        let Some(email) = owner
+            .and_then(|id| accounts.account(id).ok().flatten())
+            .map(|account| account.email)
+        else {
+            return;
+        };
+        let body = format!(
+            "Your Convene balance is now ${}, below ${}.\n\nMeetings can be created while the \
+             balance is above zero; top up from the dashboard to keep meeting.\n",
+            balance.render(),
+            self.low_balance.render()
+        );
+        tracing::info!(
+            ?workspace,
+            balance = balance.0,
+            "low balance: emailing the owner"
+        );
+        self.mailer
+            .send_later(&email, "Your Convene balance is running low", body);
     }
 
     /// Moves a new member's personal balance into its company's.
@@ -194,10 +249,11 @@ impl Billing {
                 )
             })
             .collect();
-        self.log
-            .append(writes)
+        let outcome = self.log.append(writes).await.map_err(|e| e.to_string())?;
+        // The next decision reads balances: they must include this entry.
+        self.projections
+            .wait_for(outcome.last_seq, CATCH_UP)
             .await
-            .map(|_| ())
             .map_err(|e| e.to_string())
     }
 }

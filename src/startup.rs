@@ -86,7 +86,8 @@ pub async fn serve(
     let billing = crate::billing::Billing::new(
         state.log.clone(),
         state.projections.clone(),
-        state.config.billing.rate_micros_per_participant_minute,
+        &state.config.billing,
+        state.mailer.clone(),
     );
     let (stop_billing, billing_stopped) = tokio::sync::oneshot::channel::<()>();
     let billing = match billing {

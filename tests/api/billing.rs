@@ -238,3 +238,37 @@ async fn a_signed_stripe_payment_credits_once_and_checkout_needs_stripe() {
         assert_error(response, StatusCode::BAD_REQUEST, needle).await;
     }
 }
+
+#[tokio::test]
+async fn falling_below_the_low_balance_mark_emails_the_owner_once() {
+    let app = spawn_app_with(|config| {
+        // $2.10, and each meeting below costs $0.24: the first crosses $2.00, the second not.
+        config.billing.signup_credit_micros = 2_100_000;
+    })
+    .await;
+    let key = app.register("low@example.com").await;
+    for title in ["First", "Second"] {
+        let meeting = app.create_meeting(&key, &json!({"title": title})).await;
+        let id = meeting["meetingId"].as_str().unwrap();
+        let ada = join(&app, id, "Ada").await;
+        let bob = join(&app, id, "Bob").await;
+        app.clock.advance(30 * 60_000);
+        app.delete(
+            &format!("/api/meetings/{id}"),
+            &key,
+            meeting["adminToken"].as_str(),
+        )
+        .await;
+        drop((ada, bob));
+    }
+    app.eventually("/api/billing/history", &key, |body| {
+        body["balance"] == "1.6200"
+    })
+    .await;
+    // The email goes out after the charge that crossed; the second charge sends none.
+    let mails = app.outbox(1).await;
+    let low: Vec<&String> = mails.iter().filter(|m| m.contains("running low")).collect();
+    assert_eq!(low.len(), 1, "one email for one crossing: {mails:?}");
+    assert!(low[0].contains("low@example.com"));
+    assert!(low[0].contains("$1.8600"), "{}", low[0]);
+}
