@@ -4,6 +4,10 @@
 //! requests at a time. Reports deliveries per second (first to last arrival) and the delay from
 //! the event's log timestamp to its arrival (p50, p99).
 //!
+//! With `backlog` as a fourth argument the receiver answers 503 (Retry-After: 1) while the
+//! meetings are created, then 204: the figure is then the rate at which a backlog drains, which
+//! meeting creation (the REST path) cannot limit.
+//!
 //! ```sh
 //! CONVENE_RATE_LIMITS_ENABLED=false CONVENE_WEBHOOKS_ALLOW_PRIVATE_TARGETS=true cargo run --release &
 //! cargo run --release --example webhook_load -- http://127.0.0.1:3000 8 5000
@@ -13,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
-use warp::Filter;
+use warp::{Filter, Reply};
 
 fn now_ms() -> i64 {
     SystemTime::now()
@@ -37,19 +41,26 @@ async fn main() {
         .unwrap_or("http://127.0.0.1:3000".into());
     let accounts: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(8);
     let meetings: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(5000);
+    let backlog = args.get(3).is_some_and(|a| a == "backlog");
+    let open = Arc::new(std::sync::atomic::AtomicBool::new(!backlog));
 
     let arrivals = Arc::new(Mutex::new(Arrivals::default()));
     let recording = arrivals.clone();
+    let accepting = open.clone();
     let receiver = warp::post()
         .and(warp::body::json())
         .map(move |body: Value| {
+            if !accepting.load(std::sync::atomic::Ordering::Relaxed) {
+                let busy = warp::http::StatusCode::SERVICE_UNAVAILABLE;
+                return warp::reply::with_header(busy, "retry-after", "1").into_response();
+            }
             let delay = now_ms() - body["timestamp"].as_i64().unwrap_or(0);
             let mut arrivals = recording.lock().unwrap();
             let now = Instant::now();
             arrivals.first.get_or_insert(now);
             arrivals.last = Some(now);
             arrivals.delays_ms.push(delay);
-            warp::http::StatusCode::NO_CONTENT
+            warp::http::StatusCode::NO_CONTENT.into_response()
         });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let hook_url = format!("http://{}/hook", listener.local_addr().unwrap());
@@ -117,6 +128,10 @@ async fn main() {
     }
     let created_in = started.elapsed();
     let expected = meetings * 2;
+    if backlog {
+        // Every endpoint's retry is due within a second: the backlog drains from here.
+        open.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
     loop {
         if arrivals.lock().unwrap().delays_ms.len() >= expected {
             break;

@@ -277,7 +277,10 @@ impl Delivery {
         let step = |n: usize| {
             Duration::from_millis(schedule.get(n).or(schedule.last()).copied().unwrap_or(1000))
         };
-        tokio::time::sleep(step(0)).await;
+        // A zero wait is no wait (a timer would still round it up to the next millisecond).
+        if !step(0).is_zero() {
+            tokio::time::sleep(step(0)).await;
+        }
         for failures in 1.. {
             let row = match self.projections.webhooks().get(webhook_id) {
                 Ok(Some(row)) if row.disabled.is_none() => row,
