@@ -17,10 +17,12 @@
 //! - [`event_feed`]: each workspace's event sequences, for the event feed.
 //! - [`webhooks`]: webhook endpoints: target, events, secrets, state.
 //! - [`ledger`]: each workspace's balance and transactions (onepizza §15).
+//! - [`analytics_errors`]: client error reports by day (onepizza §18).
 //!
 //! Every projection can be dropped and rebuilt from sequence 1 and ends up equal to the live one.
 
 pub mod accounts_directory;
+pub mod analytics_errors;
 pub mod event_feed;
 pub mod history;
 pub mod ledger;
@@ -33,6 +35,7 @@ pub mod webhooks;
 pub use accounts_directory::{
     AccountRow, AccountsDirectory, CompanyRow, KeyRow, MemberRow, SessionRow,
 };
+pub use analytics_errors::{AnalyticsErrors, ErrorRow};
 pub use event_feed::EventFeed;
 pub use history::{History, HistoryRow};
 pub use ledger::{Ledger, TransactionRow};

@@ -7,7 +7,10 @@ use convene_events::{Envelope, EventLog};
 use tokio::sync::watch;
 
 use crate::staged::{read_checkpoint, Staged};
-use crate::{AccountsDirectory, EventFeed, History, Ledger, MeetingDirectory, TimeIndex, Webhooks};
+use crate::{
+    AccountsDirectory, AnalyticsErrors, EventFeed, History, Ledger, MeetingDirectory, TimeIndex,
+    Webhooks,
+};
 
 /// A read model folded from the log into its own tree.
 pub trait Projection: Send + Sync + 'static {
@@ -66,6 +69,7 @@ pub struct Projections {
     event_feed: EventFeed,
     webhooks: Webhooks,
     ledger: Ledger,
+    analytics_errors: AnalyticsErrors,
 }
 
 impl Projections {
@@ -78,6 +82,7 @@ impl Projections {
         let event_feed = EventFeed::open(log.db())?;
         let webhooks = Webhooks::open(log.db())?;
         let ledger = Ledger::open(log.db())?;
+        let analytics_errors = AnalyticsErrors::open(log.db())?;
         let running = vec![
             spawn::<MeetingDirectory>(log, meetings.tree().clone())?,
             spawn::<AccountsDirectory>(log, accounts.tree().clone())?,
@@ -86,6 +91,7 @@ impl Projections {
             spawn::<EventFeed>(log, event_feed.tree().clone())?,
             spawn::<Webhooks>(log, webhooks.tree().clone())?,
             spawn::<Ledger>(log, ledger.tree().clone())?,
+            spawn::<AnalyticsErrors>(log, analytics_errors.tree().clone())?,
         ];
         Ok(Self {
             running: Arc::new(running),
@@ -96,6 +102,7 @@ impl Projections {
             event_feed,
             webhooks,
             ledger,
+            analytics_errors,
         })
     }
 
@@ -125,6 +132,10 @@ impl Projections {
 
     pub fn ledger(&self) -> &Ledger {
         &self.ledger
+    }
+
+    pub fn analytics_errors(&self) -> &AnalyticsErrors {
+        &self.analytics_errors
     }
 
     /// Follows a projection's position (`TREE` names it); `None` for an unknown name.
@@ -267,7 +278,7 @@ pub fn rebuild<P: Projection>(log: &EventLog) -> Result<u64, ProjectionError> {
 }
 
 /// Every projection's tree name, in the order they start.
-pub const PROJECTIONS: [&str; 7] = [
+pub const PROJECTIONS: [&str; 8] = [
     <MeetingDirectory as Projection>::TREE,
     <AccountsDirectory as Projection>::TREE,
     <TimeIndex as Projection>::TREE,
@@ -275,6 +286,7 @@ pub const PROJECTIONS: [&str; 7] = [
     <EventFeed as Projection>::TREE,
     <Webhooks as Projection>::TREE,
     <Ledger as Projection>::TREE,
+    <AnalyticsErrors as Projection>::TREE,
 ];
 
 /// [`rebuild`] of the projection whose tree is `tree` (one of [`PROJECTIONS`]), telling
@@ -296,6 +308,9 @@ pub fn rebuild_named(
         <EventFeed as Projection>::TREE => rebuild_with_progress::<EventFeed>(log, progress),
         <Webhooks as Projection>::TREE => rebuild_with_progress::<Webhooks>(log, progress),
         <Ledger as Projection>::TREE => rebuild_with_progress::<Ledger>(log, progress),
+        <AnalyticsErrors as Projection>::TREE => {
+            rebuild_with_progress::<AnalyticsErrors>(log, progress)
+        }
         other => Err(ProjectionError::Storage(format!(
             "no projection named {other}"
         ))),

@@ -14,6 +14,7 @@
 //! ([`protection`], [`compression`]).
 
 pub mod accounts;
+pub mod analytics;
 pub mod audit;
 pub mod auth;
 pub mod billing;
@@ -131,6 +132,7 @@ pub fn route_table(state: &AppState) -> Router {
     events::routes(state, &mut router);
     webhooks::routes(state, &mut router);
     billing::routes(state, &mut router);
+    analytics::routes(state, &mut router);
     controls::routes(state, &mut router);
     ice::routes(state, &mut router);
     router

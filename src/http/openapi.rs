@@ -16,8 +16,8 @@ use warp::{Filter, Reply};
 
 use super::router::Router;
 use super::{
-    accounts, audit, billing, companies, controls, events, health, history, ice, keys, meetings,
-    passwords, sessions, webhooks,
+    accounts, analytics, audit, billing, companies, controls, events, health, history, ice, keys,
+    meetings, passwords, sessions, webhooks,
 };
 use super::{error::ErrorBody, reply::Message, AppState};
 use crate::config::Config;
@@ -67,6 +67,8 @@ use crate::config::Config;
         billing::add_credits,
         billing::stripe_checkout,
         billing::stripe_webhook,
+        analytics::report_error,
+        analytics::errors,
         meetings::get_meeting,
         meetings::end_meeting,
         controls::update_settings,
@@ -87,6 +89,7 @@ use crate::config::Config;
         (name = "events", description = "the workspace's events in log order, paged or live (SSE)"),
         (name = "webhooks", description = "signed webhook deliveries of the workspace's meeting events (onepizza §9)"),
         (name = "billing", description = "balances and transactions in micro-dollars (onepizza §15)"),
+        (name = "analytics", description = "client error telemetry and administrators' analytics (onepizza §18)"),
         (name = "audit", description = "a meeting's events, its state at a point in time, the chain check"),
         (name = "controls", description = "settings and participant controls (onepizza §6, §7)"),
         (name = "companies", description = "company workspaces (onepizza §14)"),

@@ -178,6 +178,7 @@ async fn rebuilt_projections_equal_the_live_ones() {
         "event_feed",
         "webhooks",
         "ledger",
+        "analytics_errors",
     ] {
         assert!(
             stdout.contains(&format!(

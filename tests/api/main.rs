@@ -2,6 +2,7 @@
 //! over HTTP with a real client.
 
 mod accounts;
+mod analytics;
 mod audit;
 mod billing;
 mod cli;

@@ -10,6 +10,7 @@ pub mod company;
 pub mod ledger;
 pub mod meeting;
 pub mod session;
+pub mod telemetry;
 pub mod webhook;
 
 /// Declares an enum over a set of [`DomainEvent`](crate::DomainEvent) structs with `kind`,
