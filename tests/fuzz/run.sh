@@ -45,9 +45,13 @@ status=0
 # Logging out ends the session the other operations use, so it runs last, on its own session.
 # The live event stream (SSE) never ends by itself: it is tested in tests/api/events.rs instead.
 # Stripe's two endpoints answer 503 by design while Stripe is not configured (as here), and the
-# webhook takes only bodies Stripe signed: tests/api/billing.rs covers both.
+# webhook takes only bodies Stripe signed: tests/api/billing.rs covers both. The administrators'
+# top-up (403 for the fuzzing account anyway) trips schemathesis 4.32.5 itself now and then
+# ("AST constructor recursion depth mismatch" while it builds cases for its number field):
+# tests/api/billing.rs covers it.
 fuzz --exclude-path /api/auth/logout --exclude-path /api/events/stream \
-  --exclude-path /api/billing/stripe/checkout --exclude-path /api/billing/stripe/webhook || status=$?
+  --exclude-path /api/billing/stripe/checkout --exclude-path /api/billing/stripe/webhook \
+  --exclude-path '/admin/api/accounts/{accountId}/credits' || status=$?
 CONVENE_SESSION="$CONVENE_LOGOUT_SESSION" fuzz --include-path /api/auth/logout || status=$?
 if grep -q "panicked" "$log"; then
   echo "the server panicked during the fuzz run:" >&2
