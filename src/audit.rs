@@ -183,8 +183,7 @@ pub async fn export(
         "events": envelopes.iter().map(event_json).collect::<Vec<_>>(),
     });
     let mac = export_mac(key, &export).finalize().into_bytes();
-    let hex: String = mac.iter().map(|b| format!("{b:02x}")).collect();
-    Ok(json!({ "export": export, "hmacSha256": hex }))
+    Ok(json!({ "export": export, "hmacSha256": crate::domain::to_hex(&mac) }))
 }
 
 /// Verifies an export made with the same audit key; `Ok(events)` when it is intact.
@@ -201,7 +200,7 @@ pub fn check(key: &str, file: &Value) -> Result<usize, AuditError> {
     let claimed = file
         .get("hmacSha256")
         .and_then(Value::as_str)
-        .and_then(decode_hex)
+        .and_then(crate::domain::decode_hex)
         .ok_or_else(|| AuditError::Input("not an audit export: no hmacSha256".into()))?;
     export_mac(key, export)
         .verify_slice(&claimed)
@@ -214,16 +213,6 @@ pub fn check(key: &str, file: &Value) -> Result<usize, AuditError> {
         .get("events")
         .and_then(Value::as_array)
         .map_or(0, Vec::len))
-}
-
-fn decode_hex(hex: &str) -> Option<Vec<u8>> {
-    if !hex.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 /// One projection rebuilt from sequence 1.

@@ -84,6 +84,26 @@ pub enum Workspace {
 }
 
 impl Workspace {
+    /// A readable name, used in stream names and references: `account-7`, `company-3`, `guest`.
+    pub fn slug(&self) -> String {
+        match self {
+            Workspace::Account(id) => format!("account-{id}"),
+            Workspace::Company(id) => format!("company-{id}"),
+            Workspace::Guest => "guest".to_owned(),
+        }
+    }
+
+    /// The workspace a [`slug`](Self::slug) names.
+    pub fn from_slug(slug: &str) -> Option<Workspace> {
+        if let Some(id) = slug.strip_prefix("account-") {
+            return id.parse().ok().map(Workspace::Account);
+        }
+        if let Some(id) = slug.strip_prefix("company-") {
+            return id.parse().ok().map(Workspace::Company);
+        }
+        (slug == "guest").then_some(Workspace::Guest)
+    }
+
     /// A fixed-width, order-preserving key for indexes.
     pub fn key(&self) -> [u8; 9] {
         let (tag, id) = match self {
@@ -115,11 +135,7 @@ pub fn session_stream(session_id: u64) -> String {
 
 /// The billing ledger of a workspace (onepizza §15).
 pub fn ledger_stream(workspace: Workspace) -> String {
-    match workspace {
-        Workspace::Account(id) => format!("ledger/account-{id}"),
-        Workspace::Company(id) => format!("ledger/company-{id}"),
-        Workspace::Guest => "ledger/guest".to_owned(),
-    }
+    format!("ledger/{}", workspace.slug())
 }
 
 /// The stream of one webhook endpoint.

@@ -30,14 +30,9 @@ pub struct TransactionRow {
 }
 
 fn workspace_of(stream: &str) -> Option<Workspace> {
-    let rest = stream.strip_prefix("ledger/")?;
-    if let Some(id) = rest.strip_prefix("account-") {
-        return id.parse().ok().map(Workspace::Account);
-    }
-    if let Some(id) = rest.strip_prefix("company-") {
-        return id.parse().ok().map(Workspace::Company);
-    }
-    (rest == "guest").then_some(Workspace::Guest)
+    stream
+        .strip_prefix("ledger/")
+        .and_then(Workspace::from_slug)
 }
 
 fn tagged(tag: u8, workspace: Workspace) -> Vec<u8> {

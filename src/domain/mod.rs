@@ -11,6 +11,8 @@ mod title;
 pub use email::Email;
 pub use money::{render_minutes, Micros};
 pub use password::{verify_password, Password, DECOY_HASH};
-pub use secrets::{hmac_sha256_hex, AdminToken, ApiKey, InviteCode, SecretToken};
+pub use secrets::{
+    decode_hex, hmac_sha256_hex, to_hex, AdminToken, ApiKey, InviteCode, SecretToken,
+};
 pub use time::{format_iso_millis, format_iso_seconds, parse_iso8601};
 pub use title::Title;

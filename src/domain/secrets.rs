@@ -88,10 +88,22 @@ pub fn hmac_sha256_hex(key: &str, value: &str) -> String {
     let mut mac =
         Hmac::<sha2::Sha256>::new_from_slice(key.as_bytes()).expect("hmac accepts any key length");
     mac.update(value.as_bytes());
-    mac.finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
+    to_hex(&mac.finalize().into_bytes())
+}
+
+/// Lowercase hex.
+pub fn to_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The bytes of a hex string; `None` for odd lengths or non-hex characters.
+pub fn decode_hex(hex: &str) -> Option<Vec<u8>> {
+    if !hex.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
         .collect()
 }
 

@@ -13,9 +13,10 @@ use warp::http::{Method, StatusCode};
 use warp::reply::Response;
 use warp::{Filter, Reply};
 
-use super::auth::{authenticate, authenticate_optional, caller, Caller};
+use super::auth::{authenticate_admin, authenticate_optional, caller, Caller};
 use super::body::{limited, parse_json};
 use super::error::{respond, ApiError};
+use super::query::number;
 use super::router::Router;
 use super::{with_state, AppState};
 use crate::domain::format_iso_seconds;
@@ -168,20 +169,8 @@ pub struct ErrorAnalytics {
     )
 )]
 pub(super) fn errors(state: AppState, caller: Caller, query: &str) -> Result<Response, ApiError> {
-    let principal = authenticate(&caller, &state)?;
-    if !principal.account.is_admin {
-        return Err(ApiError::Forbidden("administrators only"));
-    }
-    let days = match form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "days") {
-        None => 30,
-        Some((_, raw)) => raw
-            .parse::<u64>()
-            .ok()
-            .filter(|d| (1..=MAX_DAYS).contains(d))
-            .ok_or_else(|| {
-                ApiError::BadRequest(format!("days must be a whole number from 1 to {MAX_DAYS}"))
-            })?,
-    };
+    authenticate_admin(&caller, &state)?;
+    let days = number(query, "days", 1..=MAX_DAYS)?.unwrap_or(30);
     let rows = state
         .projections
         .analytics_errors()

@@ -15,9 +15,10 @@ use warp::http::Method;
 use warp::reply::Response;
 use warp::{Filter, Reply};
 
-use super::auth::{authenticate, caller, Caller};
+use super::auth::{authenticate, authenticate_admin, caller, Caller};
 use super::error::{respond, ApiError};
 use super::meetings::visible_row;
+use super::query::{number, param, MAX_SEQ};
 use super::router::Router;
 use super::{with_state, AppState};
 use crate::audit::{event_json, replay, Until};
@@ -25,8 +26,6 @@ use crate::domain::parse_iso8601;
 
 /// Events answered when the request names no `limit`, and the most it may name.
 const MAX_EVENTS: usize = 1000;
-/// The largest sequence or version a request may name: the document's integers are int64.
-const MAX_SEQ: u64 = i64::MAX as u64;
 
 pub fn routes(state: &AppState, router: &mut Router) {
     let query = || warp::query::raw().or(warp::any().map(String::new)).unify();
@@ -63,34 +62,6 @@ pub fn routes(state: &AppState, router: &mut Router) {
             .and(caller())
             .then(|state, caller| async move { respond(verify(state, caller).await) }),
     );
-}
-
-/// The value of query parameter `name`, if present.
-fn param(query: &str, name: &str) -> Option<String> {
-    form_urlencoded::parse(query.as_bytes())
-        .find(|(key, _)| key == name)
-        .map(|(_, value)| value.into_owned())
-}
-
-fn number(
-    query: &str,
-    name: &str,
-    range: std::ops::RangeInclusive<u64>,
-) -> Result<Option<u64>, ApiError> {
-    param(query, name)
-        .map(|raw| {
-            raw.parse::<u64>()
-                .ok()
-                .filter(|n| range.contains(n))
-                .ok_or_else(|| {
-                    ApiError::BadRequest(format!(
-                        "{name} must be a whole number from {} to {}",
-                        range.start(),
-                        range.end()
-                    ))
-                })
-        })
-        .transpose()
 }
 
 /// The meeting `raw_id` if the caller's workspace owns it.
@@ -236,10 +207,7 @@ pub struct ChainCheck {
     )
 )]
 pub(super) async fn verify(state: AppState, caller: Caller) -> Result<Response, ApiError> {
-    let principal = authenticate(&caller, &state)?;
-    if !principal.account.is_admin {
-        return Err(ApiError::Forbidden("administrators only"));
-    }
+    authenticate_admin(&caller, &state)?;
     let db = state.log.db().clone();
     // A walk over every record: not on the request threads.
     let report = tokio::task::spawn_blocking(move || verify_chain(&db))

@@ -128,6 +128,15 @@ pub fn require_session(caller: &Caller, state: &AppState) -> Result<Principal, A
 }
 
 /// An API key or session, if the request carries one; `None` if it carries neither.
+/// The caller, who must be a platform administrator (403 otherwise).
+pub fn authenticate_admin(caller: &Caller, state: &AppState) -> Result<Principal, ApiError> {
+    let principal = authenticate(caller, state)?;
+    if !principal.account.is_admin {
+        return Err(ApiError::Forbidden("administrators only"));
+    }
+    Ok(principal)
+}
+
 pub fn authenticate_optional(
     caller: &Caller,
     state: &AppState,

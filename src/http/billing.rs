@@ -13,7 +13,7 @@ use warp::http::Method;
 use warp::reply::Response;
 use warp::{Filter, Reply};
 
-use super::auth::{authenticate, caller, Caller};
+use super::auth::{authenticate, authenticate_admin, caller, Caller};
 use super::body::{limited, parse_json};
 use super::error::{respond, ApiError};
 use super::router::Router;
@@ -171,10 +171,7 @@ pub(super) async fn add_credits(
     raw_id: &str,
     body: &[u8],
 ) -> Result<Response, ApiError> {
-    let principal = authenticate(&caller, &state)?;
-    if !principal.account.is_admin {
-        return Err(ApiError::Forbidden("administrators only"));
-    }
+    let principal = authenticate_admin(&caller, &state)?;
     let request: CreditsRequest = parse_json(body)?;
     if !(request.amount_usd > 0.0 && request.amount_usd <= MAX_TOPUP_USD) {
         return Err(ApiError::BadRequest(format!(
@@ -271,7 +268,7 @@ pub(super) async fn stripe_checkout(
         ("mode", "payment".to_owned()),
         ("line_items[0][price]", config.stripe_price_id.clone()),
         ("line_items[0][quantity]", request.amount_usd.to_string()),
-        ("client_reference_id", workspace_reference(workspace)),
+        ("client_reference_id", workspace.slug()),
         ("success_url", format!("{app_url}/dashboard?topup=success")),
         ("cancel_url", format!("{app_url}/dashboard?topup=cancelled")),
     ];
@@ -306,25 +303,6 @@ pub(super) async fn stripe_checkout(
     .into_response())
 }
 
-/// How a workspace is named to Stripe (and read back from its events).
-fn workspace_reference(workspace: Workspace) -> String {
-    match workspace {
-        Workspace::Account(id) => format!("account-{id}"),
-        Workspace::Company(id) => format!("company-{id}"),
-        Workspace::Guest => "guest".into(),
-    }
-}
-
-fn workspace_from_reference(reference: &str) -> Option<Workspace> {
-    if let Some(id) = reference.strip_prefix("account-") {
-        return id.parse().ok().map(Workspace::Account);
-    }
-    reference
-        .strip_prefix("company-")
-        .and_then(|id| id.parse().ok())
-        .map(Workspace::Company)
-}
-
 /// Checks `Stripe-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "{t}.{body}">` (any `v1` may
 /// match; constant-time), within the tolerance of `now`.
 pub fn verify_stripe_signature(
@@ -353,21 +331,12 @@ pub fn verify_stripe_signature(
     mac.update(b".");
     mac.update(body);
     let verified = signatures.iter().any(|hex| {
-        decode_hex(hex).is_some_and(|signature| mac.clone().verify_slice(&signature).is_ok())
+        crate::domain::decode_hex(hex)
+            .is_some_and(|signature| mac.clone().verify_slice(&signature).is_ok())
     });
     verified
         .then_some(())
         .ok_or("stripe-signature does not verify")
-}
-
-fn decode_hex(hex: &str) -> Option<Vec<u8>> {
-    if !hex.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 /// Stripe's events: `checkout.session.completed` with `payment_status: paid` credits the
@@ -409,7 +378,8 @@ pub(super) async fn stripe_webhook(
     }
     let workspace = session["client_reference_id"]
         .as_str()
-        .and_then(workspace_from_reference)
+        .and_then(Workspace::from_slug)
+        .filter(|workspace| *workspace != Workspace::Guest)
         .ok_or_else(|| ApiError::BadRequest("the session names no workspace".into()))?;
     let cents = session["amount_total"]
         .as_i64()

@@ -23,14 +23,13 @@ use warp::{Filter, Reply};
 
 use super::auth::{authenticate, caller, Caller};
 use super::error::{respond, ApiError};
+use super::query::{number, MAX_SEQ};
 use super::router::Router;
 use super::{with_state, AppState};
 use crate::audit::event_json;
 
 const DEFAULT_LIMIT: u64 = 100;
 const MAX_LIMIT: u64 = 1000;
-/// The largest sequence a request may name: the document's integers are int64.
-const MAX_SEQ: u64 = i64::MAX as u64;
 /// Events read from the index at a time by a live stream.
 const STREAM_PAGE: usize = 256;
 
@@ -56,20 +55,6 @@ pub fn routes(state: &AppState, router: &mut Router) {
             .and(query())
             .map(|state, caller, query: String| respond(stream_events(state, caller, &query))),
     );
-}
-
-fn number(query: &str, name: &str, max: u64) -> Result<Option<u64>, ApiError> {
-    form_urlencoded::parse(query.as_bytes())
-        .find(|(key, _)| key == name)
-        .map(|(_, raw)| {
-            raw.parse::<u64>()
-                .ok()
-                .filter(|n| *n <= max)
-                .ok_or_else(|| {
-                    ApiError::BadRequest(format!("{name} must be a whole number up to {max}"))
-                })
-        })
-        .transpose()
 }
 
 /// The envelopes of `seqs`, read from the log.
@@ -128,13 +113,8 @@ pub(super) fn list_events(
     query: &str,
 ) -> Result<Response, ApiError> {
     let workspace = authenticate(&caller, &state)?.workspace();
-    let after = number(query, "after", MAX_SEQ)?.unwrap_or(0);
-    let limit = number(query, "limit", MAX_LIMIT)?.unwrap_or(DEFAULT_LIMIT);
-    if limit == 0 {
-        return Err(ApiError::BadRequest(format!(
-            "limit must be a whole number from 1 to {MAX_LIMIT}"
-        )));
-    }
+    let after = number(query, "after", 0..=MAX_SEQ)?.unwrap_or(0);
+    let limit = number(query, "limit", 1..=MAX_LIMIT)?.unwrap_or(DEFAULT_LIMIT);
     let seqs = state
         .projections
         .event_feed()
@@ -157,7 +137,7 @@ fn stream_start(headers: &HeaderMap, query: &str, position: &Position) -> Result
             .and_then(|v| v.trim().parse::<u64>().ok())
             .ok_or_else(|| ApiError::BadRequest("last-event-id must be a seq".into()));
     }
-    if let Some(after) = number(query, "after", MAX_SEQ)? {
+    if let Some(after) = number(query, "after", 0..=MAX_SEQ)? {
         return Ok(after);
     }
     position

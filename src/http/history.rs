@@ -14,13 +14,14 @@ use warp::{Filter, Reply};
 
 use super::auth::{authenticate, caller, Caller};
 use super::error::{respond, ApiError};
+use super::query::number;
 use super::router::Router;
 use super::{with_state, AppState};
 use crate::domain::{format_iso_seconds, render_minutes, Micros};
 
 /// Entries answered when the request names no `limit`, and the most it may name.
-const DEFAULT_LIMIT: usize = 100;
-const MAX_LIMIT: usize = 1000;
+const DEFAULT_LIMIT: u64 = 100;
+const MAX_LIMIT: u64 = 1000;
 
 pub fn routes(state: &AppState, router: &mut Router) {
     router.route(
@@ -82,24 +83,6 @@ impl HistoryEntry {
     }
 }
 
-fn parse_limit(query: &str) -> Result<usize, ApiError> {
-    let raw = form_urlencoded::parse(query.as_bytes())
-        .find(|(name, _)| name == "limit")
-        .map(|(_, value)| value.into_owned());
-    match raw {
-        None => Ok(DEFAULT_LIMIT),
-        Some(raw) => raw
-            .parse::<usize>()
-            .ok()
-            .filter(|limit| (1..=MAX_LIMIT).contains(limit))
-            .ok_or_else(|| {
-                ApiError::BadRequest(format!(
-                    "limit must be a whole number from 1 to {MAX_LIMIT}"
-                ))
-            }),
-    }
-}
-
 /// The meetings of the caller's workspace (its company's, for a member) that took place.
 #[utoipa::path(
     get, path = "/api/meetings/history", tag = "meetings",
@@ -113,7 +96,7 @@ fn parse_limit(query: &str) -> Result<usize, ApiError> {
 )]
 pub(super) fn history(state: AppState, caller: Caller, query: &str) -> Result<Response, ApiError> {
     let workspace = authenticate(&caller, &state)?.workspace();
-    let limit = parse_limit(query)?;
+    let limit = number(query, "limit", 1..=MAX_LIMIT)?.unwrap_or(DEFAULT_LIMIT) as usize;
     let rate = Micros(state.config.billing.rate_micros_per_participant_minute);
     let meetings = state
         .projections

@@ -34,6 +34,7 @@ pub mod meetings;
 pub mod openapi;
 pub mod passwords;
 pub mod protection;
+pub mod query;
 pub mod reply;
 pub mod router;
 pub mod server;
