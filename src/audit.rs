@@ -5,6 +5,7 @@ use std::sync::Arc;
 use convene_actors::meeting::aggregate::fold;
 use convene_events::log::verify_chain;
 use convene_events::{Envelope, EventLog, LogConfig, MeetingId, SystemClock};
+use convene_projections::{all_folds, catch_up, rebuild_all, Fold};
 use serde_json::{json, Value};
 
 use crate::domain::format_iso_millis;
@@ -142,7 +143,7 @@ pub fn audit_key(config: &crate::config::Config) -> Result<String, AuditError> {
 }
 
 /// Writes a file only its owner can read.
-fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
+pub(crate) fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -222,6 +223,8 @@ pub struct Rebuilt {
     pub events: u64,
     /// Whether the rebuilt rows equal what the live read model held.
     pub equal: bool,
+    /// How long the one pass that rebuilt every projection asked for took.
+    pub took: std::time::Duration,
 }
 
 /// Rebuilds `only` (a projection's name, `meeting_directory` or `proj/meeting_directory`) or
@@ -232,58 +235,57 @@ pub async fn rebuild_projections(
     only: Option<&str>,
     progress: &mut dyn FnMut(&str, u64, u64),
 ) -> Result<Vec<Rebuilt>, AuditError> {
-    let names: Vec<&str> = match only {
-        None => convene_projections::PROJECTIONS.to_vec(),
-        Some(name) => {
-            let wanted = if name.starts_with("proj/") {
-                name.to_owned()
-            } else {
-                format!("proj/{name}")
-            };
-            let found = convene_projections::PROJECTIONS
+    let folds: Vec<Fold> = match only {
+        None => all_folds().to_vec(),
+        Some(name) => vec![Fold::named(name).ok_or_else(|| {
+            let known: Vec<&str> = all_folds()
                 .iter()
-                .find(|p| **p == wanted)
-                .ok_or_else(|| {
-                    let known: Vec<&str> = convene_projections::PROJECTIONS
-                        .iter()
-                        .map(|p| p.trim_start_matches("proj/"))
-                        .collect();
-                    AuditError::Input(format!(
-                        "no projection named {name}; known: {}",
-                        known.join(", ")
-                    ))
-                })?;
-            vec![*found]
-        }
+                .map(|f| f.tree.trim_start_matches("proj/"))
+                .collect();
+            AuditError::Input(format!(
+                "no projection named {name}; known: {}",
+                known.join(", ")
+            ))
+        })?],
     };
     let log = open(config)?;
-    let total = log.durable_head();
-    let mut reports = Vec::new();
-    for name in names {
-        let result = (|| {
-            let tree = log.db().open_tree(name)?;
-            let before = tree_digest(&tree)?;
-            let short = name.trim_start_matches("proj/");
-            let events = convene_projections::rebuild_named(&log, name, &mut |folded| {
-                progress(short, folded, total)
-            })
-            .map_err(|e| AuditError::Input(e.to_string()))?;
-            let after = tree_digest(&tree)?;
-            Ok::<_, AuditError>(Rebuilt {
-                name: short.to_owned(),
-                events,
-                equal: before == after,
-            })
-        })();
-        match result {
-            Ok(report) => reports.push(report),
-            Err(err) => {
-                log.close().await;
-                return Err(err);
-            }
-        }
-    }
+    let result = rebuild_and_compare(&log, &folds, progress);
     log.close().await;
+    result
+}
+
+/// Brings each live read model up to the log's head (as the server would at its next start),
+/// digests it, rebuilds them all in one pass and digests them again.
+fn rebuild_and_compare(
+    log: &EventLog,
+    folds: &[Fold],
+    progress: &mut dyn FnMut(&str, u64, u64),
+) -> Result<Vec<Rebuilt>, AuditError> {
+    let failed = |e: convene_projections::ProjectionError| AuditError::Input(e.to_string());
+    let total = log.durable_head();
+    let mut before = Vec::with_capacity(folds.len());
+    for fold in folds {
+        catch_up(log, *fold).map_err(failed)?;
+        before.push(tree_digest(&log.db().open_tree(fold.tree)?)?);
+    }
+    let label = match folds {
+        [one] => one.tree.trim_start_matches("proj/"),
+        _ => "all",
+    };
+    let started = std::time::Instant::now();
+    let events =
+        rebuild_all(log, folds, &mut |folded| progress(label, folded, total)).map_err(failed)?;
+    let took = started.elapsed();
+    let mut reports = Vec::with_capacity(folds.len());
+    for (fold, before) in folds.iter().zip(before) {
+        let after = tree_digest(&log.db().open_tree(fold.tree)?)?;
+        reports.push(Rebuilt {
+            name: fold.tree.trim_start_matches("proj/").to_owned(),
+            events,
+            equal: before == after,
+            took,
+        });
+    }
     Ok(reports)
 }
 

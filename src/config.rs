@@ -6,6 +6,7 @@
 //! variables to keep in sync. The onepizza names `PORT`, `APP_URL` and `ALLOWED_ORIGINS` map onto
 //! their `[server]` keys.
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -53,6 +54,57 @@ pub struct Config {
     pub billing: BillingConfig,
     pub audit: AuditConfig,
     pub webhooks: WebhooksConfig,
+    pub plans: PlansConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlansConfig {
+    /// The plan new accounts start on; a key of `catalog`.
+    pub default: String,
+    pub catalog: BTreeMap<String, PlanConfig>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanConfig {
+    /// Meetings a workspace may create per calendar month (UTC), through any API; 0: unlimited.
+    pub monthly_meetings: u32,
+    /// How long a meeting may run before it ends by itself; 0: no limit.
+    pub max_meeting_minutes: u32,
+    /// Creating a meeting needs a balance above zero.
+    pub credits: bool,
+}
+
+impl PlanConfig {
+    /// The monthly quota, if there is one.
+    pub fn monthly_limit(&self) -> Option<u32> {
+        (self.monthly_meetings > 0).then_some(self.monthly_meetings)
+    }
+
+    /// The longest a meeting may run, in ms, if there is a cap.
+    pub fn max_duration_ms(&self) -> Option<i64> {
+        (self.max_meeting_minutes > 0).then(|| i64::from(self.max_meeting_minutes) * 60_000)
+    }
+}
+
+impl PlansConfig {
+    /// The named plan, or the default one for `None` (an account from before plans) and for a
+    /// name the catalog no longer has (an operator removed it).
+    pub fn resolve<'a>(&'a self, name: Option<&'a str>) -> (&'a str, &'a PlanConfig) {
+        name.and_then(|name| self.catalog.get_key_value(name))
+            .or_else(|| self.catalog.get_key_value(self.default.as_str()))
+            .map(|(name, plan)| (name.as_str(), plan))
+            .expect("validation keeps the default plan in the catalog")
+    }
+}
+
+/// Whether `name` can name a plan: 1 to 32 of a-z, 0-9, `_` and `-`.
+pub fn is_plan_name(name: &str) -> bool {
+    (1..=32).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -345,6 +397,15 @@ impl Config {
                 "SESSION_SECRET of at least 32 characters is required in production",
             );
         }
+        if let Some(name) = self.plans.catalog.keys().find(|name| !is_plan_name(name)) {
+            return Err(ConfigError::Invalid {
+                key: format!("plans.catalog.{name}"),
+                message: "plan names are 1 to 32 of a-z, 0-9, _ and -".into(),
+            });
+        }
+        if !self.plans.catalog.contains_key(&self.plans.default) {
+            return invalid("plans.default", "must name a plan of plans.catalog");
+        }
         if self.scheduler.tick_ms == 0 {
             return invalid("scheduler.tick_ms", "must be at least 1");
         }
@@ -551,6 +612,26 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("server.host"), "{err}");
+    }
+
+    #[test]
+    fn plans_default_to_credits_and_the_default_must_exist() {
+        let config = Config::defaults();
+        assert_eq!(config.plans.default, "credits");
+        let (name, free) = config.plans.resolve(Some("free"));
+        assert_eq!(name, "free");
+        assert_eq!(free.monthly_limit(), Some(10));
+        assert_eq!(free.max_duration_ms(), Some(600_000));
+        let (name, credits) = config.plans.resolve(None);
+        assert_eq!(name, "credits");
+        assert!(credits.credits && credits.monthly_limit().is_none());
+        assert_eq!(config.plans.resolve(Some("retired")).0, "credits");
+        let config = with_env(&[("CONVENE_PLANS_DEFAULT", "free")]).unwrap();
+        assert_eq!(config.plans.default, "free");
+        let err = with_env(&[("CONVENE_PLANS_DEFAULT", "gold")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("plans.default"), "{err}");
     }
 
     #[test]

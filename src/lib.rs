@@ -10,7 +10,9 @@
 //! - [`http`]: one module per API area; [`http::error`] maps every error to a status;
 //!   [`http::protection`] holds rate limits, security headers and CORS.
 //! - [`email`]: outgoing mail through SMTP, or `.eml` files in the outbox.
-//! - [`scheduler`]: activates scheduled meetings and expires empty guest meetings.
+//! - [`scheduler`]: activates scheduled meetings, expires empty guest meetings and ends meetings
+//!   at their end time.
+//! - [`host_key`]: the key the server derives the admin tokens of meetings it ends itself from.
 //! - [`startup`]: [`run`] — open the log, start projections and the meeting registry, serve
 //!   until the shutdown future resolves, then close everything in order.
 //! - [`audit`]: `convene audit verify` and `convene audit meeting`.
@@ -24,6 +26,7 @@ pub mod billing;
 pub mod config;
 pub mod domain;
 pub mod email;
+pub mod host_key;
 pub mod http;
 pub mod realtime;
 pub mod scheduler;

@@ -10,9 +10,9 @@
 use std::collections::BTreeMap;
 
 use convene_events::catalog::account::{
-    AccountEvent, AccountRegistered, AccountType, ApiKeyIssued, ApiKeyRevoked, CompanyRole,
-    EmailClaimed, JoinedCompany, LeftCompany, PasswordChangeCause, PasswordChanged,
-    PasswordResetRequested,
+    AccountDeactivated, AccountEvent, AccountReactivated, AccountRegistered, AccountType,
+    ApiKeyIssued, ApiKeyRevoked, CompanyRole, EmailClaimed, JoinedCompany, LeftCompany,
+    PasswordChangeCause, PasswordChanged, PasswordResetRequested, PlanAssigned,
 };
 use convene_events::catalog::company::CompanyCreated;
 use convene_events::ids::{account_stream, company_stream, email_stream};
@@ -34,6 +34,10 @@ pub struct Account {
     pub company: Option<(u64, CompanyRole)>,
     /// Reset tokens mailed and not yet used, by SHA-256, with their expiry.
     pub pending_resets: BTreeMap<String, i64>,
+    /// The plan assigned last; `None` for accounts registered before plans existed.
+    pub plan: Option<String>,
+    /// False while an administrator has the account deactivated.
+    pub active: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -73,6 +77,8 @@ pub struct Registration {
     pub first_key: NewApiKey,
     /// Credited to the new workspace's ledger in the same append (0: none).
     pub signup_credit_micros: i64,
+    /// The plan the account starts on (`plans.default`), logged with the registration.
+    pub plan: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -101,6 +107,14 @@ pub enum AccountCommand {
     LeaveCompany {
         company_id: u64,
     },
+    /// An administrator's choice; the caller has checked that the plan exists.
+    AssignPlan {
+        plan: String,
+    },
+    Deactivate {
+        reason: Option<String>,
+    },
+    Reactivate,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -139,6 +153,18 @@ pub fn decide(
     };
     let event: AccountEvent = match command {
         AccountCommand::Register(_) => unreachable!("handled above"),
+        // Repeating the current plan or state logs nothing.
+        AccountCommand::AssignPlan { plan } if account.plan.as_ref() == Some(plan) => {
+            return Ok(vec![])
+        }
+        AccountCommand::AssignPlan { plan } => PlanAssigned { plan: plan.clone() }.into(),
+        AccountCommand::Deactivate { .. } if !account.active => return Ok(vec![]),
+        AccountCommand::Deactivate { reason } => AccountDeactivated {
+            reason: reason.clone(),
+        }
+        .into(),
+        AccountCommand::Reactivate if account.active => return Ok(vec![]),
+        AccountCommand::Reactivate => AccountReactivated {}.into(),
         AccountCommand::IssueKey(key) => issued(account.id, key).into(),
         AccountCommand::RevokeKey { key_id } => {
             if !account.keys.contains_key(key_id) {
@@ -226,6 +252,9 @@ fn registered(registration: &Registration) -> Vec<AccountEvent> {
             .into(),
         );
     }
+    if let Some(plan) = &registration.plan {
+        events.push(PlanAssigned { plan: plan.clone() }.into());
+    }
     events
 }
 
@@ -252,6 +281,8 @@ pub fn apply(state: &mut Option<Account>, event: &AccountEvent, at: i64) {
             keys: BTreeMap::new(),
             company: None,
             pending_resets: BTreeMap::new(),
+            plan: None,
+            active: true,
         });
         return;
     }
@@ -287,6 +318,9 @@ pub fn apply(state: &mut Option<Account>, event: &AccountEvent, at: i64) {
             account.company = Some((joined.company_id, joined.role));
         }
         AccountEvent::LeftCompany(_) => account.company = None,
+        AccountEvent::PlanAssigned(assigned) => account.plan = Some(assigned.plan.clone()),
+        AccountEvent::Deactivated(_) => account.active = false,
+        AccountEvent::Reactivated(_) => account.active = true,
     }
 }
 
@@ -413,6 +447,11 @@ impl AccountService {
             let mut state =
                 fold(&envelopes).map_err(|e| AccountError::Unexpected(e.to_string()))?;
             let events = decide(&state, &command)?;
+            if events.is_empty() {
+                // Nothing changes: nothing to log, and nothing new for readers to wait for.
+                let account = state.ok_or(AccountError::NotFound)?;
+                return Ok((account, 0));
+            }
             let new_events = events
                 .iter()
                 .map(|e| e.to_new_event(actor.clone()))
@@ -467,6 +506,7 @@ mod tests {
             is_admin: false,
             first_key: key(10),
             signup_credit_micros: 0,
+            plan: Some("credits".into()),
         }
     }
 
@@ -595,6 +635,37 @@ mod tests {
     }
 
     #[test]
+    fn the_registration_logs_the_plan_and_an_administrator_changes_it() {
+        let account = given(&[register()]).unwrap();
+        assert_eq!(account.plan.as_deref(), Some("credits"));
+        assert!(account.active);
+        let state = given(&[
+            register(),
+            AccountCommand::AssignPlan {
+                plan: "free".into(),
+            },
+        ]);
+        assert_eq!(state.as_ref().unwrap().plan.as_deref(), Some("free"));
+        let again = AccountCommand::AssignPlan {
+            plan: "free".into(),
+        };
+        assert_eq!(decide(&state, &again), Ok(vec![]));
+    }
+
+    #[test]
+    fn deactivation_and_reactivation_log_only_changes() {
+        let deactivate = AccountCommand::Deactivate {
+            reason: Some("unpaid".into()),
+        };
+        let state = given(&[register(), deactivate.clone()]);
+        assert!(!state.as_ref().unwrap().active);
+        assert_eq!(decide(&state, &deactivate), Ok(vec![]));
+        let state = given(&[register(), deactivate, AccountCommand::Reactivate]);
+        assert!(state.as_ref().unwrap().active);
+        assert_eq!(decide(&state, &AccountCommand::Reactivate), Ok(vec![]));
+    }
+
+    #[test]
     fn commands_on_a_missing_account_are_not_found() {
         assert_eq!(
             decide(&None, &AccountCommand::IssueKey(key(1))),
@@ -629,6 +700,7 @@ mod service_tests {
                             company: None,
                             is_admin: false,
                             signup_credit_micros: 0,
+                            plan: None,
                             first_key: NewApiKey {
                                 key_id: 200 + n,
                                 sha256: "00".repeat(32),

@@ -213,6 +213,17 @@ impl MeetingRegistry {
         }
     }
 
+    /// Passes a floating emoji reaction from a connected participant to everyone (counted for
+    /// analytics); dropped if the meeting has no live actor.
+    pub fn react(&self, id: &MeetingId, from: &str, outbound: Arc<Outbound>) {
+        if let Some(actor) = self.ctx.lookup(id) {
+            let _ = actor.cast(MeetingMsg::React {
+                from: from.to_owned(),
+                outbound,
+            });
+        }
+    }
+
     /// The meeting as its actor holds it (`None` for an unknown id).
     pub async fn snapshot(&self, id: &MeetingId) -> Result<Option<Meeting>, MeetingError> {
         self.call(id, MeetingMsg::Snapshot).await
@@ -237,6 +248,33 @@ impl MeetingRegistry {
             }
         }
         Err(MeetingError::Unavailable)
+    }
+
+    /// Every live meeting as its actor holds it, asked concurrently; nothing is read from disk
+    /// and no actor is spawned. A meeting whose actor does not answer within the call timeout
+    /// (or stops meanwhile) is left out.
+    pub async fn live_meetings(&self) -> Vec<Meeting> {
+        let actors: Vec<ActorRef<MeetingMsg>> = self
+            .ctx
+            .live
+            .lock()
+            .expect("registry lock")
+            .by_meeting
+            .values()
+            .cloned()
+            .collect();
+        let timeout = self.ctx.config.call_timeout;
+        let mut asks = tokio::task::JoinSet::new();
+        for actor in actors {
+            asks.spawn(async move { actor.call(MeetingMsg::Snapshot, Some(timeout)).await });
+        }
+        let mut meetings = Vec::new();
+        while let Some(answer) = asks.join_next().await {
+            if let Ok(Ok(CallResult::Success(Some(meeting)))) = answer {
+                meetings.push(meeting);
+            }
+        }
+        meetings
     }
 
     /// How many meeting actors are alive.

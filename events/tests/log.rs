@@ -111,6 +111,11 @@ async fn a_conflicting_expected_version_writes_nothing() {
         .unwrap();
     assert_eq!((ok.first_seq, ok.last_seq), (3, 4));
     assert_eq!(ok.stream_versions, vec![1, 3]);
+    // A stream version's sequence, by point lookup.
+    assert_eq!(log.seq_of("b", 1).unwrap(), Some(3));
+    assert_eq!(log.seq_of("a", 3).unwrap(), Some(4));
+    assert_eq!(log.seq_of("a", 4).unwrap(), None);
+    assert_eq!(log.seq_of("c", 1).unwrap(), None);
     log.close().await;
 }
 

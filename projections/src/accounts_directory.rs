@@ -12,13 +12,16 @@
 //!   still good, so entries never need removing)
 //! - `c ‖ company id` → [`CompanyRow`]; `v ‖ invite code sha256` → company id;
 //!   `m ‖ company id ‖ account id` → [`MemberRow`]
+//! - `u ‖ workspace (9 bytes) ‖ calendar month (u32 BE, yyyymm, UTC)` → meetings created in the
+//!   workspace that month (u32 BE), through any dialect: what plan quotas count
 
 use convene_events::catalog::account::{
     AccountEvent, AccountType, CompanyRole, PasswordChangeCause,
 };
 use convene_events::catalog::company::CompanyEvent;
+use convene_events::catalog::meeting::MeetingCreated;
 use convene_events::catalog::session::SessionEvent;
-use convene_events::Envelope;
+use convene_events::{DomainEvent, Envelope, Workspace};
 use serde::{Deserialize, Serialize};
 
 use crate::runner::{Projection, ProjectionError};
@@ -36,6 +39,11 @@ pub struct AccountRow {
     pub is_admin: bool,
     /// The company the account belongs to, and its role there.
     pub company: Option<(u64, CompanyRole)>,
+    /// The plan assigned last; `None` when none was ever logged (accounts older than plans),
+    /// which readers take as `plans.default`.
+    pub plan: Option<String>,
+    /// False while an administrator has the account deactivated.
+    pub active: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -152,6 +160,26 @@ fn member_key(company_id: u64, account_id: u64) -> Vec<u8> {
     )
 }
 
+fn usage_key(workspace: Workspace, month: u32) -> Vec<u8> {
+    tagged(b'u', &[&workspace.key(), &month.to_be_bytes()])
+}
+
+/// The calendar month (UTC) of a time in ms since the epoch, as `yyyymm` (202603 for March
+/// 2026): the period plan quotas count in.
+pub fn calendar_month(at_ms: i64) -> u32 {
+    // Howard Hinnant's days-to-civil, for the proleptic Gregorian calendar.
+    let days = at_ms.div_euclid(86_400_000);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year.clamp(0, 9_999) * 100 + month) as u32
+}
+
 fn read_u64(bytes: &[u8], what: &str) -> Result<u64, ProjectionError> {
     bytes
         .try_into()
@@ -231,6 +259,20 @@ impl AccountsDirectory {
             .transpose()
     }
 
+    /// Meetings created in `workspace` during the calendar month `month` (see
+    /// [`calendar_month`]), through any dialect.
+    pub fn meetings_created(
+        &self,
+        workspace: Workspace,
+        month: u32,
+    ) -> Result<u32, ProjectionError> {
+        self.tree
+            .get(usage_key(workspace, month))?
+            .map(|bytes| read_u32(&bytes, "usage count"))
+            .transpose()
+            .map(Option::unwrap_or_default)
+    }
+
     /// An account's live keys, oldest first.
     pub fn keys_of(&self, account_id: u64) -> Result<Vec<KeyRow>, ProjectionError> {
         self.tree
@@ -240,8 +282,17 @@ impl AccountsDirectory {
     }
 }
 
+fn read_u32(bytes: &[u8], what: &str) -> Result<u32, ProjectionError> {
+    bytes
+        .try_into()
+        .map(u32::from_be_bytes)
+        .map_err(|_| ProjectionError::Corrupt(format!("{what} is not a u32")))
+}
+
 impl Projection for AccountsDirectory {
     const TREE: &'static str = "proj/accounts_directory";
+    /// 2: accounts carry their plan and whether they are active; monthly meeting counts.
+    const VERSION: u32 = 2;
 
     fn apply(staged: &mut Staged<'_>, envelope: &Envelope) -> Result<(), ProjectionError> {
         let bad = |reason: String| ProjectionError::BadEvent {
@@ -273,6 +324,22 @@ impl Projection for AccountsDirectory {
                     staged.remove(session_key(&ended.token_hash));
                     staged.remove(account_session_key(ended.account_id, ended.session_id));
                 }
+            }
+            return Ok(());
+        }
+        // Only `meeting.created` is decoded: the kind is compared first, so the many other
+        // meeting events cost nothing here.
+        if envelope.kind == MeetingCreated::KIND {
+            let created =
+                MeetingCreated::from_envelope(envelope).map_err(|e| bad(e.to_string()))?;
+            if created.workspace != Workspace::Guest {
+                let key = usage_key(created.workspace, calendar_month(envelope.at));
+                let count = staged
+                    .get(&key)?
+                    .map(|bytes| read_u32(&bytes, "usage count"))
+                    .transpose()?
+                    .unwrap_or_default();
+                staged.insert(key, count.saturating_add(1).to_be_bytes().to_vec());
             }
             return Ok(());
         }
@@ -320,6 +387,8 @@ fn apply_account(
                 created_at: envelope.at,
                 is_admin: registered.is_admin,
                 company: None,
+                plan: None,
+                active: true,
             };
             staged.insert(email_key(&row.email), row.account_id.to_be_bytes().to_vec());
             staged.insert(account_key(row.account_id), encode_row(&row));
@@ -380,6 +449,17 @@ fn apply_account(
             update_account(staged, account_id, envelope.seq, |row| row.company = None)?;
             staged.remove(member_key(left.company_id, account_id));
         }
+        AccountEvent::PlanAssigned(assigned) => {
+            update_account(staged, account_id, envelope.seq, |row| {
+                row.plan = Some(assigned.plan)
+            })?;
+        }
+        AccountEvent::Deactivated(_) => {
+            update_account(staged, account_id, envelope.seq, |row| row.active = false)?;
+        }
+        AccountEvent::Reactivated(_) => {
+            update_account(staged, account_id, envelope.seq, |row| row.active = true)?;
+        }
     }
     Ok(())
 }
@@ -409,4 +489,21 @@ fn end_all_sessions(staged: &mut Staged<'_>, account_id: u64) -> Result<(), Proj
         staged.remove(index);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::calendar_month;
+
+    #[test]
+    fn calendar_months_turn_at_midnight_utc() {
+        // 2026-03-01T00:00:00Z and the millisecond before it.
+        assert_eq!(calendar_month(1_772_323_200_000), 202_603);
+        assert_eq!(calendar_month(1_772_323_199_999), 202_602);
+        // 2024-02-29 (a leap day) and 2000-01-01.
+        assert_eq!(calendar_month(1_709_164_800_000), 202_402);
+        assert_eq!(calendar_month(946_684_800_000), 200_001);
+        assert_eq!(calendar_month(0), 197_001);
+        assert_eq!(calendar_month(-1), 196_912);
+    }
 }

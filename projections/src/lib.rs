@@ -10,19 +10,23 @@
 //!   each one on its own task from `subscribe(checkpoint + 1)`, publishes its position, and lets
 //!   the HTTP layer wait until a write is visible: read-your-writes), and [`rebuild`].
 //! - [`meeting_directory`]: meetings by id and each workspace's live meetings, newest first.
-//! - [`accounts_directory`]: accounts by id and email, API keys and sessions by hash, reset
-//!   tokens, companies and their members.
-//! - [`time_index`]: scheduled activations and empty guest meetings by time, for the scheduler.
+//! - [`accounts_directory`]: accounts by id and email (with plan and active flag), API keys and
+//!   sessions by hash, reset tokens, companies and their members, meetings created per month.
+//! - [`time_index`]: scheduled activations, empty guest meetings and end times by time, for the
+//!   scheduler.
 //! - [`history`]: each workspace's meetings that took place: start, end, peak participants.
 //! - [`event_feed`]: each workspace's event sequences, for the event feed.
 //! - [`webhooks`]: webhook endpoints: target, events, secrets, state.
 //! - [`ledger`]: each workspace's balance and transactions (onepizza §15).
 //! - [`analytics_errors`]: client error reports by day (onepizza §18).
+//! - [`analytics_usage`]: feature use by day, meetings started by hour, weekly active accounts
+//!   (onepizza §18).
 //!
 //! Every projection can be dropped and rebuilt from sequence 1 and ends up equal to the live one.
 
 pub mod accounts_directory;
 pub mod analytics_errors;
+pub mod analytics_usage;
 pub mod event_feed;
 pub mod history;
 pub mod ledger;
@@ -33,16 +37,17 @@ pub mod time_index;
 pub mod webhooks;
 
 pub use accounts_directory::{
-    AccountRow, AccountsDirectory, CompanyRow, KeyRow, MemberRow, SessionRow,
+    calendar_month, AccountRow, AccountsDirectory, CompanyRow, KeyRow, MemberRow, SessionRow,
 };
 pub use analytics_errors::{AnalyticsErrors, ErrorRow};
+pub use analytics_usage::{AnalyticsUsage, Feature, FeatureUse, PeakHour, RetentionWeek};
 pub use event_feed::EventFeed;
 pub use history::{History, HistoryRow};
 pub use ledger::{Ledger, TransactionRow};
 pub use meeting_directory::{MeetingDirectory, MeetingRow, ParticipantRow, RowStatus};
 pub use runner::{
-    rebuild, rebuild_named, rebuild_with_progress, Position, Projection, ProjectionError,
-    Projections, PROJECTIONS,
+    all_folds, catch_up, rebuild, rebuild_all, Fold, Position, Projection, ProjectionError,
+    Projections,
 };
 pub use staged::Staged;
 pub use time_index::TimeIndex;

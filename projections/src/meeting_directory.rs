@@ -118,6 +118,22 @@ impl MeetingDirectory {
         Ok(rows)
     }
 
+    /// How many meetings are active and how many are scheduled, across every workspace.
+    pub fn live_counts(&self) -> Result<(u64, u64), ProjectionError> {
+        let (mut active, mut scheduled) = (0, 0);
+        for entry in self.tree.scan_prefix([b'w']) {
+            let (key, _) = entry?;
+            let meeting_id = std::str::from_utf8(&key[1 + 9 + 8..])
+                .map_err(|e| ProjectionError::Corrupt(e.to_string()))?;
+            match self.get(meeting_id)?.map(|row| row.status) {
+                Some(RowStatus::Active) => active += 1,
+                Some(RowStatus::Scheduled) => scheduled += 1,
+                _ => {}
+            }
+        }
+        Ok((active, scheduled))
+    }
+
     /// A workspace's active and scheduled meetings, newest first.
     pub fn live(&self, workspace: Workspace) -> Result<Vec<MeetingRow>, ProjectionError> {
         let mut rows = Vec::new();
@@ -241,7 +257,9 @@ impl Projection for MeetingDirectory {
             MeetingEvent::InviteIssued(_)
             | MeetingEvent::UnmuteRequested(_)
             | MeetingEvent::ChatMessageSent(_)
-            | MeetingEvent::RecordingAnnounced(_) => {}
+            | MeetingEvent::RecordingAnnounced(_)
+            | MeetingEvent::WaitingRoomDecided(_)
+            | MeetingEvent::ReactionsCounted(_) => {}
         }
         Ok(())
     }

@@ -8,8 +8,8 @@ use tokio::sync::watch;
 
 use crate::staged::{read_checkpoint, Staged};
 use crate::{
-    AccountsDirectory, AnalyticsErrors, EventFeed, History, Ledger, MeetingDirectory, TimeIndex,
-    Webhooks,
+    AccountsDirectory, AnalyticsErrors, AnalyticsUsage, EventFeed, History, Ledger,
+    MeetingDirectory, TimeIndex, Webhooks,
 };
 
 /// A read model folded from the log into its own tree.
@@ -70,6 +70,7 @@ pub struct Projections {
     webhooks: Webhooks,
     ledger: Ledger,
     analytics_errors: AnalyticsErrors,
+    analytics_usage: AnalyticsUsage,
 }
 
 impl Projections {
@@ -83,6 +84,7 @@ impl Projections {
         let webhooks = Webhooks::open(log.db())?;
         let ledger = Ledger::open(log.db())?;
         let analytics_errors = AnalyticsErrors::open(log.db())?;
+        let analytics_usage = AnalyticsUsage::open(log.db())?;
         let running = vec![
             spawn::<MeetingDirectory>(log, meetings.tree().clone())?,
             spawn::<AccountsDirectory>(log, accounts.tree().clone())?,
@@ -92,6 +94,7 @@ impl Projections {
             spawn::<Webhooks>(log, webhooks.tree().clone())?,
             spawn::<Ledger>(log, ledger.tree().clone())?,
             spawn::<AnalyticsErrors>(log, analytics_errors.tree().clone())?,
+            spawn::<AnalyticsUsage>(log, analytics_usage.tree().clone())?,
         ];
         Ok(Self {
             running: Arc::new(running),
@@ -103,6 +106,7 @@ impl Projections {
             webhooks,
             ledger,
             analytics_errors,
+            analytics_usage,
         })
     }
 
@@ -136,6 +140,10 @@ impl Projections {
 
     pub fn analytics_errors(&self) -> &AnalyticsErrors {
         &self.analytics_errors
+    }
+
+    pub fn analytics_usage(&self) -> &AnalyticsUsage {
+        &self.analytics_usage
     }
 
     /// Follows a projection's position (`TREE` names it); `None` for an unknown name.
@@ -271,76 +279,161 @@ fn fold_batch<P: Projection>(
     Ok(())
 }
 
+/// A projection's fold without its type: what a pass over the log needs to fold it.
+#[derive(Clone, Copy)]
+pub struct Fold {
+    /// The projection's tree (its name).
+    pub tree: &'static str,
+    version: u32,
+    apply: fn(&mut Staged<'_>, &Envelope) -> Result<(), ProjectionError>,
+}
+
+impl Fold {
+    pub fn of<P: Projection>() -> Self {
+        Self {
+            tree: P::TREE,
+            version: P::VERSION,
+            apply: P::apply,
+        }
+    }
+
+    /// The fold of the projection whose tree is `tree` (with or without the `proj/` prefix).
+    pub fn named(tree: &str) -> Option<Self> {
+        let wanted = tree.strip_prefix("proj/").unwrap_or(tree);
+        all_folds()
+            .into_iter()
+            .find(|f| f.tree.strip_prefix("proj/") == Some(wanted))
+    }
+
+    fn fold_chunk(
+        &self,
+        tree: &sled::Tree,
+        chunk: &[Arc<Envelope>],
+    ) -> Result<(), ProjectionError> {
+        let mut staged = Staged::new(tree);
+        for envelope in chunk {
+            (self.apply)(&mut staged, envelope)?;
+        }
+        let last = chunk.last().map_or(0, |e| e.seq);
+        staged.commit(last)?;
+        Ok(())
+    }
+}
+
+/// Every projection the server runs, in the order they start.
+pub fn all_folds() -> [Fold; 9] {
+    [
+        Fold::of::<MeetingDirectory>(),
+        Fold::of::<AccountsDirectory>(),
+        Fold::of::<TimeIndex>(),
+        Fold::of::<History>(),
+        Fold::of::<EventFeed>(),
+        Fold::of::<Webhooks>(),
+        Fold::of::<Ledger>(),
+        Fold::of::<AnalyticsErrors>(),
+        Fold::of::<AnalyticsUsage>(),
+    ]
+}
+
+/// Events read from the log and folded per commit in a rebuild: large enough that a row
+/// touched again and again within it is written once, small enough to keep memory bounded.
+const REBUILD_CHUNK: usize = 16_384;
+
 /// Drops a projection's rows and folds the whole log again, synchronously. Returns how many
 /// events were folded.
 pub fn rebuild<P: Projection>(log: &EventLog) -> Result<u64, ProjectionError> {
-    rebuild_with_progress::<P>(log, &mut |_| {})
+    rebuild_all(log, &[Fold::of::<P>()], &mut |_| {})
 }
 
-/// Every projection's tree name, in the order they start.
-pub const PROJECTIONS: [&str; 8] = [
-    <MeetingDirectory as Projection>::TREE,
-    <AccountsDirectory as Projection>::TREE,
-    <TimeIndex as Projection>::TREE,
-    <History as Projection>::TREE,
-    <EventFeed as Projection>::TREE,
-    <Webhooks as Projection>::TREE,
-    <Ledger as Projection>::TREE,
-    <AnalyticsErrors as Projection>::TREE,
-];
-
-/// [`rebuild`] of the projection whose tree is `tree` (one of [`PROJECTIONS`]), telling
-/// `progress` how many events it has folded after each chunk.
-pub fn rebuild_named(
+/// Drops the rows of every projection in `folds` and folds the whole log into them again in
+/// one pass: each chunk of events is read and decoded once and folded into every projection,
+/// the projections spread over the machine's cores. `progress` hears how many events have
+/// been folded after each chunk. Returns that count.
+pub fn rebuild_all(
     log: &EventLog,
-    tree: &str,
+    folds: &[Fold],
     progress: &mut dyn FnMut(u64),
 ) -> Result<u64, ProjectionError> {
-    match tree {
-        <MeetingDirectory as Projection>::TREE => {
-            rebuild_with_progress::<MeetingDirectory>(log, progress)
-        }
-        <AccountsDirectory as Projection>::TREE => {
-            rebuild_with_progress::<AccountsDirectory>(log, progress)
-        }
-        <TimeIndex as Projection>::TREE => rebuild_with_progress::<TimeIndex>(log, progress),
-        <History as Projection>::TREE => rebuild_with_progress::<History>(log, progress),
-        <EventFeed as Projection>::TREE => rebuild_with_progress::<EventFeed>(log, progress),
-        <Webhooks as Projection>::TREE => rebuild_with_progress::<Webhooks>(log, progress),
-        <Ledger as Projection>::TREE => rebuild_with_progress::<Ledger>(log, progress),
-        <AnalyticsErrors as Projection>::TREE => {
-            rebuild_with_progress::<AnalyticsErrors>(log, progress)
-        }
-        other => Err(ProjectionError::Storage(format!(
-            "no projection named {other}"
-        ))),
+    let mut trees = Vec::with_capacity(folds.len());
+    for fold in folds {
+        let tree = log.db().open_tree(fold.tree)?;
+        tree.clear()?;
+        tree.insert(VERSION_KEY, &fold.version.to_be_bytes())?;
+        trees.push(tree);
     }
+    fold_log_from(log, 1, folds, &trees, progress)
 }
 
-/// [`rebuild`], telling `progress` how many events it has folded after each chunk.
-pub fn rebuild_with_progress<P: Projection>(
+/// Folds what `fold`'s tree has not folded yet, up to the log's durable head (what the server
+/// would do first at its next start). Returns how many events that was.
+pub fn catch_up(log: &EventLog, fold: Fold) -> Result<u64, ProjectionError> {
+    let tree = log.db().open_tree(fold.tree)?;
+    let stored = tree.get(VERSION_KEY)?;
+    if stored.as_deref() != Some(&fold.version.to_be_bytes()[..]) {
+        // Another version's rows: the server would drop them and fold from the start.
+        return rebuild_all(log, &[fold], &mut |_| {});
+    }
+    let from = read_checkpoint(&tree)? + 1;
+    fold_log_from(log, from, &[fold], &[tree], &mut |_| {})
+}
+
+fn fold_log_from(
     log: &EventLog,
+    from: u64,
+    folds: &[Fold],
+    trees: &[sled::Tree],
     progress: &mut dyn FnMut(u64),
 ) -> Result<u64, ProjectionError> {
-    let tree = log.db().open_tree(P::TREE)?;
-    tree.clear()?;
-    tree.insert(VERSION_KEY, &P::VERSION.to_be_bytes())?;
+    let workers = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(folds.len())
+        .max(1);
     let mut folded = 0;
-    let mut chunk = Vec::with_capacity(4096);
-    for envelope in log.iter_all(1) {
-        let envelope = envelope.map_err(|e| ProjectionError::Storage(e.to_string()))?;
-        chunk.push(Arc::new(envelope));
-        if chunk.len() == 4096 {
-            folded += chunk.len() as u64;
-            fold_batch::<P>(&tree, &chunk, chunk[chunk.len() - 1].seq)?;
-            chunk.clear();
-            progress(folded);
+    let mut chunk = Vec::with_capacity(REBUILD_CHUNK);
+    let mut events = log.iter_all(from).peekable();
+    while events.peek().is_some() {
+        chunk.clear();
+        for envelope in events.by_ref().take(REBUILD_CHUNK) {
+            chunk.push(Arc::new(
+                envelope.map_err(|e| ProjectionError::Storage(e.to_string()))?,
+            ));
         }
-    }
-    if let Some(last) = chunk.last() {
+        fold_chunk_everywhere(folds, trees, &chunk, workers)?;
         folded += chunk.len() as u64;
-        fold_batch::<P>(&tree, &chunk, last.seq)?;
+        progress(folded);
     }
-    progress(folded);
     Ok(folded)
+}
+
+/// Folds one chunk into every projection, `workers` threads taking the projections in turn.
+fn fold_chunk_everywhere(
+    folds: &[Fold],
+    trees: &[sled::Tree],
+    chunk: &[Arc<Envelope>],
+    workers: usize,
+) -> Result<(), ProjectionError> {
+    if workers <= 1 {
+        for (fold, tree) in folds.iter().zip(trees) {
+            fold.fold_chunk(tree, chunk)?;
+        }
+        return Ok(());
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|worker| {
+                scope.spawn(move || {
+                    for (fold, tree) in folds.iter().zip(trees).skip(worker).step_by(workers) {
+                        fold.fold_chunk(tree, chunk)?;
+                    }
+                    Ok::<(), ProjectionError>(())
+                })
+            })
+            .collect();
+        handles.into_iter().try_for_each(|handle| {
+            handle.join().map_err(|_| ProjectionError::Stopped {
+                name: "rebuild",
+                reason: "a folding thread panicked".into(),
+            })?
+        })
+    })
 }

@@ -6,13 +6,18 @@
 //! - `E ‖ empty since (u64 BE) ‖ meeting id` → empty: empty guest meetings, longest-empty first
 //! - `r ‖ meeting id` → the meeting's current `A`/`E` key, so the next event can remove it
 //! - `n ‖ meeting id` → participants present (u32 BE), for guest meetings only
+//! - `X ‖ ends_at (u64 BE) ‖ meeting id` → empty: meetings that end by themselves, soonest
+//!   first; `x ‖ meeting id` → that key. `p ‖ meeting id` → ends_at (i64 BE) holds an end time
+//!   until its meeting's `meeting.created` follows (`meeting_end.scheduled` is appended just
+//!   before it), so an end time whose meeting was never created stays inert.
 //!
 //! The scheduler reads a prefix up to "now" and sends each meeting a command whose decision is
 //! idempotent (activate if still scheduled and due, expire if still empty long enough), so an
 //! entry seen twice before the index catches up does no harm.
 
 use convene_events::catalog::meeting::MeetingEvent;
-use convene_events::{Envelope, MeetingId, Workspace};
+use convene_events::catalog::meeting_end::MeetingEndScheduled;
+use convene_events::{DomainEvent, Envelope, MeetingId, Workspace};
 
 use crate::runner::{Projection, ProjectionError};
 use crate::staged::Staged;
@@ -24,6 +29,7 @@ pub struct TimeIndex {
 
 const ACTIVATE: u8 = b'A';
 const EXPIRE: u8 = b'E';
+const END: u8 = b'X';
 
 fn timed_key(tag: u8, at: i64, meeting_id: &str) -> Vec<u8> {
     let mut key = Vec::with_capacity(9 + meeting_id.len());
@@ -60,6 +66,24 @@ impl TimeIndex {
         self.up_to(EXPIRE, cutoff)
     }
 
+    /// Meetings whose end time is at or before `now` and that have not ended yet.
+    pub fn due_ends(&self, now: i64) -> Result<Vec<MeetingId>, ProjectionError> {
+        self.up_to(END, now)
+    }
+
+    /// When a meeting that has not ended yet ends by itself, if it has an end time.
+    pub fn ends_at(&self, meeting_id: &str) -> Result<Option<i64>, ProjectionError> {
+        self.tree
+            .get(tagged(b'x', meeting_id))?
+            .map(|key| {
+                key.get(1..9)
+                    .and_then(|bytes| bytes.try_into().ok())
+                    .map(|bytes| u64::from_be_bytes(bytes) as i64)
+                    .ok_or_else(|| ProjectionError::Corrupt("end time key".into()))
+            })
+            .transpose()
+    }
+
     fn up_to(&self, tag: u8, at: i64) -> Result<Vec<MeetingId>, ProjectionError> {
         let start = vec![tag];
         let end = timed_key(tag, at.saturating_add(1), "");
@@ -81,6 +105,19 @@ impl Projection for TimeIndex {
     const TREE: &'static str = "proj/time_index";
 
     fn apply(staged: &mut Staged<'_>, envelope: &Envelope) -> Result<(), ProjectionError> {
+        if envelope.kind == MeetingEndScheduled::KIND {
+            let scheduled = MeetingEndScheduled::from_envelope(envelope).map_err(|e| {
+                ProjectionError::BadEvent {
+                    seq: envelope.seq,
+                    reason: e.to_string(),
+                }
+            })?;
+            staged.insert(
+                tagged(b'p', scheduled.meeting_id.as_str()),
+                scheduled.ends_at.to_be_bytes().to_vec(),
+            );
+            return Ok(());
+        }
         let Some(event) =
             MeetingEvent::from_envelope(envelope).map_err(|e| ProjectionError::BadEvent {
                 seq: envelope.seq,
@@ -102,6 +139,18 @@ impl Projection for TimeIndex {
                 if created.workspace == Workspace::Guest {
                     staged.insert(tagged(b'n', meeting_id), 0u32.to_be_bytes().to_vec());
                 }
+                let pending = tagged(b'p', meeting_id);
+                if let Some(bytes) = staged.get(&pending)? {
+                    let ends_at = bytes
+                        .as_slice()
+                        .try_into()
+                        .map(i64::from_be_bytes)
+                        .map_err(|_| ProjectionError::Corrupt("pending end time".into()))?;
+                    staged.remove(pending);
+                    let key = timed_key(END, ends_at, meeting_id);
+                    staged.insert(key.clone(), Vec::new());
+                    staged.insert(tagged(b'x', meeting_id), key);
+                }
             }
             MeetingEvent::Activated(_) => {
                 let next = is_guest(staged, meeting_id)?
@@ -111,6 +160,10 @@ impl Projection for TimeIndex {
             MeetingEvent::Ended(_) => {
                 replace_entry(staged, meeting_id, None)?;
                 staged.remove(tagged(b'n', meeting_id));
+                if let Some(key) = staged.get(&tagged(b'x', meeting_id))? {
+                    staged.remove(key);
+                    staged.remove(tagged(b'x', meeting_id));
+                }
             }
             MeetingEvent::ParticipantJoined(_) => {
                 if let Some(count) = guest_count(staged, meeting_id)? {

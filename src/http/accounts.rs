@@ -173,6 +173,7 @@ pub async fn register_account(
         company,
         is_admin,
         signup_credit_micros: state.config.billing.signup_credit_micros,
+        plan: Some(state.config.plans.default.clone()),
         first_key: NewApiKey {
             key_id: state.next_id()?,
             sha256: key.sha256(),

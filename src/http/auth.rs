@@ -12,6 +12,7 @@
 use std::net::{IpAddr, SocketAddr};
 
 use convene_actors::sha256_hex;
+use convene_events::catalog::account::CompanyRole;
 use convene_events::{Actor, Workspace};
 use convene_projections::AccountRow;
 use warp::http::{HeaderMap, Method};
@@ -159,6 +160,7 @@ fn by_api_key(caller: &Caller, state: &AppState) -> Result<Principal, ApiError> 
     let account = accounts
         .account(row.account_id)?
         .ok_or(ApiError::Unauthorized("invalid api key"))?;
+    ensure_active(state, &account)?;
     Ok(Principal {
         account,
         credential: Credential::ApiKey { key_id: row.key_id },
@@ -184,12 +186,32 @@ fn by_session(caller: &Caller, state: &AppState) -> Result<Principal, ApiError> 
     if !is_safe(&caller.method) {
         check_same_origin(caller, state)?;
     }
+    ensure_active(state, &account)?;
     Ok(Principal {
         account,
         credential: Credential::Session {
             session_id: session.session_id,
         },
     })
+}
+
+/// 403 for a deactivated account, and for a member of a company whose owner is deactivated
+/// (the organization is).
+fn ensure_active(state: &AppState, account: &AccountRow) -> Result<(), ApiError> {
+    if !account.active {
+        return Err(ApiError::AccountInactive);
+    }
+    if let Some((company_id, CompanyRole::Member)) = account.company {
+        let accounts = state.projections.accounts();
+        let owner = match accounts.company(company_id)? {
+            Some(company) => accounts.account(company.owner_account_id)?,
+            None => None,
+        };
+        if owner.is_some_and(|owner| !owner.active) {
+            return Err(ApiError::AccountInactive);
+        }
+    }
+    Ok(())
 }
 
 /// How a session token is stored and looked up.

@@ -30,6 +30,10 @@ pub enum ApiError {
     NotFound(&'static str),
     /// 402: the workspace's balance does not cover it.
     PaymentRequired(&'static str),
+    /// 403: an administrator deactivated the account (or its company's owner).
+    AccountInactive,
+    /// 403: the workspace's plan allows no more meetings this calendar month.
+    QuotaReached { plan: String, monthly_meetings: u32 },
     /// 409
     Conflict(String),
     /// 413: the body is larger than `limits.body_bytes`.
@@ -53,7 +57,9 @@ impl ApiError {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Forbidden(_) | ApiError::AccountInactive | ApiError::QuotaReached { .. } => {
+                StatusCode::FORBIDDEN
+            }
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::PaymentRequired(_) => StatusCode::PAYMENT_REQUIRED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
@@ -77,6 +83,13 @@ impl ApiError {
             ApiError::PayloadTooLarge { limit } => {
                 format!("request body is larger than the limit of {limit} bytes")
             }
+            ApiError::AccountInactive => "account is inactive".to_owned(),
+            ApiError::QuotaReached {
+                plan,
+                monthly_meetings,
+            } => format!(
+                "monthly meeting limit reached: the {plan} plan allows {monthly_meetings} meetings per calendar month"
+            ),
             ApiError::TooManyRequests {
                 retry_after_secs,
                 limit,
@@ -86,6 +99,10 @@ impl ApiError {
             ),
             ApiError::Unexpected(_) => "internal server error".to_owned(),
         }
+    }
+
+    pub(crate) fn status_code(&self) -> StatusCode {
+        self.status()
     }
 
     pub fn into_response(self) -> Response {

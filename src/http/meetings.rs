@@ -6,7 +6,8 @@
 
 use convene_actors::{CreateMeeting, HostAction, Meeting, MeetingCommand, MeetingError};
 use convene_events::catalog::meeting::{Dialect, EndReason, MeetingSettings};
-use convene_events::{Actor, MeetingId, Workspace};
+use convene_events::catalog::meeting_end::{meeting_end_stream, MeetingEndScheduled};
+use convene_events::{Actor, AppendError, DomainEvent, ExpectedVersion, MeetingId, Workspace};
 use convene_projections::{MeetingRow, RowStatus};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -182,10 +183,6 @@ pub(super) async fn create_meeting(
 ) -> Result<Response, ApiError> {
     let principal = authenticate(&caller, &state)?;
     let request: CreateMeetingRequest = parse_json(body)?;
-    // onepizza §15: a meeting needs credit in the workspace that will pay for it.
-    if state.projections.ledger().balance(principal.workspace())? <= 0 {
-        return Err(ApiError::PaymentRequired("insufficient credits"));
-    }
     let limits = &state.config.limits;
     let title = Title::parse(request.title.as_deref(), DEFAULT_TITLE, limits.title_chars)
         .map_err(ApiError::BadRequest)?;
@@ -203,16 +200,26 @@ pub(super) async fn create_meeting(
         video_off_on_join: request.video_off_on_join.unwrap_or(false),
         ..MeetingSettings::with_cap(max_participants)
     };
-    let (meeting, admin_token) = create(
+    // The plan's quota and credit rule; its duration cap ends the meeting by itself.
+    let admission = super::plans::admit_meeting(&state, principal.workspace()).await?;
+    let ends_at = admission.capped_end(scheduled_at.unwrap_or_else(|| state.clock.now_ms()));
+    let created = create(
         &state,
-        principal.workspace(),
-        title.into_inner(),
-        scheduled_at,
-        settings,
-        principal.actor(),
+        NewMeeting {
+            workspace: principal.workspace(),
+            title: title.into_inner(),
+            scheduled_at,
+            settings,
+            actor: principal.actor(),
+            via: Dialect::Native,
+            ends_at,
+            server_hosted: ends_at.is_some(),
+        },
     )
     .await?;
-    tracing::info!(meeting_id = %meeting.id, account_id = principal.account_id(), "meeting created");
+    drop(admission);
+    let (meeting, admin_token) = (created.meeting, created.admin_token);
+    tracing::info!(meeting_id = %meeting.id, account_id = principal.account_id(), ends_at, "meeting created");
     Ok(reply::created(&CreatedMeeting {
         meeting_id: meeting.id.to_string(),
         join_url: format!("/join/{}", meeting.id),
@@ -220,7 +227,7 @@ pub(super) async fn create_meeting(
         scheduled_at: meeting.scheduled_at.map(format_iso_millis),
         status: MeetingStatus::parse(meeting.status.as_str()),
         settings: (&meeting.settings).into(),
-        admin_token: admin_token.expose().to_owned(),
+        admin_token,
     }))
 }
 
@@ -277,55 +284,119 @@ pub(super) async fn create_guest_meeting(
     )
     .map_err(ApiError::BadRequest)?;
     let settings = MeetingSettings::with_cap(config.limits.default_max_participants);
-    let (meeting, admin_token) = create(
+    let Created {
+        meeting,
+        admin_token,
+        ..
+    } = create(
         &state,
-        Workspace::Guest,
-        title.into_inner(),
-        None,
-        settings,
-        Actor::System,
+        NewMeeting {
+            workspace: Workspace::Guest,
+            title: title.into_inner(),
+            scheduled_at: None,
+            settings,
+            actor: Actor::System,
+            via: Dialect::Native,
+            ends_at: None,
+            server_hosted: false,
+        },
     )
     .await?;
     tracing::info!(meeting_id = %meeting.id, "guest meeting created");
     Ok(reply::created(&CreatedGuestMeeting {
         meeting_id: meeting.id.to_string(),
-        admin_token: admin_token.expose().to_owned(),
+        admin_token,
         join_url: format!("/join/{}", meeting.id),
         title: meeting.title,
     }))
 }
 
+/// What a dialect asks for when it creates a meeting.
+pub(super) struct NewMeeting {
+    pub workspace: Workspace,
+    pub title: String,
+    pub scheduled_at: Option<i64>,
+    pub settings: MeetingSettings,
+    pub actor: Actor,
+    pub via: Dialect,
+    /// When the meeting ends by itself (logged as `meeting_end.scheduled` just before it is
+    /// created); needs `server_hosted`.
+    pub ends_at: Option<i64>,
+    /// The server must be able to act as the host later (to end it at `ends_at`, or because the
+    /// dialect has no admin tokens): its admin token is derived from the host key.
+    pub server_hosted: bool,
+}
+
+pub(super) struct Created {
+    pub meeting: Meeting,
+    pub admin_token: String,
+    /// The log sequence of its `meeting.created`: EdCast's numeric meeting id.
+    pub created_seq: u64,
+}
+
 /// Creates a meeting through its actor and waits until the read models show it.
-async fn create(
-    state: &AppState,
-    workspace: Workspace,
-    title: String,
-    scheduled_at: Option<i64>,
-    settings: MeetingSettings,
-    actor: Actor,
-) -> Result<(Meeting, AdminToken), ApiError> {
-    let admin_token = AdminToken::generate();
+pub(super) async fn create(state: &AppState, new: NewMeeting) -> Result<Created, ApiError> {
+    debug_assert!(new.ends_at.is_none() || new.server_hosted);
+    let random_token = AdminToken::generate();
     // Ids are random; a collision with an existing meeting is astronomically rare but possible,
     // and the actor refuses it, so draw again.
     for _ in 0..3 {
         let meeting_id = MeetingId::generate();
+        let admin_token = if new.server_hosted {
+            state.host_key.admin_token(&meeting_id)
+        } else {
+            random_token.expose().to_owned()
+        };
+        if let Some(ends_at) = new.ends_at {
+            let scheduled = MeetingEndScheduled {
+                meeting_id: meeting_id.clone(),
+                ends_at,
+            };
+            match state
+                .log
+                .append_to(
+                    meeting_end_stream(&meeting_id),
+                    ExpectedVersion::NoStream,
+                    vec![scheduled.to_new_event(new.actor.clone())],
+                )
+                .await
+            {
+                Ok(_) => {}
+                Err(AppendError::Conflict { .. }) => continue,
+                Err(AppendError::Closed) => {
+                    return Err(ApiError::Unavailable("the server is shutting down".into()))
+                }
+                Err(err) => return Err(ApiError::Unexpected(err.to_string())),
+            }
+        }
         let command = MeetingCommand::Create(CreateMeeting {
             meeting_id: meeting_id.clone(),
-            workspace,
-            title: title.clone(),
-            scheduled_at,
-            settings: settings.clone(),
-            admin_token_sha256: admin_token.sha256(),
-            via: Dialect::Native,
+            workspace: new.workspace,
+            title: new.title.clone(),
+            scheduled_at: new.scheduled_at,
+            settings: new.settings.clone(),
+            admin_token_sha256: convene_actors::sha256_hex(&admin_token),
+            via: new.via,
         });
         match state
             .registry
-            .execute(&meeting_id, command, actor.clone())
+            .execute(&meeting_id, command, new.actor.clone())
             .await
         {
             Ok(outcome) => {
                 state.caught_up(outcome.last_seq).await?;
-                return Ok((outcome.meeting, admin_token));
+                let created_seq = state
+                    .log
+                    .seq_of(&meeting_id.stream(), 1)
+                    .map_err(|e| ApiError::Unexpected(e.to_string()))?
+                    .ok_or_else(|| {
+                        ApiError::Unexpected(format!("meeting {meeting_id} has no first event"))
+                    })?;
+                return Ok(Created {
+                    meeting: outcome.meeting,
+                    admin_token,
+                    created_seq,
+                });
             }
             Err(MeetingError::AlreadyExists) => continue,
             Err(err) => return Err(err.into()),

@@ -23,6 +23,7 @@ pub mod cache;
 pub mod companies;
 pub mod compression;
 pub mod controls;
+pub mod edcast;
 pub mod error;
 pub mod events;
 pub mod hashing;
@@ -33,6 +34,7 @@ pub mod keys;
 pub mod meetings;
 pub mod openapi;
 pub mod passwords;
+pub mod plans;
 pub mod protection;
 pub mod query;
 pub mod reply;
@@ -89,8 +91,14 @@ pub struct Services {
     pub hashing: hashing::PasswordHashing,
     /// The JSON of each workspace's meeting list, as of a meeting-directory position.
     pub meeting_lists: cache::VersionedCache<Workspace, bytes::Bytes>,
+    /// Per-workspace turns at creating a meeting under a monthly quota.
+    pub creation_turns: plans::CreationTurns,
+    /// Derives the admin tokens of meetings the server ends by itself.
+    pub host_key: crate::host_key::HostKey,
     /// Webhook delivery: attempts for the API, redelivery; its engine runs beside the server.
     pub webhooks: crate::webhooks::delivery::Delivery,
+    /// When the server started (for uptime).
+    pub started: std::time::Instant,
 }
 
 impl AppState {
@@ -134,6 +142,8 @@ pub fn route_table(state: &AppState) -> Router {
     webhooks::routes(state, &mut router);
     billing::routes(state, &mut router);
     analytics::routes(state, &mut router);
+    plans::routes(state, &mut router);
+    edcast::routes(state, &mut router);
     controls::routes(state, &mut router);
     ice::routes(state, &mut router);
     router

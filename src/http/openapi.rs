@@ -17,7 +17,7 @@ use warp::{Filter, Reply};
 use super::router::Router;
 use super::{
     accounts, analytics, audit, billing, companies, controls, events, health, history, ice, keys,
-    meetings, passwords, sessions, webhooks,
+    meetings, passwords, plans, sessions, webhooks,
 };
 use super::{error::ErrorBody, reply::Message, AppState};
 use crate::config::Config;
@@ -67,8 +67,16 @@ use crate::config::Config;
         billing::add_credits,
         billing::stripe_checkout,
         billing::stripe_webhook,
-        analytics::report_error,
-        analytics::errors,
+        plans::assign_plan,
+        plans::deactivate,
+        plans::reactivate,
+        analytics::errors::report_error,
+        analytics::errors::errors,
+        analytics::usage::features,
+        analytics::usage::peak_hours,
+        analytics::usage::retention,
+        analytics::live::realtime,
+        analytics::live::health,
         meetings::get_meeting,
         meetings::end_meeting,
         controls::update_settings,
@@ -93,6 +101,7 @@ use crate::config::Config;
         (name = "audit", description = "a meeting's events, its state at a point in time, the chain check"),
         (name = "controls", description = "settings and participant controls (onepizza §6, §7)"),
         (name = "companies", description = "company workspaces (onepizza §14)"),
+        (name = "plans", description = "plans, monthly quotas and account standing (administrators)"),
         (name = "realtime", description = "WebRTC configuration (onepizza §13)"),
         (name = "operations", description = "the server itself"),
     )
@@ -123,7 +132,10 @@ pub(super) fn openapi_json(document: &str) -> warp::reply::Response {
 
 /// The document for a server running with `config`.
 pub fn document(config: &Config) -> Value {
-    let mut document = serde_json::to_value(NativeApi::openapi()).expect("a document serializes");
+    let mut api = NativeApi::openapi();
+    // The EdCast dialect's operations, with their own schemas and error body.
+    api.merge(super::edcast::EdCastApi::openapi());
+    let mut document = serde_json::to_value(api).expect("a document serializes");
     add_components(&mut document);
     add_shared_responses(&mut document);
     apply_limits(&mut document, config);

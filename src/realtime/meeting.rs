@@ -416,12 +416,9 @@ impl MeetingSession {
             "react",
             json!({ "participantId": presence.participant_id, "emoji": emoji }),
         );
-        self.state.registry.relay(
-            &presence.meeting_id,
-            &presence.participant_id,
-            Audience::Everyone,
-            outbound,
-        );
+        self.state
+            .registry
+            .react(&presence.meeting_id, &presence.participant_id, outbound);
         Ok(())
     }
 

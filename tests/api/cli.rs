@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::spawn_app;
 
-fn convene(args: &[&str]) -> std::process::Output {
+pub(crate) fn convene(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_convene"))
         .args(args)
         .env_remove("CONVENE_CONFIG")
@@ -47,10 +47,11 @@ async fn audit_verify_and_meeting_replay() {
         "{}",
         String::from_utf8_lossy(&ok.stderr)
     );
-    // register: email claim + account + key + signup credit; meeting: created + activated + ended
+    // register: email claim + account + key + plan + signup credit; meeting: created + activated
+    // + ended
     assert_eq!(
         String::from_utf8_lossy(&ok.stdout).trim(),
-        "verified 7 events: hash chain intact"
+        "verified 8 events: hash chain intact"
     );
 
     let full = convene(&["audit", "meeting", &id, "--data", &data]);
@@ -87,7 +88,8 @@ async fn audit_verify_and_meeting_replay() {
     let report: Value = serde_json::from_slice(&at.stdout).unwrap();
     assert_eq!(report["state"]["status"], "active");
     assert_eq!(report["events"].as_array().unwrap().len(), 2);
-    let by_seq = convene(&["audit", "meeting", &id, "--data", &data, "--seq", "5"]);
+    // Seq 6 is the meeting's creation (the registration wrote 1 to 5).
+    let by_seq = convene(&["audit", "meeting", &id, "--data", &data, "--seq", "6"]);
     let report: Value = serde_json::from_slice(&by_seq.stdout).unwrap();
     assert_eq!(report["state"]["status"], "scheduled");
 
@@ -179,10 +181,11 @@ async fn rebuilt_projections_equal_the_live_ones() {
         "webhooks",
         "ledger",
         "analytics_errors",
+        "analytics_usage",
     ] {
         assert!(
             stdout.contains(&format!(
-                "{name}: 7 events folded, equal to the live read model"
+                "{name}: 8 events folded, equal to the live read model"
             )),
             "{stdout}"
         );

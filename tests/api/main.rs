@@ -8,6 +8,7 @@ mod billing;
 mod cli;
 mod companies;
 mod controls;
+mod edcast;
 mod errors;
 mod events;
 mod helpers;

@@ -11,13 +11,13 @@ use crate::helpers::{spawn_app, TestApp};
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-struct Client {
+pub(crate) struct Client {
     socket: Socket,
     msgpack: bool,
 }
 
 impl Client {
-    async fn connect(app: &TestApp, msgpack: bool) -> Client {
+    pub(crate) async fn connect(app: &TestApp, msgpack: bool) -> Client {
         let url = app.address.replace("http://", "ws://")
             + if msgpack { "/ws?format=msgpack" } else { "/ws" };
         let (socket, _) = tokio_tungstenite::connect_async(url)
@@ -26,7 +26,7 @@ impl Client {
         Client { socket, msgpack }
     }
 
-    async fn send(&mut self, frame: Value) {
+    pub(crate) async fn send(&mut self, frame: Value) {
         let message = if self.msgpack {
             Message::binary(rmp_serde::to_vec_named(&frame).unwrap())
         } else {
@@ -36,7 +36,7 @@ impl Client {
     }
 
     /// The next event or ack, as JSON; `None` when the server closed the connection.
-    async fn next(&mut self) -> Option<Value> {
+    pub(crate) async fn next(&mut self) -> Option<Value> {
         loop {
             let message =
                 tokio::time::timeout(std::time::Duration::from_secs(5), self.socket.next())
@@ -59,7 +59,7 @@ impl Client {
     }
 
     /// Skips frames until the event `name`; returns its data.
-    async fn expect(&mut self, name: &str) -> Value {
+    pub(crate) async fn expect(&mut self, name: &str) -> Value {
         loop {
             let frame = self
                 .next()

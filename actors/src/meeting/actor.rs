@@ -11,7 +11,9 @@ use std::sync::Arc;
 use convene_events::{Actor as EventActor, AppendError, EventLog, ExpectedVersion, MeetingId};
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 
-use convene_events::catalog::meeting::{LeaveReason, MeetingEvent};
+use convene_events::catalog::meeting::{
+    LeaveReason, MeetingEvent, ReactionsCounted, WaitingRoomDecided,
+};
 use serde_json::json;
 
 use super::aggregate::{apply, fold, Meeting, MeetingStatus};
@@ -52,11 +54,17 @@ pub enum MeetingMsg {
         participant_id: String,
         reply: RpcReplyPort<()>,
     },
-    /// Passes an ephemeral event (signaling, a reaction) from a member to `to`, unlogged. An
-    /// unknown target is reported to the sender as `error`.
+    /// Passes an ephemeral event (signaling) from a member to `to`, unlogged. An unknown
+    /// target is reported to the sender as `error`.
     Relay {
         from: String,
         to: Audience,
+        outbound: std::sync::Arc<Outbound>,
+    },
+    /// A floating emoji reaction: relayed to everyone, unlogged, and counted (the count is
+    /// logged as `meeting.reactions_counted` when the sender leaves).
+    React {
+        from: String,
         outbound: std::sync::Arc<Outbound>,
     },
     /// The current state (`None` for an id nobody created).
@@ -88,6 +96,8 @@ pub struct MeetingState {
     waiting: Vec<Waiter>,
     /// Clients a host admitted, whose next join passes the waiting room once.
     admitted: std::collections::HashSet<String>,
+    /// Reactions relayed per participant and not yet logged as counted.
+    reactions: std::collections::HashMap<String, u32>,
     ctx: Arc<RegistryContext>,
 }
 
@@ -112,6 +122,7 @@ impl Actor for MeetingActor {
             room: Room::default(),
             waiting: Vec::new(),
             admitted: Default::default(),
+            reactions: Default::default(),
             ctx: args.ctx,
         })
     }
@@ -163,7 +174,9 @@ impl Actor for MeetingActor {
                 admit,
                 reply,
             } => {
-                let result = state.decide_waiter(&host_participant_id, &client_id, admit);
+                let result = state
+                    .decide_waiter(&host_participant_id, &client_id, admit)
+                    .await;
                 let _ = reply.send(result);
                 return Ok(());
             }
@@ -184,6 +197,13 @@ impl Actor for MeetingActor {
             }
             MeetingMsg::Relay { from, to, outbound } => {
                 state.relay(&from, &to, outbound);
+                return Ok(());
+            }
+            MeetingMsg::React { from, outbound } => {
+                if state.room.contains(&from) {
+                    *state.reactions.entry(from.clone()).or_default() += 1;
+                }
+                state.relay(&from, &Audience::Everyone, outbound);
                 return Ok(());
             }
             MeetingMsg::Snapshot(reply) => {
@@ -234,9 +254,21 @@ impl MeetingState {
         }
         let (events, at) = outcome.1;
         let mut dropped = Vec::new();
+        let mut departed_ids = Vec::new();
         for (event, departed) in events {
             dropped.extend(self.announce(&event, departed.as_deref(), at));
+            match &event {
+                MeetingEvent::ParticipantLeft(left) => {
+                    departed_ids.push(left.participant_id.clone())
+                }
+                MeetingEvent::ParticipantKicked(kicked) => {
+                    departed_ids.push(kicked.participant_id.clone())
+                }
+                MeetingEvent::Ended(_) => departed_ids.extend(self.reactions.keys().cloned()),
+                _ => {}
+            }
         }
+        self.log_reaction_counts(&departed_ids).await;
         for participant_id in dropped {
             tracing::info!(meeting_id = %self.id, participant_id, "dropping a participant whose queue is full");
             Box::pin(self.leave_if_present(&participant_id)).await;
@@ -278,6 +310,28 @@ impl MeetingState {
             if let Err(err) = self.execute(&leave, EventActor::System, None).await {
                 tracing::warn!(meeting_id = %self.id, participant_id, error = %err, "cannot log a disconnect");
             }
+        }
+    }
+
+    /// Logs the reactions counted for participants who left. Best effort: a count is not an
+    /// acknowledged fact, and failing to log it must not fail the departure that triggered it.
+    async fn log_reaction_counts(&mut self, departed: &[String]) {
+        let counts: Vec<MeetingEvent> = departed
+            .iter()
+            .filter_map(|id| self.reactions.remove_entry(id))
+            .map(|(participant_id, reactions)| {
+                ReactionsCounted {
+                    participant_id,
+                    reactions,
+                }
+                .into()
+            })
+            .collect();
+        if counts.is_empty() {
+            return;
+        }
+        if let Err(err) = self.append_and_apply(counts, EventActor::System).await {
+            tracing::warn!(meeting_id = %self.id, error = %err, "cannot log reaction counts");
         }
     }
 
@@ -323,36 +377,13 @@ impl MeetingState {
                 };
                 return Ok((done, (Vec::new(), self.ctx.clock.now_ms())));
             }
-            let expected = match self.version {
-                0 => ExpectedVersion::NoStream,
-                v => ExpectedVersion::Exact(v),
-            };
-            let new_events = events
-                .iter()
-                .map(|event| event.to_new_event(actor.clone()))
-                .collect();
-            match self
-                .ctx
-                .log
-                .append_to(&self.stream, expected, new_events)
-                .await
-            {
-                Ok(outcome) => {
-                    let mut applied = Vec::with_capacity(events.len());
-                    for event in events {
-                        let departed = self.departing_name(&event);
-                        apply(&mut self.meeting, &event, outcome.at);
-                        applied.push((event, departed));
-                    }
-                    self.version = outcome.stream_versions[0];
+            match self.append_and_apply(events, actor.clone()).await {
+                Ok((applied, at, last_seq)) => {
                     let meeting = self.meeting.clone().ok_or_else(|| {
                         MeetingError::Unexpected("a command left no meeting behind".into())
                     })?;
-                    let done = CommandOutcome {
-                        meeting,
-                        last_seq: outcome.last_seq,
-                    };
-                    return Ok((done, (applied, outcome.at)));
+                    let done = CommandOutcome { meeting, last_seq };
+                    return Ok((done, (applied, at)));
                 }
                 Err(AppendError::Conflict { .. }) => {
                     tracing::warn!(meeting_id = %self.id, "stream moved under its actor; reloading");
@@ -366,6 +397,37 @@ impl MeetingState {
             }
         }
         Err(MeetingError::Unavailable)
+    }
+
+    /// Appends `events` at the version this actor knows, then applies them. Returns each event
+    /// with the name of the participant it removed, the log's timestamp and the last seq.
+    #[allow(clippy::type_complexity)]
+    async fn append_and_apply(
+        &mut self,
+        events: Vec<MeetingEvent>,
+        actor: EventActor,
+    ) -> Result<(Vec<(MeetingEvent, Option<String>)>, i64, u64), AppendError> {
+        let expected = match self.version {
+            0 => ExpectedVersion::NoStream,
+            v => ExpectedVersion::Exact(v),
+        };
+        let new_events = events
+            .iter()
+            .map(|event| event.to_new_event(actor.clone()))
+            .collect();
+        let outcome = self
+            .ctx
+            .log
+            .append_to(&self.stream, expected, new_events)
+            .await?;
+        let mut applied = Vec::with_capacity(events.len());
+        for event in events {
+            let departed = self.departing_name(&event);
+            apply(&mut self.meeting, &event, outcome.at);
+            applied.push((event, departed));
+        }
+        self.version = outcome.stream_versions[0];
+        Ok((applied, outcome.at, outcome.last_seq))
     }
 }
 
@@ -472,7 +534,9 @@ impl MeetingState {
         }
     }
 
-    fn decide_waiter(
+    /// A host's decision is logged (who was let in, or turned away, by whom) before the waiting
+    /// client hears it.
+    async fn decide_waiter(
         &mut self,
         host: &str,
         client_id: &str,
@@ -486,6 +550,27 @@ impl MeetingState {
         if !is_host || !self.room.contains(host) {
             return Err(MeetingError::NotHost);
         }
+        let name = self
+            .waiting
+            .iter()
+            .find(|w| w.client_id == client_id)
+            .map(|w| w.name.clone())
+            .ok_or(MeetingError::NotWaiting)?;
+        let decided = WaitingRoomDecided {
+            client_id: client_id.to_owned(),
+            name,
+            admitted: admit,
+        };
+        let by = EventActor::Participant {
+            meeting_id: self.id.to_string(),
+            participant_id: host.to_owned(),
+        };
+        self.append_and_apply(vec![decided.into()], by)
+            .await
+            .map_err(|err| match err {
+                AppendError::Closed => MeetingError::Unavailable,
+                other => MeetingError::Unexpected(other.to_string()),
+            })?;
         let waiter = self
             .take_waiter(client_id)
             .ok_or(MeetingError::NotWaiting)?;

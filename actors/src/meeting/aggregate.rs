@@ -41,6 +41,9 @@ pub struct Meeting {
     pub participants: BTreeMap<String, Participant>,
     /// Since when the active meeting has had nobody in it (guest meetings expire on this).
     pub empty_since: Option<i64>,
+    /// The host announced a recording (onepizza §10 `recording:broadcast-started`); the
+    /// protocol has no "stopped", so it stays announced until the meeting ends.
+    pub recording_announced: bool,
     #[serde(skip)]
     pub(crate) admin_token_sha256: String,
     /// SHA-256 of invites issued and not yet redeemed.
@@ -77,6 +80,7 @@ pub fn apply(state: &mut Option<Meeting>, event: &MeetingEvent, at: i64) {
                 via: created.via,
                 participants: BTreeMap::new(),
                 empty_since: None,
+                recording_announced: false,
                 admin_token_sha256: created.admin_token_sha256.clone(),
                 open_invites: BTreeSet::new(),
             });
@@ -104,6 +108,7 @@ fn apply_to_existing(meeting: &mut Meeting, event: &MeetingEvent, at: i64) {
             meeting.participants.clear();
             meeting.open_invites.clear();
             meeting.empty_since = None;
+            meeting.recording_announced = false;
         }
         MeetingEvent::SettingsChanged(change) => {
             if let Some(title) = &change.title {
@@ -163,8 +168,11 @@ fn apply_to_existing(meeting: &mut Meeting, event: &MeetingEvent, at: i64) {
                 participant.hand_raised = hand.raised;
             }
         }
-        // Said to everyone; nothing about the meeting's state changes.
-        MeetingEvent::ChatMessageSent(_) | MeetingEvent::RecordingAnnounced(_) => {}
+        MeetingEvent::RecordingAnnounced(_) => meeting.recording_announced = true,
+        // Said to everyone, or counted for analytics; the meeting's state does not change.
+        MeetingEvent::ChatMessageSent(_)
+        | MeetingEvent::WaitingRoomDecided(_)
+        | MeetingEvent::ReactionsCounted(_) => {}
     }
 }
 

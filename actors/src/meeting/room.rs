@@ -366,8 +366,12 @@ pub fn announcements(
             "recording:started",
             json!({ "hostName": notice.host_name }),
         ),
-        MeetingEvent::Created(_) | MeetingEvent::Activated(_) | MeetingEvent::InviteIssued(_) => {
-            vec![]
-        }
+        // The waiting room tells its own (the client is not in the room); counts are for
+        // analytics only.
+        MeetingEvent::Created(_)
+        | MeetingEvent::Activated(_)
+        | MeetingEvent::InviteIssued(_)
+        | MeetingEvent::WaitingRoomDecided(_)
+        | MeetingEvent::ReactionsCounted(_) => vec![],
     }
 }

@@ -133,6 +133,36 @@ impl DomainEvent for LeftCompany {
     const KIND: &'static str = "account.left_company";
 }
 
+/// The account's plan (`config.toml` `[plans.catalog]`): at registration (`plans.default`), or
+/// by an administrator. The plan governs its workspace's quotas when the account owns one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanAssigned {
+    pub plan: String,
+}
+
+impl DomainEvent for PlanAssigned {
+    const KIND: &'static str = "account.plan_assigned";
+}
+
+/// An administrator deactivated the account: its keys and sessions are refused (403) until it
+/// is reactivated; nothing else about it changes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccountDeactivated {
+    /// Why, as the administrator put it.
+    pub reason: Option<String>,
+}
+
+impl DomainEvent for AccountDeactivated {
+    const KIND: &'static str = "account.deactivated";
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccountReactivated {}
+
+impl DomainEvent for AccountReactivated {
+    const KIND: &'static str = "account.reactivated";
+}
+
 event_family! {
     /// Every event of an account's stream.
     AccountEvent {
@@ -143,6 +173,9 @@ event_family! {
         PasswordResetRequested(PasswordResetRequested),
         JoinedCompany(JoinedCompany),
         LeftCompany(LeftCompany),
+        PlanAssigned(PlanAssigned),
+        Deactivated(AccountDeactivated),
+        Reactivated(AccountReactivated),
     }
 }
 

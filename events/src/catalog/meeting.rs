@@ -46,6 +46,10 @@ impl MeetingSettings {
 pub enum Dialect {
     #[default]
     Native,
+    /// EdCast developer v1 (`/api/developer/v1`).
+    EdCast,
+    /// VideoSDK v2 (`/v2`).
+    VideoSdk,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -266,6 +270,32 @@ impl DomainEvent for RecordingAnnounced {
     const KIND: &'static str = "meeting.recording_announced";
 }
 
+/// A host let a client in from the waiting room, or turned it away (onepizza §11). The client
+/// was never a participant, so it is named by its connection's id and the name it gave.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WaitingRoomDecided {
+    pub client_id: String,
+    pub name: String,
+    pub admitted: bool,
+}
+
+impl DomainEvent for WaitingRoomDecided {
+    const KIND: &'static str = "meeting.waiting_room_decided";
+}
+
+/// How many floating emoji reactions a participant sent. Reactions themselves are relayed, not
+/// logged (DESIGN §2); the meeting's actor counts them and logs the count when the participant
+/// leaves (or the meeting ends), so usage analytics see them without a log entry per emoji.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReactionsCounted {
+    pub participant_id: String,
+    pub reactions: u32,
+}
+
+impl DomainEvent for ReactionsCounted {
+    const KIND: &'static str = "meeting.reactions_counted";
+}
+
 event_family! {
     /// Every event of a meeting's stream.
     MeetingEvent {
@@ -284,6 +314,8 @@ event_family! {
         HandChanged(HandChanged),
         ChatMessageSent(ChatMessageSent),
         RecordingAnnounced(RecordingAnnounced),
+        WaitingRoomDecided(WaitingRoomDecided),
+        ReactionsCounted(ReactionsCounted),
     }
 }
 
@@ -397,6 +429,17 @@ mod tests {
             RecordingAnnounced {
                 participant_id: "p1".into(),
                 host_name: "Alice".into(),
+            }
+            .into(),
+            WaitingRoomDecided {
+                client_id: "c1".into(),
+                name: "Bob".into(),
+                admitted: false,
+            }
+            .into(),
+            ReactionsCounted {
+                participant_id: "p1".into(),
+                reactions: 7,
             }
             .into(),
         ];

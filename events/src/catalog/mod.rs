@@ -9,6 +9,7 @@ pub mod account;
 pub mod company;
 pub mod ledger;
 pub mod meeting;
+pub mod meeting_end;
 pub mod session;
 pub mod telemetry;
 pub mod webhook;

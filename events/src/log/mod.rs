@@ -311,6 +311,18 @@ impl EventLog {
         Ok(out)
     }
 
+    /// The sequence of a stream's event at `version`, if it is durable: a point lookup, where
+    /// [`EventLog::read_stream`] would read the whole stream.
+    pub fn seq_of(&self, stream: &str, version: u64) -> Result<Option<u64>, LogError> {
+        let head = self.durable_head();
+        Ok(self
+            .inner
+            .streams
+            .get(keys::stream_key(stream, version))?
+            .map(|bytes| keys::seq_of(&bytes))
+            .filter(|seq| *seq <= head))
+    }
+
     /// Follows the log from `from_seq` (inclusive): past events from disk, then live ones.
     pub fn subscribe(&self, from_seq: u64) -> Subscription {
         let live = match self.inner.live.lock().expect("live lock").as_ref() {

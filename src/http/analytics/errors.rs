@@ -1,55 +1,26 @@
-//! Telemetry and analytics (onepizza §18): the web client reports its errors
-//! (`POST /api/telemetry/error`, signed in or not), and administrators read them aggregated
-//! (`GET /admin/api/analytics/errors?days=`). Reports are logged events
-//! (`telemetry.error_reported`); the aggregate is the `analytics_errors` read model.
-//! The other analytics of §18 (features, realtime, retention, health, peak hours) are not
-//! built yet.
+//! Client errors: the web client reports them (`POST /api/telemetry/error`, signed in or not)
+//! as logged events (`telemetry.error_reported`), and administrators read them grouped by
+//! type, route and message (`GET /admin/api/analytics/errors?days=`) from the
+//! `analytics_errors` read model.
 
 use convene_events::catalog::telemetry::{ErrorReported, ERRORS_STREAM};
 use convene_events::{Actor, DomainEvent, ExpectedVersion};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use warp::http::{Method, StatusCode};
+use warp::http::StatusCode;
 use warp::reply::Response;
-use warp::{Filter, Reply};
+use warp::Reply;
 
-use super::auth::{authenticate_admin, authenticate_optional, caller, Caller};
-use super::body::{limited, parse_json};
-use super::error::{respond, ApiError};
-use super::query::number;
-use super::router::Router;
-use super::{with_state, AppState};
+use super::window_days;
 use crate::domain::format_iso_seconds;
+use crate::http::auth::{authenticate_admin, authenticate_optional, Caller};
+use crate::http::body::parse_json;
+use crate::http::error::ApiError;
+use crate::http::AppState;
 
 const MAX_ROUTE: usize = 200;
 const MAX_MESSAGE: usize = 500;
 const MAX_TYPE: usize = 64;
-const MAX_DAYS: u64 = 366;
-
-pub fn routes(state: &AppState, router: &mut Router) {
-    router.route(
-        Method::POST,
-        "/api/telemetry/error",
-        warp::path!("api" / "telemetry" / "error")
-            .and(warp::post())
-            .and(with_state(state.clone()))
-            .and(caller())
-            .and(limited(8 * 1024))
-            .then(|state, caller, body: bytes::Bytes| async move {
-                respond(report_error(state, caller, &body).await)
-            }),
-    );
-    router.route(
-        Method::GET,
-        "/admin/api/analytics/errors",
-        warp::path!("admin" / "api" / "analytics" / "errors")
-            .and(warp::get())
-            .and(with_state(state.clone()))
-            .and(caller())
-            .and(warp::query::raw().or(warp::any().map(String::new)).unify())
-            .map(|state, caller, query: String| respond(errors(state, caller, &query))),
-    );
-}
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -100,11 +71,11 @@ fn check_report(report: &ErrorReport) -> Result<(), ApiError> {
     post, path = "/api/telemetry/error", tag = "analytics",
     request_body = ErrorReport,
     responses(
-        (status = 202, description = "recorded", body = super::reply::Message),
-        (status = 400, description = "a bad field", body = super::error::ErrorBody),
+        (status = 202, description = "recorded", body = crate::http::reply::Message),
+        (status = 400, description = "a bad field", body = crate::http::error::ErrorBody),
     )
 )]
-pub(super) async fn report_error(
+pub(crate) async fn report_error(
     state: AppState,
     caller: Caller,
     body: &[u8],
@@ -129,7 +100,7 @@ pub(super) async fn report_error(
         .await
         .map_err(|e| ApiError::Unexpected(e.to_string()))?;
     Ok(warp::reply::with_status(
-        warp::reply::json(&super::reply::Message {
+        warp::reply::json(&crate::http::reply::Message {
             message: "recorded".into(),
         }),
         StatusCode::ACCEPTED,
@@ -163,14 +134,14 @@ pub struct ErrorAnalytics {
     params(("days" = Option<u64>, Query, minimum = 1, maximum = 366, description = "lookback window in days (default 30)")),
     responses(
         (status = 200, description = "grouped errors", body = ErrorAnalytics),
-        (status = 400, description = "a bad days", body = super::error::ErrorBody),
-        (status = 401, description = "no credentials", body = super::error::ErrorBody),
-        (status = 403, description = "not an administrator", body = super::error::ErrorBody),
+        (status = 400, description = "a bad days", body = crate::http::error::ErrorBody),
+        (status = 401, description = "no credentials", body = crate::http::error::ErrorBody),
+        (status = 403, description = "not an administrator", body = crate::http::error::ErrorBody),
     )
 )]
-pub(super) fn errors(state: AppState, caller: Caller, query: &str) -> Result<Response, ApiError> {
+pub(crate) fn errors(state: AppState, caller: Caller, query: &str) -> Result<Response, ApiError> {
     authenticate_admin(&caller, &state)?;
-    let days = number(query, "days", 1..=MAX_DAYS)?.unwrap_or(30);
+    let days = window_days(query, 30)?;
     let rows = state
         .projections
         .analytics_errors()

@@ -1,0 +1,176 @@
+//! EdCast's error body, `{"success": false, "error": "...", "message": "..."}`, with the seed's
+//! titles and statuses. `error` is the seed's title ("Invalid API Key", "Monthly limit
+//! reached"); `message` is a sentence a developer can act on, naming the field for a 400.
+
+use bytes::Bytes;
+use serde::Serialize;
+use utoipa::ToSchema;
+use warp::reply::Response;
+use warp::{Filter, Rejection, Reply};
+
+use crate::http::body::limited;
+use crate::http::error::ApiError;
+
+#[derive(Serialize, ToSchema)]
+pub struct EdCastError {
+    /// Always false.
+    success: bool,
+    /// The seed's title: "Invalid API Key", "Account inactive", "Monthly limit reached",
+    /// "Validation error", "Meeting not found", "Internal server error", ….
+    #[schema(example = "Monthly limit reached")]
+    error: &'static str,
+    #[schema(
+        example = "Free tier organizations can only create 10 meetings per month via the API."
+    )]
+    message: String,
+}
+
+/// Turns a handler's result into EdCast's answer.
+pub fn respond(result: Result<Response, ApiError>) -> Response {
+    result.unwrap_or_else(into_response)
+}
+
+pub fn into_response(err: ApiError) -> Response {
+    if let ApiError::Unexpected(detail) = &err {
+        tracing::error!(error = %detail, dialect = "edcast", "unexpected error while handling a request");
+    }
+    let status = err.status_code();
+    let (error, message) = describe(&err);
+    warp::reply::with_status(
+        warp::reply::json(&EdCastError {
+            success: false,
+            error,
+            message,
+        }),
+        status,
+    )
+    .into_response()
+}
+
+fn describe(err: &ApiError) -> (&'static str, String) {
+    match err {
+        ApiError::Unauthorized(reason) if reason.starts_with("missing") => (
+            "Invalid API Key",
+            "The X-API-Key header is missing.".into(),
+        ),
+        ApiError::Unauthorized(_) => (
+            "Invalid API Key",
+            "The API key is invalid or has been revoked.".into(),
+        ),
+        ApiError::AccountInactive => (
+            "Account inactive",
+            "Your organization has been deactivated.".into(),
+        ),
+        ApiError::QuotaReached {
+            plan,
+            monthly_meetings,
+        } => (
+            "Monthly limit reached",
+            format!(
+                "{} tier organizations can only create {monthly_meetings} meetings per month via the API.",
+                capitalized(plan)
+            ),
+        ),
+        // Verbatim: it starts with the field's name, which must keep its spelling.
+        ApiError::BadRequest(detail) => ("Validation error", detail.clone()),
+        ApiError::NotFound(_) => (
+            "Meeting not found",
+            "No meeting with this ID exists in your organization.".into(),
+        ),
+        ApiError::PaymentRequired(_) => (
+            "Insufficient credits",
+            "Your organization's balance must be above zero to create meetings.".into(),
+        ),
+        ApiError::Forbidden(detail) => ("Forbidden", sentence(detail)),
+        ApiError::Conflict(detail) => ("Conflict", sentence(detail)),
+        ApiError::PayloadTooLarge { limit } => (
+            "Payload too large",
+            format!("The request body is larger than the limit of {limit} bytes."),
+        ),
+        ApiError::TooManyRequests { .. } => ("Too many requests", sentence(&err.message())),
+        ApiError::Unavailable(_) => (
+            "Service unavailable",
+            "The server is busy or shutting down; try again shortly.".into(),
+        ),
+        ApiError::Unexpected(_) => (
+            "Internal server error",
+            "Something went wrong on our end.".into(),
+        ),
+    }
+}
+
+fn capitalized(word: &str) -> String {
+    let mut chars = word.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// A lowercase detail from the core as a sentence: capitalized, with a full stop.
+fn sentence(detail: &str) -> String {
+    let mut text = capitalized(detail);
+    if !text.ends_with('.') {
+        text.push('.');
+    }
+    text
+}
+
+/// The raw body, limited like the native API's; a body it refuses is handed to the handler as
+/// the error, so that it is answered in EdCast's shape (the native filter would answer it in
+/// the native one).
+pub fn body(
+    limit: u64,
+) -> impl Filter<Extract = (Result<Bytes, ApiError>,), Error = Rejection> + Clone {
+    limited(limit)
+        .map(Ok)
+        .or_else(|rejection: Rejection| async move {
+            let error = match rejection.find::<ApiError>() {
+                Some(ApiError::PayloadTooLarge { limit }) => {
+                    ApiError::PayloadTooLarge { limit: *limit }
+                }
+                Some(ApiError::BadRequest(detail)) => ApiError::BadRequest(detail.clone()),
+                _ => match rejection.find::<warp::reject::InvalidHeader>() {
+                    Some(invalid) => {
+                        ApiError::BadRequest(format!("invalid {} header", invalid.name()))
+                    }
+                    None => ApiError::BadRequest("request body could not be read".into()),
+                },
+            };
+            Ok::<_, Rejection>((Err(error),))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_seed_titles_and_the_quota_sentence() {
+        let quota = ApiError::QuotaReached {
+            plan: "free".into(),
+            monthly_meetings: 10,
+        };
+        assert_eq!(
+            describe(&quota),
+            (
+                "Monthly limit reached",
+                "Free tier organizations can only create 10 meetings per month via the API.".into()
+            )
+        );
+        assert_eq!(describe(&ApiError::AccountInactive).0, "Account inactive");
+        assert_eq!(
+            describe(&ApiError::BadRequest(
+                "end_date must be in the future".into()
+            )),
+            ("Validation error", "end_date must be in the future".into())
+        );
+        assert_eq!(
+            describe(&ApiError::Unexpected("disk on fire".into())),
+            (
+                "Internal server error",
+                "Something went wrong on our end.".into()
+            )
+        );
+    }
+}

@@ -1,0 +1,34 @@
+//! The EdCast developer API v1 dialect (`/api/developer/v1`, `../shared/seeds/
+//! edcast-developer-api-v1.txt`): create, list and delete meetings with an `X-API-Key`.
+//!
+//! A thin translator: requests become the same meeting commands the native API sends (through
+//! [`super::meetings::create`] and the meeting's actor), admitted by the same plan rules
+//! ([`super::plans::admit_meeting`]); reads come from the same read models. The dialect owns only
+//! its request parsing, its response shapes (`{success, data}`) and its error body
+//! (`{success: false, error, message}`, [`error`]).
+//!
+//! - The numeric `id` of a meeting is the log sequence of its `meeting.created`: unique, fixed
+//!   once written, and the same after any rebuild of the read models.
+//! - EdCast has no admin tokens: its meetings get one the server derives from its host key
+//!   ([`crate::host_key`]), so DELETE and the end time can act as the host.
+
+pub mod error;
+pub mod meetings;
+
+use utoipa::OpenApi;
+
+use super::router::Router;
+use super::AppState;
+
+/// The dialect's operations and schemas, merged into the served OpenAPI document.
+#[derive(OpenApi)]
+#[openapi(
+    paths(meetings::create_meeting, meetings::list_meetings, meetings::delete_meeting),
+    components(schemas(error::EdCastError)),
+    tags((name = "edcast", description = "EdCast developer API v1: meetings with shareable join links, under the workspace's plan"))
+)]
+pub struct EdCastApi;
+
+pub fn routes(state: &AppState, router: &mut Router) {
+    meetings::routes(state, router);
+}

@@ -1,0 +1,328 @@
+//! Plans and account standing (issue 7): which plan governs a workspace, what it admits, and the
+//! administrators' endpoints that assign a plan and deactivate or reactivate an account.
+//!
+//! A workspace's plan is its owner's: the account itself, or a company's owning account. Plans
+//! are configured in `[plans]`; an account's plan is logged on its stream
+//! (`account.plan_assigned`, at registration and by an administrator), and the accounts
+//! directory counts each workspace's meetings per calendar month (UTC), whatever API created
+//! them. Every dialect admits a new meeting through [`admit_meeting`].
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use convene_actors::AccountCommand;
+use convene_events::Workspace;
+use convene_projections::calendar_month;
+use serde::{Deserialize, Serialize};
+use tokio::sync::OwnedMutexGuard;
+use utoipa::ToSchema;
+use warp::http::Method;
+use warp::reply::Response;
+use warp::Filter;
+
+use super::auth::{authenticate_admin, caller, Caller};
+use super::body::{limited, parse_json};
+use super::error::{respond, ApiError, ErrorBody};
+use super::reply;
+use super::router::Router;
+use super::{with_state, AppState};
+use crate::config::PlanConfig;
+
+pub fn routes(state: &AppState, router: &mut Router) {
+    let body_limit = state.config.limits.body_bytes;
+    router.route(
+        Method::POST,
+        "/admin/api/accounts/{accountId}/plan",
+        warp::path!("admin" / "api" / "accounts" / String / "plan")
+            .and(warp::post())
+            .and(with_state(state.clone()))
+            .and(caller())
+            .and(limited(body_limit))
+            .then(|id: String, state, caller, body: bytes::Bytes| async move {
+                respond(assign_plan(state, caller, &id, &body).await)
+            }),
+    );
+    router.route(
+        Method::POST,
+        "/admin/api/accounts/{accountId}/deactivate",
+        warp::path!("admin" / "api" / "accounts" / String / "deactivate")
+            .and(warp::post())
+            .and(with_state(state.clone()))
+            .and(caller())
+            .and(limited(body_limit))
+            .then(|id: String, state, caller, body: bytes::Bytes| async move {
+                respond(deactivate(state, caller, &id, &body).await)
+            }),
+    );
+    router.route(
+        Method::POST,
+        "/admin/api/accounts/{accountId}/reactivate",
+        warp::path!("admin" / "api" / "accounts" / String / "reactivate")
+            .and(warp::post())
+            .and(with_state(state.clone()))
+            .and(caller())
+            .then(|id: String, state, caller| async move {
+                respond(reactivate(state, caller, &id).await)
+            }),
+    );
+}
+
+/// The plan that governs a workspace now.
+#[derive(Debug, Clone)]
+pub struct PlanInEffect {
+    pub name: String,
+    pub config: PlanConfig,
+}
+
+/// The plan of the workspace's owner (`plans.default` for an account that predates plans).
+pub fn plan_of(state: &AppState, workspace: Workspace) -> Result<PlanInEffect, ApiError> {
+    let accounts = state.projections.accounts();
+    let owner = match workspace {
+        Workspace::Account(account_id) => accounts.account(account_id)?,
+        Workspace::Company(company_id) => match accounts.company(company_id)? {
+            Some(company) => accounts.account(company.owner_account_id)?,
+            None => None,
+        },
+        Workspace::Guest => None,
+    };
+    let (name, config) = state
+        .config
+        .plans
+        .resolve(owner.as_ref().and_then(|o| o.plan.as_deref()));
+    Ok(PlanInEffect {
+        name: name.to_owned(),
+        config: config.clone(),
+    })
+}
+
+/// One turn per workspace at creating a meeting, for plans with a monthly quota: the count is
+/// read and the meeting created under the turn, so two requests cannot both take the last slot.
+/// (One process writes the log, so an in-process lock is enough.)
+#[derive(Default)]
+pub struct CreationTurns {
+    turns: Mutex<HashMap<Workspace, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl CreationTurns {
+    async fn take(&self, workspace: Workspace) -> OwnedMutexGuard<()> {
+        let turn = self
+            .turns
+            .lock()
+            .expect("creation turns lock")
+            .entry(workspace)
+            .or_default()
+            .clone();
+        turn.lock_owned().await
+    }
+}
+
+/// A new meeting may be created in the workspace: its plan, and the workspace's turn (hold it
+/// until the meeting is created).
+pub struct Admission {
+    pub plan: PlanInEffect,
+    _turn: Option<OwnedMutexGuard<()>>,
+}
+
+/// Admits a new meeting in `workspace`, or says why not: the plan's monthly quota is used up
+/// (403), or the plan is paid by credits and the balance is not above zero (402).
+pub async fn admit_meeting(state: &AppState, workspace: Workspace) -> Result<Admission, ApiError> {
+    let plan = plan_of(state, workspace)?;
+    let mut turn = None;
+    if let Some(limit) = plan.config.monthly_limit() {
+        turn = Some(state.creation_turns.take(workspace).await);
+        let month = calendar_month(state.clock.now_ms());
+        let used = state
+            .projections
+            .accounts()
+            .meetings_created(workspace, month)?;
+        if used >= limit {
+            tracing::info!(workspace = %workspace.slug(), plan = %plan.name, used, limit, "monthly meeting quota reached");
+            return Err(ApiError::QuotaReached {
+                plan: plan.name,
+                monthly_meetings: limit,
+            });
+        }
+    }
+    // onepizza §15: a meeting needs credit in the workspace that will pay for it.
+    if plan.config.credits && state.projections.ledger().balance(workspace)? <= 0 {
+        return Err(ApiError::PaymentRequired("insufficient credits"));
+    }
+    Ok(Admission { plan, _turn: turn })
+}
+
+impl Admission {
+    /// When a meeting that starts at `start` must end under this plan, if its plan caps it.
+    pub fn capped_end(&self, start: i64) -> Option<i64> {
+        self.plan
+            .config
+            .max_duration_ms()
+            .map(|cap| start.saturating_add(cap))
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PlanRequest {
+    /// A plan of `[plans.catalog]` (by default `credits`, `free` or `pro`).
+    #[schema(example = "free")]
+    plan: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct DeactivateRequest {
+    /// Why, for the account's log.
+    reason: Option<String>,
+}
+
+/// An account's plan and standing.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountStanding {
+    account_id: u64,
+    /// The plan in effect (`plans.default` for an account that predates plans).
+    plan: String,
+    active: bool,
+}
+
+/// Assigns a plan to an account (for a company: assign it to the owner); administrators only.
+#[utoipa::path(
+    post, path = "/admin/api/accounts/{accountId}/plan", tag = "plans",
+    security(("api_key" = []), ("session" = [])),
+    params(("accountId" = u64, Path, description = "the account")),
+    request_body = PlanRequest,
+    responses(
+        (status = 200, description = "the account's plan and standing", body = AccountStanding),
+        (status = 400, description = "no such plan", body = ErrorBody),
+        (status = 403, description = "not an administrator", body = ErrorBody),
+        (status = 404, description = "no such account", body = ErrorBody),
+    )
+)]
+pub(super) async fn assign_plan(
+    state: AppState,
+    caller: Caller,
+    raw_id: &str,
+    body: &[u8],
+) -> Result<Response, ApiError> {
+    let principal = authenticate_admin(&caller, &state)?;
+    let request: PlanRequest = parse_json(body)?;
+    if !state.config.plans.catalog.contains_key(&request.plan) {
+        let known: Vec<&str> = state
+            .config
+            .plans
+            .catalog
+            .keys()
+            .map(String::as_str)
+            .collect();
+        return Err(ApiError::BadRequest(format!(
+            "plan must be one of {}",
+            known.join(", ")
+        )));
+    }
+    let account_id = existing_account(&state, raw_id)?;
+    let plan = request.plan;
+    let command = AccountCommand::AssignPlan { plan: plan.clone() };
+    let standing = run(&state, account_id, command, principal.actor()).await?;
+    tracing::info!(account_id, plan = %plan, admin_id = principal.account_id(), "plan assigned");
+    Ok(reply::ok(&standing))
+}
+
+/// Deactivates an account: its keys and sessions are refused with 403 (and so are those of its
+/// company's members, when it owns one) until it is reactivated; administrators only.
+#[utoipa::path(
+    post, path = "/admin/api/accounts/{accountId}/deactivate", tag = "plans",
+    security(("api_key" = []), ("session" = [])),
+    params(("accountId" = u64, Path, description = "the account")),
+    request_body = Option<DeactivateRequest>,
+    responses(
+        (status = 200, description = "the account's plan and standing", body = AccountStanding),
+        (status = 403, description = "not an administrator", body = ErrorBody),
+        (status = 404, description = "no such account", body = ErrorBody),
+        (status = 409, description = "administrators cannot deactivate themselves", body = ErrorBody),
+    )
+)]
+pub(super) async fn deactivate(
+    state: AppState,
+    caller: Caller,
+    raw_id: &str,
+    body: &[u8],
+) -> Result<Response, ApiError> {
+    let principal = authenticate_admin(&caller, &state)?;
+    let request: DeactivateRequest = parse_json(body)?;
+    let account_id = existing_account(&state, raw_id)?;
+    if account_id == principal.account_id() {
+        return Err(ApiError::Conflict(
+            "administrators cannot deactivate themselves".into(),
+        ));
+    }
+    let command = AccountCommand::Deactivate {
+        reason: request.reason,
+    };
+    let standing = run(&state, account_id, command, principal.actor()).await?;
+    tracing::info!(
+        account_id,
+        admin_id = principal.account_id(),
+        "account deactivated"
+    );
+    Ok(reply::ok(&standing))
+}
+
+/// Reactivates a deactivated account; administrators only.
+#[utoipa::path(
+    post, path = "/admin/api/accounts/{accountId}/reactivate", tag = "plans",
+    security(("api_key" = []), ("session" = [])),
+    params(("accountId" = u64, Path, description = "the account")),
+    responses(
+        (status = 200, description = "the account's plan and standing", body = AccountStanding),
+        (status = 403, description = "not an administrator", body = ErrorBody),
+        (status = 404, description = "no such account", body = ErrorBody),
+    )
+)]
+pub(super) async fn reactivate(
+    state: AppState,
+    caller: Caller,
+    raw_id: &str,
+) -> Result<Response, ApiError> {
+    let principal = authenticate_admin(&caller, &state)?;
+    let account_id = existing_account(&state, raw_id)?;
+    let standing = run(
+        &state,
+        account_id,
+        AccountCommand::Reactivate,
+        principal.actor(),
+    )
+    .await?;
+    tracing::info!(
+        account_id,
+        admin_id = principal.account_id(),
+        "account reactivated"
+    );
+    Ok(reply::ok(&standing))
+}
+
+fn existing_account(state: &AppState, raw_id: &str) -> Result<u64, ApiError> {
+    let not_found = || ApiError::NotFound("account not found");
+    let account_id: u64 = raw_id.parse().map_err(|_| not_found())?;
+    state
+        .projections
+        .accounts()
+        .account(account_id)?
+        .ok_or_else(not_found)?;
+    Ok(account_id)
+}
+
+async fn run(
+    state: &AppState,
+    account_id: u64,
+    command: AccountCommand,
+    actor: convene_events::Actor,
+) -> Result<AccountStanding, ApiError> {
+    let (account, seq) = state.accounts.execute(account_id, command, actor).await?;
+    state.caught_up(seq).await?;
+    let (plan, _) = state.config.plans.resolve(account.plan.as_deref());
+    Ok(AccountStanding {
+        account_id,
+        plan: plan.to_owned(),
+        active: account.active,
+    })
+}
