@@ -12,7 +12,6 @@
 //! - [`email`]: outgoing mail through SMTP, or `.eml` files in the outbox.
 //! - [`scheduler`]: activates scheduled meetings, expires empty guest meetings and ends meetings
 //!   at their end time.
-//! - [`host_key`]: the key the server derives the admin tokens of meetings it ends itself from.
 //! - [`startup`]: [`run`] — open the log, start projections and the meeting registry, serve
 //!   until the shutdown future resolves, then close everything in order.
 //! - [`audit`]: `convene audit verify` and `convene audit meeting`.
@@ -26,7 +25,6 @@ pub mod billing;
 pub mod config;
 pub mod domain;
 pub mod email;
-pub mod host_key;
 pub mod http;
 pub mod realtime;
 pub mod scheduler;

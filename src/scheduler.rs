@@ -10,19 +10,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use convene_actors::{HostAction, MeetingCommand, MeetingError, MeetingRegistry};
+use convene_actors::{MeetingCommand, MeetingError, MeetingRegistry};
 use convene_events::{Actor, Clock, MeetingId};
 use convene_projections::Projections;
 use tokio::task::JoinHandle;
-
-use crate::host_key::HostKey;
 
 pub struct Scheduler {
     registry: MeetingRegistry,
     projections: Projections,
     clock: Arc<dyn Clock>,
     guest_expiry_ms: i64,
-    host_key: HostKey,
 }
 
 impl Scheduler {
@@ -31,14 +28,12 @@ impl Scheduler {
         projections: Projections,
         clock: Arc<dyn Clock>,
         guest_expiry_ms: i64,
-        host_key: HostKey,
     ) -> Self {
         Self {
             registry,
             projections,
             clock,
             guest_expiry_ms,
-            host_key,
         }
     }
 
@@ -80,32 +75,12 @@ impl Scheduler {
         match index.due_ends(now) {
             Ok(due) => {
                 for meeting_id in due {
-                    self.end_at_time(&meeting_id).await;
+                    self.send(&meeting_id, MeetingCommand::EndOnTimeLimit, "end")
+                        .await;
                 }
             }
             Err(error) => tracing::error!(%error, "scheduler cannot read the time index"),
         }
-    }
-
-    /// Ends a meeting whose end time has come, as its host (its token is derived, so only this
-    /// server can). Cancelled if it had not started.
-    async fn end_at_time(&self, meeting_id: &MeetingId) {
-        let workspace = match self.projections.meetings().get(meeting_id.as_str()) {
-            Ok(Some(row)) => row.workspace,
-            // The directory shows every meeting the time index does (both fold
-            // `meeting.created`); a miss is a directory behind the index: next tick.
-            Ok(None) => return,
-            Err(error) => {
-                tracing::error!(meeting_id = %meeting_id, %error, "scheduler cannot read the meeting directory");
-                return;
-            }
-        };
-        let command = MeetingCommand::host(
-            workspace,
-            self.host_key.admin_token(meeting_id),
-            HostAction::End,
-        );
-        self.send(meeting_id, command, "end").await;
     }
 
     async fn send(&self, meeting_id: &MeetingId, command: MeetingCommand, duty: &'static str) {

@@ -30,8 +30,6 @@ pub enum StartupError {
     Admin(String),
     #[error("cannot start webhook delivery: {0}")]
     Webhooks(String),
-    #[error("cannot prepare the host key: {0}")]
-    HostKey(String),
 }
 
 /// Serves on `listener` until `shutdown` resolves.
@@ -73,7 +71,6 @@ pub async fn serve(
         projections.clone(),
         state.clock.clone(),
         guest_expiry_ms,
-        state.host_key.clone(),
     )
     .spawn(Duration::from_millis(state.config.scheduler.tick_ms));
     let forget_idle_clients = tokio::spawn(async move {
@@ -149,8 +146,6 @@ pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppSta
     let state = AppState::new(Services {
         meeting_lists: http::cache::VersionedCache::new(config.http.cached_meeting_lists),
         creation_turns: http::plans::CreationTurns::default(),
-        host_key: crate::host_key::HostKey::load_or_create(&config.storage.path)
-            .map_err(StartupError::HostKey)?,
         hashing: http::hashing::PasswordHashing::new(config.auth.hash_permits()),
         config: Arc::new(config),
         clock,

@@ -213,7 +213,6 @@ pub(super) async fn create_meeting(
             actor: principal.actor(),
             via: Dialect::Native,
             ends_at,
-            server_hosted: ends_at.is_some(),
         },
     )
     .await?;
@@ -298,7 +297,6 @@ pub(super) async fn create_guest_meeting(
             actor: Actor::System,
             via: Dialect::Native,
             ends_at: None,
-            server_hosted: false,
         },
     )
     .await?;
@@ -320,11 +318,8 @@ pub(super) struct NewMeeting {
     pub actor: Actor,
     pub via: Dialect,
     /// When the meeting ends by itself (logged as `meeting_end.scheduled` just before it is
-    /// created); needs `server_hosted`.
+    /// created; the scheduler ends it then).
     pub ends_at: Option<i64>,
-    /// The server must be able to act as the host later (to end it at `ends_at`, or because the
-    /// dialect has no admin tokens): its admin token is derived from the host key.
-    pub server_hosted: bool,
 }
 
 pub(super) struct Created {
@@ -336,17 +331,12 @@ pub(super) struct Created {
 
 /// Creates a meeting through its actor and waits until the read models show it.
 pub(super) async fn create(state: &AppState, new: NewMeeting) -> Result<Created, ApiError> {
-    debug_assert!(new.ends_at.is_none() || new.server_hosted);
     let random_token = AdminToken::generate();
     // Ids are random; a collision with an existing meeting is astronomically rare but possible,
     // and the actor refuses it, so draw again.
     for _ in 0..3 {
         let meeting_id = MeetingId::generate();
-        let admin_token = if new.server_hosted {
-            state.host_key.admin_token(&meeting_id)
-        } else {
-            random_token.expose().to_owned()
-        };
+        let admin_token = random_token.expose().to_owned();
         if let Some(ends_at) = new.ends_at {
             let scheduled = MeetingEndScheduled {
                 meeting_id: meeting_id.clone(),

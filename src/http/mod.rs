@@ -93,8 +93,6 @@ pub struct Services {
     pub meeting_lists: cache::VersionedCache<Workspace, bytes::Bytes>,
     /// Per-workspace turns at creating a meeting under a monthly quota.
     pub creation_turns: plans::CreationTurns,
-    /// Derives the admin tokens of meetings the server ends by itself.
-    pub host_key: crate::host_key::HostKey,
     /// Webhook delivery: attempts for the API, redelivery; its engine runs beside the server.
     pub webhooks: crate::webhooks::delivery::Delivery,
     /// When the server started (for uptime).

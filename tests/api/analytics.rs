@@ -300,6 +300,8 @@ async fn a_meeting_shows_in_realtime_features_peak_hours_and_retention() {
         .await;
     assert_eq!(health["activeMeetings"], 2);
     assert!(health["logEvents"].as_u64().unwrap() > 10, "{health}");
+    assert!(health["memoryMB"].as_f64().unwrap() > 0.0, "{health}");
+    assert!(health["storageMB"].as_f64().is_some(), "{health}");
     let projections = health["projections"].as_array().unwrap();
     assert!(projections
         .iter()

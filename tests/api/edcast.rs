@@ -367,6 +367,17 @@ async fn the_free_plan_counts_meetings_per_calendar_month_through_every_api() {
         m["status"] == "ended"
     })
     .await;
+    // The audit trail says why: its time limit, decided by the system.
+    let events: Value = app
+        .get(&format!("/api/meetings/{second_code}/events"), Some(&key))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let ended = events["events"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(ended["kind"], "meeting.ended");
+    assert_eq!(ended["data"]["reason"], "time_limit");
+    assert_eq!(ended["actor"]["type"], "system");
     let first_code = first["meeting_code"].as_str().unwrap();
     let still: Value = app
         .get(&format!("/api/meetings/{first_code}"), Some(&key))

@@ -60,6 +60,15 @@ pub enum MeetingCommand {
     ExpireIfEmpty {
         empty_for_ms: i64,
     },
+    /// The workspace that owns the meeting ends it (or cancels it, if scheduled) without the
+    /// admin token: EdCast's DELETE, where an organization's API key is the whole authority
+    /// over its meetings.
+    EndByOwner {
+        workspace: Workspace,
+    },
+    /// The scheduler: the meeting's end time (logged beside it as `meeting_end.scheduled`) has
+    /// come. The time index knows that time, not the meeting, so the scheduler is trusted.
+    EndOnTimeLimit,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -210,6 +219,18 @@ pub fn decide(
             } else {
                 vec![]
             })
+        }
+        MeetingCommand::EndByOwner { workspace } => {
+            host_action(owned_meeting(state, *workspace)?, &HostAction::End)
+        }
+        MeetingCommand::EndOnTimeLimit => {
+            if existing(state)?.status == MeetingStatus::Ended {
+                return Err(MeetingError::AlreadyEnded);
+            }
+            Ok(vec![MeetingEnded {
+                reason: EndReason::TimeLimit,
+            }
+            .into()])
         }
         MeetingCommand::ExpireIfEmpty { empty_for_ms } => {
             let meeting = existing(state)?;

@@ -97,6 +97,8 @@ pub enum EndReason {
     Cancelled,
     /// A guest meeting that stayed without participants for `guest.expire_after_minutes`.
     Expired,
+    /// Its end time came: an EdCast `end_date`, or the plan's longest meeting.
+    TimeLimit,
 }
 
 impl EndReason {
@@ -105,6 +107,7 @@ impl EndReason {
             EndReason::EndedByHost => "ended_by_host",
             EndReason::Cancelled => "cancelled",
             EndReason::Expired => "expired",
+            EndReason::TimeLimit => "time_limit",
         }
     }
 }

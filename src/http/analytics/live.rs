@@ -96,11 +96,12 @@ pub struct ProjectionHealth {
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct Health {
+pub struct ServerHealth {
     #[schema(example = 86400)]
     uptime_seconds: u64,
     /// Resident memory of the process (absent where /proc is not available).
     #[schema(example = 128.5)]
+    #[serde(rename = "memoryMB")]
     memory_mb: Option<f64>,
     /// Meetings active now, by the meeting directory.
     active_meetings: u64,
@@ -110,6 +111,7 @@ pub struct Health {
     /// Durable events in the log (its last sequence).
     log_events: u64,
     /// The store's size on disk (log and read models).
+    #[serde(rename = "storageMB")]
     storage_mb: f64,
     projections: Vec<ProjectionHealth>,
 }
@@ -131,7 +133,7 @@ fn resident_mb() -> Option<f64> {
     get, path = "/admin/api/analytics/health", tag = "analytics",
     security(("api_key" = []), ("session" = [])),
     responses(
-        (status = 200, description = "health", body = Health),
+        (status = 200, description = "health", body = ServerHealth),
         (status = 401, description = "no credentials", body = crate::http::error::ErrorBody),
         (status = 403, description = "not an administrator", body = crate::http::error::ErrorBody),
     )
@@ -145,7 +147,7 @@ pub(crate) fn health(state: AppState, caller: Caller) -> Result<Response, ApiErr
         .db()
         .size_on_disk()
         .map_err(|e| ApiError::Unexpected(e.to_string()))?;
-    let body = Health {
+    let body = ServerHealth {
         uptime_seconds: state.started.elapsed().as_secs(),
         memory_mb: resident_mb(),
         active_meetings,

@@ -8,7 +8,7 @@
 //! leaves the list.
 
 use bytes::Bytes;
-use convene_actors::{HostAction, MeetingCommand, MeetingError};
+use convene_actors::{MeetingCommand, MeetingError};
 use convene_events::catalog::meeting::{Dialect, MeetingCreated, MeetingSettings};
 use convene_events::{DomainEvent, MeetingId};
 use convene_projections::RowStatus;
@@ -224,7 +224,6 @@ pub(super) async fn create_meeting(
             actor: principal.actor(),
             via: Dialect::EdCast,
             ends_at,
-            server_hosted: true,
         },
     )
     .await?;
@@ -346,11 +345,9 @@ pub(super) async fn delete_meeting(
         Some(row) if row.status != RowStatus::Ended => {}
         _ => return Err(not_found()),
     }
-    let command = MeetingCommand::host(
-        created.workspace,
-        state.host_key.admin_token(&meeting_id),
-        HostAction::End,
-    );
+    let command = MeetingCommand::EndByOwner {
+        workspace: created.workspace,
+    };
     let outcome = match state
         .registry
         .execute(&meeting_id, command, principal.actor())

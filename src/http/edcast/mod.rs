@@ -9,8 +9,9 @@
 //!
 //! - The numeric `id` of a meeting is the log sequence of its `meeting.created`: unique, fixed
 //!   once written, and the same after any rebuild of the read models.
-//! - EdCast has no admin tokens: its meetings get one the server derives from its host key
-//!   ([`crate::host_key`]), so DELETE and the end time can act as the host.
+//! - EdCast has no admin tokens: DELETE ends a meeting as its owning workspace
+//!   (`MeetingCommand::EndByOwner`), and the scheduler ends it at its end time
+//!   (`EndOnTimeLimit`, reason `time_limit`).
 
 pub mod error;
 pub mod meetings;
