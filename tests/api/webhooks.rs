@@ -1,6 +1,7 @@
 //! Webhooks against a real local receiver that misbehaves on purpose: 500, a hang past the
 //! timeout, 429 with Retry-After, a reset connection, 503 — every event still arrives, at least
-//! once, in log order, signed, also across a restart; 410 disables the endpoint.
+//! once, in log order, signed, also across a restart and across a SIGKILL of the real binary in
+//! the middle of a backlog; 410 disables the endpoint.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -20,6 +21,8 @@ enum Behaviour {
     Answer(u16, Option<&'static str>),
     Hang(Duration),
     Reset,
+    /// 200, after a while (a receiver that keeps a backlog building).
+    Slow(Duration),
 }
 
 #[derive(Clone, Debug)]
@@ -101,9 +104,15 @@ impl Receiver {
             .unwrap_or(Behaviour::Answer(200, None));
         let answered = match behaviour {
             Behaviour::Answer(status, _) => status,
+            Behaviour::Slow(_) => 200,
             Behaviour::Hang(_) => 0,
             Behaviour::Reset => 1,
         };
+        // Recorded when the answer is about to be sent: a request cut off by a killed server
+        // before its answer was written does not count as accepted.
+        if let Behaviour::Slow(how_long) = behaviour {
+            tokio::time::sleep(how_long).await;
+        }
         self.received.lock().unwrap().push(Received {
             id: header("webhook-id"),
             timestamp: header("webhook-timestamp").parse().unwrap_or(0),
@@ -119,6 +128,10 @@ impl Receiver {
                 let response = format!(
                     "HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n{extra}\r\n"
                 );
+                let _ = stream.write_all(response.as_bytes()).await;
+            }
+            Behaviour::Slow(_) => {
+                let response = "HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
                 let _ = stream.write_all(response.as_bytes()).await;
             }
             Behaviour::Hang(how_long) => tokio::time::sleep(how_long).await,
@@ -418,4 +431,152 @@ async fn endpoints_are_checked_owned_and_rotated() {
         "private, loopback or link-local",
     )
     .await;
+}
+
+/// The real binary as a child process on `port`, storing in `data`: a server that can be
+/// killed with SIGKILL, which an in-process server cannot.
+fn spawn_server(data: &std::path::Path, port: u16) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_convene"))
+        .current_dir(data)
+        .env_remove("CONVENE_CONFIG")
+        .env("CONVENE_STORAGE_PATH", data.join("store"))
+        .env("CONVENE_SERVER_PORT", port.to_string())
+        .env("CONVENE_RATE_LIMITS_ENABLED", "false")
+        .env("CONVENE_WEBHOOKS_ALLOW_PRIVATE_TARGETS", "true")
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("the convene binary starts")
+}
+
+async fn wait_until_serving(client: &reqwest::Client, base: &str) {
+    for _ in 0..300 {
+        if client.get(format!("{base}/healthz")).send().await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the server never answered at {base}");
+}
+
+#[tokio::test]
+async fn delivery_resumes_in_order_after_the_server_is_killed() {
+    // Each delivery takes 30 ms to be answered: a backlog builds, and the kill lands in it.
+    let receiver = Receiver::start(vec![Behaviour::Slow(Duration::from_millis(30)); 1000]).await;
+    let data = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let mut server = spawn_server(data.path(), port);
+    wait_until_serving(&client, &base).await;
+
+    let registered: Value = client
+        .post(format!("{base}/api/auth/register"))
+        .json(&json!({"email": "killed@example.com", "password": "secret123"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let key = registered["apiKey"].as_str().unwrap().to_owned();
+    let webhook: Value = client
+        .post(format!("{base}/api/webhooks"))
+        .header("x-api-key", &key)
+        .json(&json!({"url": receiver.url, "events": ["meeting.created", "meeting.started"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let secret = webhook["secret"].as_str().unwrap().to_owned();
+    // 25 meetings: 50 events to deliver, ~1.5 s of answers.
+    for n in 0..25 {
+        let created = client
+            .post(format!("{base}/api/meetings"))
+            .header("x-api-key", &key)
+            .json(&json!({"title": format!("Meeting {n}")}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status(), StatusCode::CREATED);
+    }
+    // Killed in the middle of the backlog: no shutdown, no flush, no goodbye.
+    receiver.wait_for_accepted(5).await;
+    server.kill().unwrap();
+    server.wait().unwrap();
+    // The request in flight at the kill is recorded when its (slow) answer is due.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let before_kill = receiver.accepted();
+    assert!(
+        before_kill.len() < 50,
+        "the backlog drained before the kill"
+    );
+
+    let mut server = spawn_server(data.path(), port);
+    wait_until_serving(&client, &base).await;
+    // Redeliveries count in `accepted`: wait for 50 different events.
+    let mut accepted = receiver.wait_for_accepted(50).await;
+    for _ in 0..500 {
+        let mut distinct = accepted.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        if distinct.len() >= 50 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        accepted = receiver.accepted();
+    }
+    let feed: Value = client
+        .get(format!("{base}/api/events?limit=1000"))
+        .header("x-api-key", &key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    server.kill().unwrap();
+    server.wait().unwrap();
+
+    // Every event, at least once, first acceptances in log order; redeliveries only of what
+    // was in flight around the kill.
+    let mut firsts = Vec::new();
+    for seq in &accepted {
+        if !firsts.contains(seq) {
+            firsts.push(*seq);
+        }
+    }
+    let subscribed: Vec<u64> = feed["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| ["meeting.created", "meeting.activated"].contains(&e["kind"].as_str().unwrap()))
+        .map(|e| e["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(subscribed.len(), 50);
+    assert_eq!(firsts, subscribed);
+    // Only what was accepted before the kill comes again (its cursor had not reached the disk
+    // yet); from the restart on, each event is delivered once.
+    let after_kill = &accepted[before_kill.len()..];
+    for (i, seq) in after_kill.iter().enumerate() {
+        assert!(
+            before_kill.contains(seq) || !after_kill[..i].contains(seq),
+            "{seq} delivered twice after the restart: {accepted:?}"
+        );
+    }
+    for request in receiver.received() {
+        assert!(signing::verify(
+            &secret,
+            &request.id,
+            request.timestamp,
+            &request.body,
+            &request.signature
+        ));
+    }
 }
