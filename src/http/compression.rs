@@ -1,5 +1,5 @@
 //! Response compression, negotiated with the client's Accept-Encoding: brotli when accepted,
-//! else gzip, else none. Only JSON and HTML of at least [`MIN_BYTES`] are compressed — small
+//! else gzip, else none. Only JSON, HTML, CSS and JavaScript of at least [`MIN_BYTES`] are compressed — small
 //! bodies gain nothing and pay CPU. (warp's own compression filters compress whether or not the
 //! client accepts it, so they cannot be used as they are.)
 
@@ -49,7 +49,16 @@ fn compressible(response: &Response) -> bool {
         .headers()
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|t| t.starts_with("application/json") || t.starts_with("text/html"))
+        .is_some_and(|t| {
+            [
+                "application/json",
+                "text/html",
+                "text/css",
+                "text/javascript",
+            ]
+            .iter()
+            .any(|compressible| t.starts_with(compressible))
+        })
 }
 
 pub async fn negotiate(accept_encoding: &str, response: Response) -> Response {

@@ -41,6 +41,7 @@ pub mod reply;
 pub mod router;
 pub mod server;
 pub mod sessions;
+pub mod web;
 pub mod webhooks;
 
 use std::sync::Arc;
@@ -126,6 +127,7 @@ pub fn with_state(
 pub fn route_table(state: &AppState) -> Router {
     let mut router = Router::new();
     health::routes(&mut router);
+    web::routes(&mut router);
     openapi::routes(state, &mut router);
     accounts::routes(state, &mut router);
     sessions::routes(state, &mut router);

@@ -17,7 +17,7 @@ use warp::{Filter, Reply};
 use super::router::Router;
 use super::{
     accounts, analytics, audit, billing, companies, controls, events, health, history, ice, keys,
-    meetings, passwords, plans, sessions, webhooks,
+    meetings, passwords, plans, sessions, web, webhooks,
 };
 use super::{error::ErrorBody, reply::Message, AppState};
 use crate::config::Config;
@@ -32,6 +32,8 @@ use crate::config::Config;
     ),
     paths(
         health::healthz,
+        web::join_page,
+        web::asset,
         openapi_json,
         accounts::register,
         sessions::login,
@@ -97,6 +99,7 @@ use crate::config::Config;
         (name = "events", description = "the workspace's events in log order, paged or live (SSE)"),
         (name = "webhooks", description = "signed webhook deliveries of the workspace's meeting events (onepizza §9)"),
         (name = "billing", description = "balances and transactions in micro-dollars (onepizza §15)"),
+        (name = "web", description = "the web client's pages and assets"),
         (name = "analytics", description = "client error telemetry and administrators' analytics (onepizza §18)"),
         (name = "audit", description = "a meeting's events, its state at a point in time, the chain check"),
         (name = "controls", description = "settings and participant controls (onepizza §6, §7)"),
