@@ -32,6 +32,7 @@ use crate::config::Config;
     ),
     paths(
         health::healthz,
+        web::dashboard,
         web::join_page,
         web::asset,
         openapi_json,

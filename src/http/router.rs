@@ -24,7 +24,8 @@ impl Endpoint {
     /// Whether a concrete request path fits this template (`{name}` matches one segment).
     pub fn matches_path(&self, path: &str) -> bool {
         let mut concrete = path.trim_end_matches('/').split('/');
-        let mut template = self.path.split('/');
+        // The root's template is "/": as a concrete path it trims to "".
+        let mut template = self.path.trim_end_matches('/').split('/');
         loop {
             match (template.next(), concrete.next()) {
                 (None, None) => return true,

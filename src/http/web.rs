@@ -1,4 +1,5 @@
-//! The web client: the meeting room at `/join/{meetingId}` and its assets under `/assets/`.
+//! The web client: the dashboard at `/`, the meeting room at `/join/{meetingId}`, and their
+//! assets under `/assets/`.
 //!
 //! The files in `web/` are plain HTML, CSS and JavaScript with no build step; they are compiled
 //! into the binary (`include_bytes!`), so `cargo run --release` serves them with nothing else
@@ -25,6 +26,16 @@ struct Asset {
 }
 
 const ASSETS: &[Asset] = &[
+    Asset {
+        name: "index.html",
+        content_type: "text/html; charset=utf-8",
+        bytes: include_bytes!("../../web/index.html"),
+    },
+    Asset {
+        name: "app.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("../../web/app.js"),
+    },
     Asset {
         name: "join.html",
         content_type: "text/html; charset=utf-8",
@@ -93,6 +104,14 @@ fn serve(name: &str, if_none_match: Option<String>) -> Response {
 pub fn routes(router: &mut Router) {
     router.route(
         Method::GET,
+        "/",
+        warp::path::end()
+            .and(warp::get())
+            .and(warp::header::optional::<String>("if-none-match"))
+            .map(dashboard),
+    );
+    router.route(
+        Method::GET,
         "/join/{meetingId}",
         warp::path!("join" / String)
             .and(warp::get())
@@ -107,6 +126,21 @@ pub fn routes(router: &mut Router) {
             .and(warp::header::optional::<String>("if-none-match"))
             .map(|file: String, tag| asset(&file, tag)),
     );
+}
+
+/// The dashboard: sign up or log in, then API keys, meetings (create, list, end, copy the join
+/// link, start as host), history, billing, webhooks and company members; administrators also
+/// see the analytics as charts. It uses the native API with its session cookie.
+#[utoipa::path(
+    get, path = "/", tag = "web",
+    security(()),
+    responses(
+        (status = 200, description = "the dashboard page", content_type = "text/html"),
+        (status = 304, description = "the client's copy is current (If-None-Match)"),
+    )
+)]
+pub(super) fn dashboard(if_none_match: Option<String>) -> Response {
+    serve("index.html", if_none_match)
 }
 
 /// The meeting room: a name prompt with a camera and microphone preview, then the meeting

@@ -6,81 +6,22 @@
 // target/e2e/.
 const { test, before, after } = require("node:test");
 const assert = require("node:assert/strict");
-const { spawn } = require("node:child_process");
-const fs = require("node:fs");
-const os = require("node:os");
 const path = require("node:path");
-const net = require("node:net");
-const { chromium } = require("playwright-core");
+const { start, api, newPage, shots } = require("./harness");
 
-const shots = path.resolve(__dirname, "../../target/e2e");
 let server;
 let base;
-let dataDir;
 let browser;
 let meeting;
 
-function freePort() {
-  return new Promise((resolve) => {
-    const probe = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = probe.address();
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-async function api(method, url, { key, body } = {}) {
-  const headers = { "content-type": "application/json" };
-  if (key) headers["x-api-key"] = key;
-  const response = await fetch(`${base}${url}`, { method, headers, body: body && JSON.stringify(body) });
-  return { status: response.status, body: await response.json() };
-}
-
 before(async () => {
-  const binary = process.env.CONVENE_BIN;
-  assert.ok(binary, "set CONVENE_BIN to the convene binary");
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "convene-e2e-"));
-  server = spawn(binary, [], {
-    cwd: dataDir,
-    stdio: ["ignore", "inherit", "inherit"],
-    env: {
-      ...process.env,
-      CONVENE_STORAGE_PATH: path.join(dataDir, "store"),
-      CONVENE_SERVER_PORT: String(port),
-      CONVENE_RATE_LIMITS_ENABLED: "false",
-      RUST_LOG: "warn",
-    },
-  });
-  for (let i = 0; i < 200; i++) {
-    try {
-      if ((await fetch(`${base}/healthz`)).ok) break;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--use-fake-ui-for-media-stream",
-      "--use-fake-device-for-media-stream",
-      // Loopback ICE: host candidates as IP addresses, not mDNS names nobody resolves here.
-      "--disable-features=WebRtcHideLocalIpsWithMdns",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-    ],
-  });
-  fs.mkdirSync(shots, { recursive: true });
-  const registered = await api("POST", "/api/auth/register", {
+  server = await start();
+  ({ base, browser } = server);
+  const registered = await api(base, "POST", "/api/auth/register", {
     body: { email: "e2e@example.com", password: "secret123" },
   });
   assert.equal(registered.status, 201);
-  const created = await api("POST", "/api/meetings", {
+  const created = await api(base, "POST", "/api/meetings", {
     key: registered.body.apiKey,
     body: { title: "Browser check" },
   });
@@ -89,16 +30,12 @@ before(async () => {
 });
 
 after(async () => {
-  if (browser) await browser.close();
-  if (server) server.kill("SIGINT");
-  fs.rmSync(dataDir, { recursive: true, force: true });
+  if (server) await server.stop();
 });
 
 /** A person in their own browser context, on the join page, joined as `name`. */
 async function joinAs(name, { host = false, expect = "room" } = {}) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const page = await context.newPage();
-  page.on("pageerror", (err) => console.error(`[${name}] page error: ${err.message}`));
+  const page = await newPage(browser, name);
   const fragment = host ? `#admin=${encodeURIComponent(meeting.adminToken)}` : "";
   await page.goto(`${base}/join/${meeting.meetingId}${fragment}`);
   await page.waitForSelector("body[data-ready=true]");
