@@ -146,6 +146,7 @@ pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppSta
     let state = AppState::new(Services {
         meeting_lists: http::cache::VersionedCache::new(config.http.cached_meeting_lists),
         creation_turns: http::plans::CreationTurns::default(),
+        videosdk_turns: http::videosdk::SessionTurns::default(),
         hashing: http::hashing::PasswordHashing::new(config.auth.hash_permits()),
         config: Arc::new(config),
         clock,

@@ -26,7 +26,7 @@ pub use meeting::actor::{MeetingActor, MeetingMsg};
 pub use meeting::aggregate::{Meeting, MeetingStatus, Participant};
 pub use meeting::decide::{
     decide, CommandOutcome, CreateMeeting, HostAction, MeetingCommand, MeetingError,
-    ParticipantAction,
+    ParticipantAction, WaitingRule,
 };
 pub use meeting::room::{mailbox, Audience, Delivery, Inbox, Mailbox, Outbound};
 pub use registry::{MeetingRegistry, RegistryConfig};

@@ -462,9 +462,9 @@ impl SupervisorState {
 mod tests {
     use super::*;
     use crate::meeting::aggregate::MeetingStatus;
-    use crate::meeting::decide::{CreateMeeting, HostAction};
+    use crate::meeting::decide::{CreateMeeting, HostAction, WaitingRule};
     use crate::sha256_hex;
-    use convene_events::catalog::meeting::{Dialect, MeetingSettings};
+    use convene_events::catalog::meeting::{Dialect, MeetingSettings, SettingsChanged};
     use convene_events::{LogConfig, ManualClock, Workspace};
 
     const OWNER: Workspace = Workspace::Account(1);
@@ -668,6 +668,7 @@ mod tests {
             name: format!("name of {participant_id}"),
             invite_token: None,
             host_token: None,
+            waiting: WaitingRule::AsSet,
         }
     }
 
@@ -682,6 +683,77 @@ mod tests {
             });
         }
         names
+    }
+
+    #[tokio::test]
+    async fn a_joins_waiting_rule_overrides_the_setting() {
+        let f = fixture().await;
+        let id = MeetingId::generate();
+        f.registry
+            .execute(&id, create(&id), EventActor::System)
+            .await
+            .unwrap();
+        let with = |participant_id: &str, waiting| MeetingCommand::Join {
+            participant_id: participant_id.into(),
+            name: participant_id.into(),
+            invite_token: None,
+            host_token: None,
+            waiting,
+        };
+        // The waiting room is off: `Always` still waits, `AsSet` goes in.
+        let (asker_box, mut asker) = crate::mailbox(16);
+        let asked = f
+            .registry
+            .connect(
+                &id,
+                "c-asker",
+                with("asker", WaitingRule::Always),
+                EventActor::System,
+                asker_box,
+            )
+            .await;
+        assert_eq!(asked.unwrap_err(), MeetingError::InWaitingRoom);
+        assert_eq!(received(&mut asker), ["waiting-room:waiting"]);
+        let (plain_box, _plain) = crate::mailbox(16);
+        f.registry
+            .connect(&id, "c-plain", join("plain"), EventActor::System, plain_box)
+            .await
+            .unwrap();
+
+        // The waiting room is on: `Skip` goes in, `AsSet` waits.
+        let on = MeetingCommand::host(
+            OWNER,
+            "token",
+            HostAction::UpdateSettings(SettingsChanged {
+                waiting_room: Some(true),
+                ..SettingsChanged::default()
+            }),
+        );
+        f.registry
+            .execute(&id, on, EventActor::System)
+            .await
+            .unwrap();
+        let (direct_box, _direct) = crate::mailbox(16);
+        f.registry
+            .connect(
+                &id,
+                "c-direct",
+                with("direct", WaitingRule::Skip),
+                EventActor::System,
+                direct_box,
+            )
+            .await
+            .unwrap();
+        let (late_box, _late) = crate::mailbox(16);
+        let late = f
+            .registry
+            .connect(&id, "c-late", join("late"), EventActor::System, late_box)
+            .await;
+        assert_eq!(late.unwrap_err(), MeetingError::InWaitingRoom);
+        let meeting = f.registry.snapshot(&id).await.unwrap().unwrap();
+        let mut present: Vec<&str> = meeting.participants.keys().map(String::as_str).collect();
+        present.sort_unstable();
+        assert_eq!(present, ["direct", "plain"]);
     }
 
     #[tokio::test]

@@ -21,6 +21,7 @@
 //! - [`analytics_errors`]: client error reports by day (onepizza §18).
 //! - [`analytics_usage`]: feature use by day, meetings started by hour, weekly active accounts
 //!   (onepizza §18).
+//! - [`videosdk`]: VideoSDK v2 credentials, rooms, sessions and participant timelogs.
 //!
 //! Every projection can be dropped and rebuilt from sequence 1 and ends up equal to the live one.
 
@@ -34,6 +35,7 @@ pub mod meeting_directory;
 pub mod runner;
 pub mod staged;
 pub mod time_index;
+pub mod videosdk;
 pub mod webhooks;
 
 pub use accounts_directory::{
@@ -51,6 +53,7 @@ pub use runner::{
 };
 pub use staged::Staged;
 pub use time_index::TimeIndex;
+pub use videosdk::VideoSdk;
 pub use webhooks::{WebhookRow, Webhooks};
 
 /// bincode for rows: fixed internal records that can always be rebuilt from the log.

@@ -9,7 +9,7 @@ use tokio::sync::watch;
 use crate::staged::{read_checkpoint, Staged};
 use crate::{
     AccountsDirectory, AnalyticsErrors, AnalyticsUsage, EventFeed, History, Ledger,
-    MeetingDirectory, TimeIndex, Webhooks,
+    MeetingDirectory, TimeIndex, VideoSdk, Webhooks,
 };
 
 /// A read model folded from the log into its own tree.
@@ -71,6 +71,7 @@ pub struct Projections {
     ledger: Ledger,
     analytics_errors: AnalyticsErrors,
     analytics_usage: AnalyticsUsage,
+    videosdk: VideoSdk,
 }
 
 impl Projections {
@@ -85,6 +86,7 @@ impl Projections {
         let ledger = Ledger::open(log.db())?;
         let analytics_errors = AnalyticsErrors::open(log.db())?;
         let analytics_usage = AnalyticsUsage::open(log.db())?;
+        let videosdk = VideoSdk::open(log.db())?;
         let running = vec![
             spawn::<MeetingDirectory>(log, meetings.tree().clone())?,
             spawn::<AccountsDirectory>(log, accounts.tree().clone())?,
@@ -95,6 +97,7 @@ impl Projections {
             spawn::<Ledger>(log, ledger.tree().clone())?,
             spawn::<AnalyticsErrors>(log, analytics_errors.tree().clone())?,
             spawn::<AnalyticsUsage>(log, analytics_usage.tree().clone())?,
+            spawn::<VideoSdk>(log, videosdk.tree().clone())?,
         ];
         Ok(Self {
             running: Arc::new(running),
@@ -107,6 +110,7 @@ impl Projections {
             ledger,
             analytics_errors,
             analytics_usage,
+            videosdk,
         })
     }
 
@@ -144,6 +148,10 @@ impl Projections {
 
     pub fn analytics_usage(&self) -> &AnalyticsUsage {
         &self.analytics_usage
+    }
+
+    pub fn videosdk(&self) -> &VideoSdk {
+        &self.videosdk
     }
 
     /// Follows a projection's position (`TREE` names it); `None` for an unknown name.
@@ -321,7 +329,7 @@ impl Fold {
 }
 
 /// Every projection the server runs, in the order they start.
-pub fn all_folds() -> [Fold; 9] {
+pub fn all_folds() -> [Fold; 10] {
     [
         Fold::of::<MeetingDirectory>(),
         Fold::of::<AccountsDirectory>(),
@@ -332,6 +340,7 @@ pub fn all_folds() -> [Fold; 9] {
         Fold::of::<Ledger>(),
         Fold::of::<AnalyticsErrors>(),
         Fold::of::<AnalyticsUsage>(),
+        Fold::of::<VideoSdk>(),
     ]
 }
 

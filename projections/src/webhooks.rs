@@ -34,6 +34,9 @@ pub struct WebhookRow {
     pub created_seq: u64,
     /// Why it no longer receives deliveries, if it does not.
     pub disabled: Option<String>,
+    /// A VideoSDK room's webhook: only that room's sessions, in VideoSDK's shape. Such an
+    /// endpoint is not in its workspace's list (the native API does not show it).
+    pub videosdk_room: Option<String>,
 }
 
 fn row_key(webhook_id: u64) -> Vec<u8> {
@@ -104,6 +107,8 @@ impl Webhooks {
 
 impl Projection for Webhooks {
     const TREE: &'static str = "proj/webhooks";
+    /// 2: rows name the VideoSDK room of a room's webhook.
+    const VERSION: u32 = 2;
 
     fn apply(staged: &mut Staged<'_>, envelope: &Envelope) -> Result<(), ProjectionError> {
         let Some(webhook_id) = webhook_id_of(&envelope.stream) else {
@@ -123,7 +128,9 @@ impl Projection for Webhooks {
             .transpose()?;
         let row = match (event, current) {
             (WebhookEvent::Created(created), _) => {
-                staged.insert(list_key(created.workspace, webhook_id), Vec::new());
+                if created.videosdk_room.is_none() {
+                    staged.insert(list_key(created.workspace, webhook_id), Vec::new());
+                }
                 WebhookRow {
                     webhook_id,
                     workspace: created.workspace,
@@ -134,6 +141,7 @@ impl Projection for Webhooks {
                     created_at: envelope.at,
                     created_seq: envelope.seq,
                     disabled: None,
+                    videosdk_room: created.videosdk_room,
                 }
             }
             (WebhookEvent::SecretRotated(rotated), Some(mut row)) => {

@@ -197,7 +197,7 @@ fn by_session(caller: &Caller, state: &AppState) -> Result<Principal, ApiError> 
 
 /// 403 for a deactivated account, and for a member of a company whose owner is deactivated
 /// (the organization is).
-fn ensure_active(state: &AppState, account: &AccountRow) -> Result<(), ApiError> {
+pub(crate) fn ensure_active(state: &AppState, account: &AccountRow) -> Result<(), ApiError> {
     if !account.active {
         return Err(ApiError::AccountInactive);
     }

@@ -331,70 +331,83 @@ pub(super) struct Created {
 
 /// Creates a meeting through its actor and waits until the read models show it.
 pub(super) async fn create(state: &AppState, new: NewMeeting) -> Result<Created, ApiError> {
-    let random_token = AdminToken::generate();
+    let admin_token = AdminToken::generate();
     // Ids are random; a collision with an existing meeting is astronomically rare but possible,
     // and the actor refuses it, so draw again.
     for _ in 0..3 {
-        let meeting_id = MeetingId::generate();
-        let admin_token = random_token.expose().to_owned();
-        if let Some(ends_at) = new.ends_at {
-            let scheduled = MeetingEndScheduled {
-                meeting_id: meeting_id.clone(),
-                ends_at,
-            };
-            match state
-                .log
-                .append_to(
-                    meeting_end_stream(&meeting_id),
-                    ExpectedVersion::NoStream,
-                    vec![scheduled.to_new_event(new.actor.clone())],
-                )
-                .await
-            {
-                Ok(_) => {}
-                Err(AppendError::Conflict { .. }) => continue,
-                Err(AppendError::Closed) => {
-                    return Err(ApiError::Unavailable("the server is shutting down".into()))
-                }
-                Err(err) => return Err(ApiError::Unexpected(err.to_string())),
-            }
-        }
-        let command = MeetingCommand::Create(CreateMeeting {
-            meeting_id: meeting_id.clone(),
-            workspace: new.workspace,
-            title: new.title.clone(),
-            scheduled_at: new.scheduled_at,
-            settings: new.settings.clone(),
-            admin_token_sha256: convene_actors::sha256_hex(&admin_token),
-            via: new.via,
-        });
-        match state
-            .registry
-            .execute(&meeting_id, command, new.actor.clone())
-            .await
+        if let Some(created) =
+            create_with_id(state, &new, MeetingId::generate(), admin_token.expose()).await?
         {
-            Ok(outcome) => {
-                state.caught_up(outcome.last_seq).await?;
-                let created_seq = state
-                    .log
-                    .seq_of(&meeting_id.stream(), 1)
-                    .map_err(|e| ApiError::Unexpected(e.to_string()))?
-                    .ok_or_else(|| {
-                        ApiError::Unexpected(format!("meeting {meeting_id} has no first event"))
-                    })?;
-                return Ok(Created {
-                    meeting: outcome.meeting,
-                    admin_token,
-                    created_seq,
-                });
-            }
-            Err(MeetingError::AlreadyExists) => continue,
-            Err(err) => return Err(err.into()),
+            return Ok(created);
         }
     }
     Err(ApiError::Unexpected(
         "three meeting id collisions in a row".into(),
     ))
+}
+
+/// Creates a meeting with the id and admin token given (a dialect that must name the meeting
+/// before it exists: VideoSDK's session); `None` when the id is taken already.
+pub(super) async fn create_with_id(
+    state: &AppState,
+    new: &NewMeeting,
+    meeting_id: MeetingId,
+    admin_token: &str,
+) -> Result<Option<Created>, ApiError> {
+    if let Some(ends_at) = new.ends_at {
+        let scheduled = MeetingEndScheduled {
+            meeting_id: meeting_id.clone(),
+            ends_at,
+        };
+        match state
+            .log
+            .append_to(
+                meeting_end_stream(&meeting_id),
+                ExpectedVersion::NoStream,
+                vec![scheduled.to_new_event(new.actor.clone())],
+            )
+            .await
+        {
+            Ok(_) => {}
+            Err(AppendError::Conflict { .. }) => return Ok(None),
+            Err(AppendError::Closed) => {
+                return Err(ApiError::Unavailable("the server is shutting down".into()))
+            }
+            Err(err) => return Err(ApiError::Unexpected(err.to_string())),
+        }
+    }
+    let command = MeetingCommand::Create(CreateMeeting {
+        meeting_id: meeting_id.clone(),
+        workspace: new.workspace,
+        title: new.title.clone(),
+        scheduled_at: new.scheduled_at,
+        settings: new.settings.clone(),
+        admin_token_sha256: convene_actors::sha256_hex(admin_token),
+        via: new.via,
+    });
+    match state
+        .registry
+        .execute(&meeting_id, command, new.actor.clone())
+        .await
+    {
+        Ok(outcome) => {
+            state.caught_up(outcome.last_seq).await?;
+            let created_seq = state
+                .log
+                .seq_of(&meeting_id.stream(), 1)
+                .map_err(|e| ApiError::Unexpected(e.to_string()))?
+                .ok_or_else(|| {
+                    ApiError::Unexpected(format!("meeting {meeting_id} has no first event"))
+                })?;
+            Ok(Some(Created {
+                meeting: outcome.meeting,
+                admin_token: admin_token.to_owned(),
+                created_seq,
+            }))
+        }
+        Err(MeetingError::AlreadyExists) => Ok(None),
+        Err(err) => Err(err.into()),
+    }
 }
 
 /// A list entry (onepizza §3 `GET /api/meetings`).

@@ -41,6 +41,7 @@ pub mod reply;
 pub mod router;
 pub mod server;
 pub mod sessions;
+pub mod videosdk;
 pub mod web;
 pub mod webhooks;
 
@@ -94,6 +95,8 @@ pub struct Services {
     pub meeting_lists: cache::VersionedCache<Workspace, bytes::Bytes>,
     /// Per-workspace turns at creating a meeting under a monthly quota.
     pub creation_turns: plans::CreationTurns,
+    /// Per-room turns at opening a VideoSDK session.
+    pub videosdk_turns: videosdk::SessionTurns,
     /// Webhook delivery: attempts for the API, redelivery; its engine runs beside the server.
     pub webhooks: crate::webhooks::delivery::Delivery,
     /// When the server started (for uptime).
@@ -144,6 +147,7 @@ pub fn route_table(state: &AppState) -> Router {
     analytics::routes(state, &mut router);
     plans::routes(state, &mut router);
     edcast::routes(state, &mut router);
+    videosdk::routes(state, &mut router);
     controls::routes(state, &mut router);
     ice::routes(state, &mut router);
     router

@@ -139,6 +139,8 @@ pub fn document(config: &Config) -> Value {
     let mut api = NativeApi::openapi();
     // The EdCast dialect's operations, with their own schemas and error body.
     api.merge(super::edcast::EdCastApi::openapi());
+    // The VideoSDK dialect's, with its JWT scheme and `{message, code, httpStatus}` errors.
+    api.merge(super::videosdk::VideoSdkApi::openapi());
     let mut document = serde_json::to_value(api).expect("a document serializes");
     add_components(&mut document);
     add_shared_responses(&mut document);
@@ -183,6 +185,10 @@ fn add_components(document: &mut Value) {
             "admin_token": {
                 "type": "apiKey", "in": "header", "name": "x-admin-token",
                 "description": "the meeting's admin token, returned when the meeting was created"
+            },
+            "videosdk_token": {
+                "type": "apiKey", "in": "header", "name": "authorization",
+                "description": "a VideoSDK JWT (HS256, signed with the secret of POST /api/user/videosdk-credentials), with or without `Bearer `"
             }
         }),
     );
@@ -222,7 +228,7 @@ fn add_shared_responses(document: &mut Value) {
         let Some(item) = item.as_object_mut() else {
             continue;
         };
-        let rate_limited = path.starts_with("/api/");
+        let rate_limited = path.starts_with("/api/") || path.starts_with("/v2/");
         for operation in item.values_mut().filter_map(Value::as_object_mut) {
             let has_body = operation.contains_key("requestBody");
             let has_query = operation

@@ -34,7 +34,7 @@ pub enum Group {
     Password,
     /// Guest meeting creation.
     Guest,
-    /// Everything else under /api.
+    /// Everything else under /api, and the VideoSDK dialect's /v2.
     Api,
 }
 
@@ -148,7 +148,7 @@ pub fn group_of(method: &Method, path: &str) -> Option<Group> {
         (_, "/api/auth/forgot-password" | "/api/auth/reset-password") => Some(Group::Password),
         (&Method::POST, "/api/meetings/guest") => Some(Group::Guest),
         (&Method::OPTIONS, _) => None,
-        (_, path) if path.starts_with("/api/") => Some(Group::Api),
+        (_, path) if path.starts_with("/api/") || path.starts_with("/v2/") => Some(Group::Api),
         _ => None,
     }
 }
@@ -216,7 +216,7 @@ pub fn preflight(config: &Config, origin: Option<&str>) -> Response {
     );
     headers.insert(
         "access-control-allow-headers",
-        HeaderValue::from_static("content-type, x-api-key, x-admin-token"),
+        HeaderValue::from_static("content-type, x-api-key, x-admin-token, authorization"),
     );
     headers.insert("access-control-max-age", HeaderValue::from_static("600"));
     add_cors_headers(config, origin, &mut response);

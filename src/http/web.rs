@@ -69,9 +69,7 @@ fn find(name: &str) -> Option<(&'static Asset, &'static str)> {
 /// The asset, or 304 when the client holds this version already.
 fn serve(name: &str, if_none_match: Option<String>) -> Response {
     let Some((asset, etag)) = find(name) else {
-        let mut response = Response::new("not found".into());
-        *response.status_mut() = StatusCode::NOT_FOUND;
-        return response;
+        return super::error::ApiError::NotFound("asset not found").into_response();
     };
     let cache = if asset.content_type.starts_with("text/html") {
         "no-cache"
@@ -168,7 +166,7 @@ pub(super) fn join_page(if_none_match: Option<String>) -> Response {
     responses(
         (status = 200, description = "the file", content_type = "text/javascript"),
         (status = 304, description = "the client's copy is current (If-None-Match)"),
-        (status = 404, description = "no such file", content_type = "text/plain"),
+        (status = 404, description = "no such file", body = super::error::ErrorBody),
     )
 )]
 pub(super) fn asset(file: &str, if_none_match: Option<String>) -> Response {

@@ -227,6 +227,7 @@ pub(super) async fn create_webhook(
         url: request.url,
         events,
         secret: secret.clone(),
+        videosdk_room: None,
     };
     let outcome = state
         .log

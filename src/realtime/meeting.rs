@@ -10,6 +10,7 @@ use std::num::NonZeroU32;
 
 use convene_actors::{
     Audience, Delivery, HostAction, Mailbox, MeetingCommand, Outbound, ParticipantAction,
+    WaitingRule,
 };
 use convene_events::catalog::meeting::SettingsChanged;
 use convene_events::{Actor, MeetingId, Workspace};
@@ -73,6 +74,11 @@ struct JoinMeeting {
     /// Convene's name for the token of an invite link (`?invite=`); `invite` is accepted too.
     #[serde(alias = "invite")]
     invite_token: Option<String>,
+    /// A VideoSDK token: `meetingId` is then the roomId or customRoomId
+    /// (`crate::http::videosdk::join`).
+    token: Option<String>,
+    /// With a VideoSDK token: the participant id to join as.
+    participant_id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -261,13 +267,36 @@ impl MeetingSession {
         if self.presence.is_some() {
             return Err(refuse("already in a meeting: leave it first"));
         }
-        let meeting_id =
-            MeetingId::parse(&request.meeting_id).map_err(|_| refuse("meeting not found"))?;
         let name = self.display_name(&request.name)?;
-        let host_token = match (request.is_admin, request.admin_token) {
-            (true, Some(token)) => Some(token),
-            (true, None) => return Err(refuse("adminToken is required to join as host")),
-            (false, _) => None,
+        let (meeting_id, host_token, participant_id, waiting) = match &request.token {
+            Some(token) => {
+                let join = crate::http::videosdk::join::admit(
+                    &self.state,
+                    token,
+                    &request.meeting_id,
+                    request.participant_id.as_deref(),
+                )
+                .await
+                .map_err(|err| refuse(err.message()))?;
+                (
+                    join.meeting_id,
+                    join.host_token,
+                    join.participant_id,
+                    join.waiting,
+                )
+            }
+            None => {
+                let meeting_id = MeetingId::parse(&request.meeting_id)
+                    .map_err(|_| refuse("meeting not found"))?;
+                let host_token = match (request.is_admin, request.admin_token) {
+                    (true, Some(token)) => Some(token),
+                    (true, None) => return Err(refuse("adminToken is required to join as host")),
+                    (false, _) => None,
+                };
+                let participant_id =
+                    crate::domain::SecretToken::generate().expose()[..12].to_owned();
+                (meeting_id, host_token, participant_id, WaitingRule::AsSet)
+            }
         };
         // One meeting at a time, waiting rooms included: a client queued in another meeting
         // leaves that queue (its hosts are told) before it asks to join here. Asking again
@@ -280,12 +309,12 @@ impl MeetingSession {
                 .registry
                 .stop_waiting(&queued_in, &self.client_id);
         }
-        let participant_id = crate::domain::SecretToken::generate().expose()[..12].to_owned();
         let command = MeetingCommand::Join {
             participant_id: participant_id.clone(),
             name: name.clone(),
             invite_token: request.invite_token,
             host_token: host_token.clone(),
+            waiting,
         };
         let actor = Actor::Participant {
             meeting_id: meeting_id.to_string(),

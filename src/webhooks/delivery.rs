@@ -238,9 +238,7 @@ impl Delivery {
                 let Some(envelope) = self.read(seq) else {
                     return;
                 };
-                let subscribed =
-                    event_name(&envelope.kind).filter(|name| row.events.iter().any(|e| e == name));
-                if let Some(name) = subscribed {
+                if let Some(name) = self.subscribed(&row, &envelope).await {
                     if !self
                         .deliver_until_accepted(webhook_id, &envelope, name)
                         .await
@@ -253,6 +251,16 @@ impl Delivery {
                     return;
                 }
             }
+        }
+    }
+
+    /// The name `envelope` is delivered under to this endpoint, if it subscribed to it.
+    async fn subscribed(&self, row: &WebhookRow, envelope: &Envelope) -> Option<&'static str> {
+        match &row.videosdk_room {
+            Some(room) => {
+                super::videosdk::subscribed(&self.projections, room, &row.events, envelope).await
+            }
+            None => event_name(&envelope.kind).filter(|name| row.events.iter().any(|e| e == name)),
         }
     }
 
@@ -334,7 +342,13 @@ impl Delivery {
             .map_err(|e| e.to_string())?
             .first()
             == Some(&seq);
-        let Some(name) = event_name(&envelope.kind).filter(|_| in_workspace) else {
+        let name = match &row.videosdk_room {
+            Some(room) => {
+                super::videosdk::subscribed(&self.projections, room, &row.events, &envelope).await
+            }
+            None => event_name(&envelope.kind),
+        };
+        let Some(name) = name.filter(|_| in_workspace) else {
             return Ok(None);
         };
         Ok(Some(self.attempt(row, &envelope, name, true).await.0))
@@ -403,7 +417,11 @@ impl Delivery {
         now_ms: i64,
     ) -> Result<reqwest::Response, String> {
         let url = target::check(&row.url, self.config.allow_private_targets).await?;
-        let body = serde_json::to_vec(&self.body(envelope, name).await).expect("json");
+        let body = match &row.videosdk_room {
+            Some(room) => super::videosdk::body(&self.projections, room, envelope, name),
+            None => self.body(envelope, name).await,
+        };
+        let body = serde_json::to_vec(&body).expect("json");
         let id = format!("msg_{}", envelope.seq);
         let timestamp = now_ms / 1000;
         let mut secrets = vec![row.secret.as_str()];

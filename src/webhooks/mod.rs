@@ -11,6 +11,7 @@
 pub mod delivery;
 pub mod signing;
 pub mod target;
+pub mod videosdk;
 
 /// The events an endpoint can subscribe to, and the log kinds they stand for.
 pub const EVENTS: [(&str, &[&str]); 6] = [

@@ -282,6 +282,7 @@ async fn join(app: &TestApp, meeting_id: &str, participant_id: &str, name: &str)
         name: name.into(),
         invite_token: None,
         host_token: None,
+        waiting: convene_actors::WaitingRule::AsSet,
     };
     let outcome = app
         .state()

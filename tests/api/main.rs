@@ -21,5 +21,6 @@ mod scheduling;
 mod sessions;
 mod socketio;
 mod socketio_client;
+mod videosdk;
 mod webhooks;
 mod ws;

@@ -115,8 +115,12 @@ async fn every_ref_resolves_and_every_operation_documents_its_success() {
     for (path, item) in document["paths"].as_object().unwrap() {
         for (method, operation) in item.as_object().unwrap() {
             let responses = operation["responses"].as_object().unwrap();
+            // An operation Convene cannot perform (VideoSDK's recordings, RTMP and HLS, which
+            // need a media server) documents its 501 instead of a success.
             assert!(
-                responses.keys().any(|status| status.starts_with('2')),
+                responses
+                    .keys()
+                    .any(|status| status.starts_with('2') || status == "501"),
                 "{method} {path} documents no success"
             );
         }

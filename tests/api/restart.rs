@@ -77,6 +77,7 @@ async fn participants_do_not_outlive_a_restart() {
         name: "Ghost".into(),
         invite_token: None,
         host_token: None,
+        waiting: convene_actors::WaitingRule::AsSet,
     };
     let outcome = app
         .state()

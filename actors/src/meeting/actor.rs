@@ -17,7 +17,7 @@ use convene_events::catalog::meeting::{
 use serde_json::json;
 
 use super::aggregate::{apply, fold, Meeting, MeetingStatus};
-use super::decide::{decide, CommandOutcome, MeetingCommand, MeetingError};
+use super::decide::{decide, CommandOutcome, MeetingCommand, MeetingError, WaitingRule};
 use super::room::{announcements, Audience, Delivery, Mailbox, Outbound, Room};
 use crate::registry::RegistryContext;
 
@@ -446,15 +446,20 @@ impl MeetingState {
         let MeetingCommand::Join {
             invite_token,
             host_token,
+            waiting,
             ..
         } = command
         else {
             return false;
         };
-        let waiting_room = self
-            .meeting
-            .as_ref()
-            .is_some_and(|m| m.settings.waiting_room && m.status == MeetingStatus::Active);
+        let waiting_room = self.meeting.as_ref().is_some_and(|m| {
+            let applies = match waiting {
+                WaitingRule::AsSet => m.settings.waiting_room,
+                WaitingRule::Skip => false,
+                WaitingRule::Always => true,
+            };
+            applies && m.status == MeetingStatus::Active
+        });
         waiting_room
             && invite_token.is_none()
             && host_token.is_none()

@@ -44,6 +44,9 @@ pub enum MeetingCommand {
         name: String,
         invite_token: Option<String>,
         host_token: Option<String>,
+        /// Whether the waiting room applies (the meeting's setting, unless the joiner's
+        /// credential says otherwise).
+        waiting: WaitingRule,
     },
     /// Something a participant does in the meeting, to themselves or to everyone.
     Participant {
@@ -69,6 +72,18 @@ pub enum MeetingCommand {
     /// The scheduler: the meeting's end time (logged beside it as `meeting_end.scheduled`) has
     /// come. The time index knows that time, not the meeting, so the scheduler is trusted.
     EndOnTimeLimit,
+}
+
+/// Whether a join goes through the waiting room (onepizza §11). Host and invite joins never do.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum WaitingRule {
+    /// As the meeting's `waiting_room` setting says.
+    #[default]
+    AsSet,
+    /// Never: the joiner's credential admits them (a VideoSDK `allow_join` token).
+    Skip,
+    /// Always, even with the setting off: a host must let them in (a VideoSDK `ask_join` token).
+    Always,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -185,6 +200,7 @@ pub fn decide(
             name,
             invite_token,
             host_token,
+            ..
         } => join(
             existing(state)?,
             participant_id,
@@ -525,6 +541,7 @@ mod tests {
             name: format!("name of {id}"),
             invite_token: None,
             host_token: None,
+            waiting: WaitingRule::AsSet,
         }
     }
 
@@ -534,6 +551,7 @@ mod tests {
             name: id.into(),
             invite_token: None,
             host_token: Some(token.into()),
+            waiting: WaitingRule::AsSet,
         }
     }
 
@@ -550,6 +568,7 @@ mod tests {
             name: id.into(),
             invite_token: Some(token.into()),
             host_token: None,
+            waiting: WaitingRule::AsSet,
         }
     }
 

@@ -12,6 +12,7 @@ pub mod meeting;
 pub mod meeting_end;
 pub mod session;
 pub mod telemetry;
+pub mod videosdk;
 pub mod webhook;
 
 /// Declares an enum over a set of [`DomainEvent`](crate::DomainEvent) structs with `kind`,

@@ -16,6 +16,10 @@ pub struct WebhookCreated {
     pub events: Vec<String>,
     /// The signing secret (`whsec_…`). Kept, not hashed: every delivery is signed with it.
     pub secret: String,
+    /// Set for a VideoSDK room's webhook: only that room's sessions are delivered, under
+    /// VideoSDK's event names and payload shape. Absent in events written before the dialect.
+    #[serde(default)]
+    pub videosdk_room: Option<String>,
 }
 
 impl DomainEvent for WebhookCreated {

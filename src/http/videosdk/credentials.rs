@@ -1,0 +1,136 @@
+//! `POST /api/user/videosdk-credentials`: a VideoSDK API key and secret for the account. A
+//! native endpoint (session or `X-API-Key`, native errors); the secret is shown once.
+//!
+//! The pair is logged as `videosdk.credential_created` in the account's stream. The secret is
+//! kept, not hashed — every token's HS256 signature is checked with it — and no API shows it
+//! again (the event feed and audit endpoints show meeting streams only).
+
+use convene_events::catalog::videosdk::CredentialCreated;
+use convene_events::ids::account_stream;
+use convene_events::{AppendError, DomainEvent, ExpectedVersion};
+use rand::Rng;
+use serde::Serialize;
+use utoipa::ToSchema;
+use warp::http::Method;
+use warp::reply::Response;
+use warp::Filter;
+
+use crate::domain::SecretToken;
+use crate::http::auth::{authenticate, caller, Caller};
+use crate::http::body::{limited, parse_json};
+use crate::http::error::{respond, ApiError, ErrorBody};
+use crate::http::router::Router;
+use crate::http::{reply, with_state, AppState};
+
+pub fn routes(state: &AppState, router: &mut Router) {
+    let body_limit = state.config.limits.body_bytes;
+    router.route(
+        Method::POST,
+        "/api/user/videosdk-credentials",
+        warp::path!("api" / "user" / "videosdk-credentials")
+            .and(warp::post())
+            .and(with_state(state.clone()))
+            .and(caller())
+            .and(limited(body_limit))
+            .then(|state, caller, body: bytes::Bytes| async move {
+                respond(create_credential(state, caller, &body).await)
+            }),
+    );
+}
+
+/// No fields: an empty body or `{}`.
+#[derive(serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = VsdkCredentialRequest)]
+pub(super) struct CredentialRequest {}
+
+/// `201`: the pair, the secret shown only here.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = VsdkCredential)]
+pub struct CredentialView {
+    /// The JWT's `apikey` claim.
+    #[schema(example = "3f0e8e5c-2b7a-4c1e-9d2f-6a1b2c3d4e5f")]
+    api_key: String,
+    /// Signs the tokens (HS256). Shown once.
+    secret: String,
+    #[schema(example = "store the secret now: it is not shown again")]
+    message: String,
+}
+
+/// A fresh API key: 16 random bytes as a version-4 UUID.
+fn new_api_key() -> String {
+    let mut bytes: [u8; 16] = rand::rng().random();
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex = crate::domain::to_hex(&bytes);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
+}
+
+/// Creates a VideoSDK API key and secret for the account; tokens signed with it act in the
+/// account's workspace (its company's, for a member).
+#[utoipa::path(
+    post, path = "/api/user/videosdk-credentials", tag = "videosdk",
+    request_body = Option<CredentialRequest>,
+    security(("api_key" = []), ("session" = [])),
+    responses(
+        (status = 201, description = "created; the secret is shown only here", body = CredentialView),
+        (status = 403, description = "the account is inactive, or a cookie request from another origin", body = ErrorBody),
+    )
+)]
+pub(super) async fn create_credential(
+    state: AppState,
+    caller: Caller,
+    body: &[u8],
+) -> Result<Response, ApiError> {
+    let principal = authenticate(&caller, &state)?;
+    let _: CredentialRequest = parse_json(body)?;
+    let created = CredentialCreated {
+        api_key: new_api_key(),
+        secret: SecretToken::generate().expose().to_owned(),
+    };
+    let outcome = state
+        .log
+        .append_to(
+            account_stream(principal.account_id()),
+            ExpectedVersion::Any,
+            vec![created.to_new_event(principal.actor())],
+        )
+        .await
+        .map_err(|err| match err {
+            AppendError::Closed => ApiError::Unavailable("the server is shutting down".into()),
+            other => ApiError::Unexpected(other.to_string()),
+        })?;
+    state.caught_up(outcome.last_seq).await?;
+    tracing::info!(
+        account_id = principal.account_id(),
+        api_key = %created.api_key,
+        "videosdk credential created"
+    );
+    Ok(reply::created(&CredentialView {
+        api_key: created.api_key,
+        secret: created.secret,
+        message: "store the secret now: it is not shown again".into(),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_keys_are_version_4_uuids() {
+        let key = new_api_key();
+        assert_eq!(key.len(), 36);
+        assert_eq!(key.as_bytes()[14], b'4');
+        assert!(matches!(key.as_bytes()[19], b'8' | b'9' | b'a' | b'b'));
+        assert_ne!(key, new_api_key());
+    }
+}
