@@ -223,18 +223,26 @@ fn is_safe(method: &Method) -> bool {
     matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
-/// Origin (or, failing that, Referer) must be app_url or one of allowed_origins. A request
-/// with neither is refused too: every browser sends Origin on cross-origin and same-origin
-/// POSTs, so only non-browser clients omit both, and those should use an API key.
+/// Origin (or, failing that, Referer) must be app_url, one of allowed_origins, or this very
+/// server as the request names it (an Origin whose host and port are the request's Host: the
+/// page was served from here, e.g. the dashboard opened at 127.0.0.1 while app_url says
+/// localhost). A request with neither header is refused too: every browser sends Origin on
+/// cross-origin and same-origin POSTs, so only non-browser clients omit both, and those should
+/// use an API key. (A DNS-rebound attacker page would match its own Host, but the browser sends
+/// it no cookie of this site's, so it has no session to ride.)
 fn check_same_origin(caller: &Caller, state: &AppState) -> Result<(), ApiError> {
     let origin = caller
         .header("origin")
         .map(str::to_owned)
         .or_else(|| caller.header("referer").and_then(origin_of));
     let config = &state.config;
+    let host = caller.header("host");
     let allowed = |origin: &str| {
         origin_of(&config.server.app_url).as_deref() == Some(origin)
             || is_allowed_origin(config, origin)
+            || origin
+                .split_once("://")
+                .is_some_and(|(_, authority)| Some(authority) == host)
     };
     match origin {
         Some(origin) if allowed(&origin) => Ok(()),

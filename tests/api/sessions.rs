@@ -114,6 +114,31 @@ async fn a_session_works_wherever_a_key_does_but_cross_site_writes_are_refused()
         .unwrap();
     assert_eq!(response.status(), StatusCode::CREATED);
 
+    // A page this server served under another name than app_url (the dashboard opened at
+    // 127.0.0.1:<port>) is this site too: its Origin is the request's Host.
+    let own = app.address.clone();
+    let response = app
+        .client
+        .post(app.url("/api/meetings"))
+        .header("cookie", &session)
+        .header("origin", &own)
+        .json(&json!({"title": "From 127.0.0.1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    // Another port on the same address is another origin.
+    let response = app
+        .client
+        .post(app.url("/api/meetings"))
+        .header("cookie", &session)
+        .header("origin", "http://127.0.0.1:1")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+
     // The same request from another site, or with no origin at all, is refused.
     let response = app
         .client
@@ -161,7 +186,7 @@ async fn a_session_works_wherever_a_key_does_but_cross_site_writes_are_refused()
         .json()
         .await
         .unwrap();
-    assert_eq!(list["meetings"].as_array().unwrap().len(), 2);
+    assert_eq!(list["meetings"].as_array().unwrap().len(), 3);
 }
 
 #[tokio::test]

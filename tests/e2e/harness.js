@@ -1,6 +1,7 @@
 // The real server and a real browser for the browser tests: Convene from $CONVENE_BIN on a free
-// port with a fresh data directory (an administrator configured, cookie writes allowed from
-// that origin), and Debian's chromium through playwright-core with a fake camera and
+// port with a fresh data directory (an administrator configured, otherwise the defaults: the
+// dashboard at 127.0.0.1:<port> is not the default app_url, so its cookie writes pass as
+// same-host requests), and Debian's chromium through playwright-core with a fake camera and
 // microphone.
 const assert = require("node:assert/strict");
 const { spawn } = require("node:child_process");
@@ -35,7 +36,6 @@ async function start() {
       ...process.env,
       CONVENE_STORAGE_PATH: path.join(dataDir, "store"),
       CONVENE_SERVER_PORT: String(port),
-      CONVENE_SERVER_APP_URL: base,
       CONVENE_RATE_LIMITS_ENABLED: "false",
       CONVENE_AUTH_ADMIN_EMAIL: admin.email,
       CONVENE_AUTH_ADMIN_PASSWORD: admin.password,
