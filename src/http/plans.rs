@@ -10,7 +10,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use convene_actors::AccountCommand;
+use convene_actors::{AccountCommand, MeetingCommand, MeetingError};
+use convene_events::catalog::account::CompanyRole;
 use convene_events::Workspace;
 use convene_projections::calendar_month;
 use serde::{Deserialize, Serialize};
@@ -228,7 +229,8 @@ pub(super) async fn assign_plan(
 }
 
 /// Deactivates an account: its keys and sessions are refused with 403 (and so are those of its
-/// company's members, when it owns one) until it is reactivated; administrators only.
+/// company's members, when it owns one) until it is reactivated, and its running and scheduled
+/// meetings end (its company's too, when it owns one); administrators only.
 #[utoipa::path(
     post, path = "/admin/api/accounts/{accountId}/deactivate", tag = "plans",
     security(("api_key" = []), ("session" = [])),
@@ -259,12 +261,55 @@ pub(super) async fn deactivate(
         reason: request.reason,
     };
     let standing = run(&state, account_id, command, principal.actor()).await?;
+    let ended = end_running_meetings(&state, account_id, principal.actor()).await?;
     tracing::info!(
         account_id,
         admin_id = principal.account_id(),
+        meetings_ended = ended,
         "account deactivated"
     );
     Ok(reply::ok(&standing))
+}
+
+/// A deactivated account's meetings stop with it: those of its own workspace and, if it owns a
+/// company (whose members it blocks too), the company's. Each is ended by its owning workspace
+/// (as EdCast's DELETE does), logged under the administrator; scheduled ones are cancelled.
+/// A member's deactivation leaves the company's meetings alone. Returns how many ended.
+async fn end_running_meetings(
+    state: &AppState,
+    account_id: u64,
+    admin: convene_events::Actor,
+) -> Result<usize, ApiError> {
+    let account = state.projections.accounts().account(account_id)?;
+    let mut workspaces = vec![Workspace::Account(account_id)];
+    if let Some((company_id, CompanyRole::Owner)) = account.and_then(|a| a.company) {
+        workspaces.push(Workspace::Company(company_id));
+    }
+    let mut ended = 0;
+    let mut last_seq = 0;
+    for workspace in workspaces {
+        for row in state.projections.meetings().live(workspace)? {
+            let Ok(meeting_id) = convene_events::MeetingId::parse(&row.meeting_id) else {
+                continue;
+            };
+            let command = MeetingCommand::EndByOwner { workspace };
+            match state
+                .registry
+                .execute(&meeting_id, command, admin.clone())
+                .await
+            {
+                Ok(outcome) => {
+                    ended += 1;
+                    last_seq = last_seq.max(outcome.last_seq);
+                }
+                // Ended meanwhile (by its host, its time limit): nothing left to stop.
+                Err(MeetingError::AlreadyEnded | MeetingError::NotFound) => {}
+                Err(err) => return Err(err.into()),
+            }
+        }
+    }
+    state.caught_up(last_seq).await?;
+    Ok(ended)
 }
 
 /// Reactivates a deactivated account; administrators only.

@@ -426,6 +426,14 @@ async fn a_deactivated_account_is_refused_everywhere_until_reactivated() {
     let key = app.register("org@example.com").await;
     let id = account_id(&app, "org@example.com").await;
     let deactivate = format!("/admin/api/accounts/{id}/deactivate");
+    // A meeting running and one scheduled: they stop with the account.
+    let running = app.create_meeting(&key, &json!({"title": "Running"})).await;
+    let later = app
+        .create_meeting(
+            &key,
+            &json!({"title": "Later", "scheduledAt": "2026-05-01T10:00:00Z"}),
+        )
+        .await;
 
     let response = app.post_json(&deactivate, Some(&key), &json!({})).await;
     assert_error(response, StatusCode::FORBIDDEN, "administrators only").await;
@@ -436,6 +444,30 @@ async fn a_deactivated_account_is_refused_everywhere_until_reactivated() {
         body,
         json!({"accountId": id, "plan": "credits", "active": false})
     );
+    for (meeting, status) in [(&running, "ended"), (&later, "ended")] {
+        let row = app
+            .state()
+            .projections
+            .meetings()
+            .get(meeting["meetingId"].as_str().unwrap())
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.status.as_str(), status, "{}", meeting["title"]);
+    }
+    let events: Value = app
+        .get(
+            &format!(
+                "/api/meetings/{}/events",
+                later["meetingId"].as_str().unwrap()
+            ),
+            Some(&key),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    // (An inactive account reads nothing either; the log says what happened, to auditors.)
+    assert_eq!(events["error"], "account is inactive");
 
     let response = edcast(&app, Method::POST, BASE, Some(&key), Some(json!({}))).await;
     let message = assert_edcast_error(response, StatusCode::FORBIDDEN, "Account inactive").await;
