@@ -179,6 +179,11 @@ async fn rooms_are_created_listed_validated_and_deactivated() {
     // Bad bodies name their field.
     for (body, needle) in [
         (json!({"customRoomId": ""}), "customRoomId"),
+        // An existing customRoomId does not excuse the rest of the body.
+        (
+            json!({"customRoomId": "standup", "autoCloseConfig": {"type": "session-ends", "duration": 0}}),
+            "duration",
+        ),
         (json!({"autoStartConfig": {}}), "autoStartConfig"),
         (json!({"autoCloseConfig": {"type": "never"}}), "type"),
         (

@@ -311,15 +311,6 @@ pub(super) async fn create_room(
         .as_deref()
         .map(parse_custom_room_id)
         .transpose()?;
-    if let Some(custom) = &custom_room_id {
-        if let Some(room) = state
-            .projections
-            .videosdk()
-            .room_by_custom_id(workspace, custom)?
-        {
-            return Ok(reply::ok(&view(&state, &room)));
-        }
-    }
     let auto_close = request
         .auto_close_config
         .map(|config| {
@@ -342,6 +333,16 @@ pub(super) async fn create_room(
         Some(config) => Some(webhook_of(&state, &caller, config).await?),
         None => None,
     };
+    // The whole request is checked first: an existing customRoomId does not excuse a bad body.
+    if let Some(custom) = &custom_room_id {
+        if let Some(room) = state
+            .projections
+            .videosdk()
+            .room_by_custom_id(workspace, custom)?
+        {
+            return Ok(reply::ok(&view(&state, &room)));
+        }
+    }
     let actor = caller.token.actor();
     for _ in 0..3 {
         let room_id = RoomId::generate();
