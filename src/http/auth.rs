@@ -128,7 +128,6 @@ pub fn require_session(caller: &Caller, state: &AppState) -> Result<Principal, A
     by_session(caller, state)
 }
 
-/// An API key or session, if the request carries one; `None` if it carries neither.
 /// The caller, who must be a platform administrator (403 otherwise).
 pub fn authenticate_admin(caller: &Caller, state: &AppState) -> Result<Principal, ApiError> {
     let principal = authenticate(caller, state)?;
@@ -138,6 +137,19 @@ pub fn authenticate_admin(caller: &Caller, state: &AppState) -> Result<Principal
     Ok(principal)
 }
 
+/// The account an administrator's path names (`/admin/api/accounts/{accountId}/…`); 404 for
+/// an id that is not a number or names nobody.
+pub fn account_in_path(state: &AppState, raw_id: &str) -> Result<AccountRow, ApiError> {
+    let not_found = || ApiError::NotFound("account not found");
+    let account_id: u64 = raw_id.parse().map_err(|_| not_found())?;
+    state
+        .projections
+        .accounts()
+        .account(account_id)?
+        .ok_or_else(not_found)
+}
+
+/// An API key or session, if the request carries one; `None` if it carries neither.
 pub fn authenticate_optional(
     caller: &Caller,
     state: &AppState,

@@ -13,7 +13,7 @@ use warp::http::Method;
 use warp::reply::Response;
 use warp::{Filter, Reply};
 
-use super::auth::{authenticate, authenticate_admin, caller, Caller};
+use super::auth::{account_in_path, authenticate, authenticate_admin, caller, Caller};
 use super::body::{limited, parse_json};
 use super::error::{respond, ApiError};
 use super::router::Router;
@@ -178,13 +178,8 @@ pub(super) async fn add_credits(
             "amountUsd must be above 0 and at most {MAX_TOPUP_USD}"
         )));
     }
-    let not_found = || ApiError::NotFound("account not found");
-    let account_id: u64 = raw_id.parse().map_err(|_| not_found())?;
-    let account = state
-        .projections
-        .accounts()
-        .account(account_id)?
-        .ok_or_else(not_found)?;
+    let account = account_in_path(&state, raw_id)?;
+    let account_id = account.account_id;
     let workspace = match account.company {
         Some((company_id, _)) => Workspace::Company(company_id),
         None => Workspace::Account(account_id),

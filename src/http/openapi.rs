@@ -192,12 +192,13 @@ fn add_components(document: &mut Value) {
             }
         }),
     );
-    let error = |description: &str| {
+    let error_in = |schema: &str, description: &str| {
         json!({
             "description": description,
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+            "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}
         })
     };
+    let error = |description: &str| error_in("ErrorBody", description);
     let mut too_many =
         error("over the rate limit of the request's group; retry after Retry-After seconds");
     too_many["headers"] = json!({
@@ -215,6 +216,10 @@ fn add_components(document: &mut Value) {
             "PayloadTooLarge": error("the body is larger than limits.body_bytes"),
             "TooManyRequests": too_many,
             "Unavailable": error("the server is shutting down or the meeting is busy; try again"),
+            // VideoSDK's dialect answers in its own error body.
+            "VsdkBadRequest": error_in("VsdkError", "the request is malformed; the message names the field"),
+            "VsdkUnauthorized": error_in("VsdkError", "missing, malformed, expired or wrongly signed token"),
+            "VsdkPayloadTooLarge": error_in("VsdkError", "the body is larger than limits.body_bytes"),
         }),
     );
 }
@@ -228,7 +233,16 @@ fn add_shared_responses(document: &mut Value) {
         let Some(item) = item.as_object_mut() else {
             continue;
         };
-        let rate_limited = path.starts_with("/api/") || path.starts_with("/v2/");
+        let videosdk = path.starts_with("/v2/");
+        let rate_limited = path.starts_with("/api/") || videosdk;
+        // The dialect's own error body for the answers every operation of it shares.
+        let dialect = |name: &'static str| -> String {
+            if videosdk {
+                format!("Vsdk{name}")
+            } else {
+                name.to_owned()
+            }
+        };
         for operation in item.values_mut().filter_map(Value::as_object_mut) {
             let has_body = operation.contains_key("requestBody");
             let has_query = operation
@@ -252,13 +266,13 @@ fn add_shared_responses(document: &mut Value) {
                     .or_insert_with(|| json!({"$ref": format!("#/components/responses/{name}")}));
             };
             if has_body || has_query {
-                shared("400", "BadRequest");
+                shared("400", &dialect("BadRequest"));
             }
             if has_body {
-                shared("413", "PayloadTooLarge");
+                shared("413", &dialect("PayloadTooLarge"));
             }
             if needs_credentials {
-                shared("401", "Unauthorized");
+                shared("401", &dialect("Unauthorized"));
             }
             if rate_limited {
                 shared("429", "TooManyRequests");

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use convene_actors::{AccountCommand, MeetingCommand, MeetingError};
 use convene_events::catalog::account::CompanyRole;
 use convene_events::Workspace;
-use convene_projections::calendar_month;
+use convene_projections::{calendar_month, AccountRow};
 use serde::{Deserialize, Serialize};
 use tokio::sync::OwnedMutexGuard;
 use utoipa::ToSchema;
@@ -21,7 +21,7 @@ use warp::http::Method;
 use warp::reply::Response;
 use warp::Filter;
 
-use super::auth::{authenticate_admin, caller, Caller};
+use super::auth::{account_in_path, authenticate_admin, caller, Caller};
 use super::body::{limited, parse_json};
 use super::error::{respond, ApiError, ErrorBody};
 use super::reply;
@@ -220,7 +220,7 @@ pub(super) async fn assign_plan(
             known.join(", ")
         )));
     }
-    let account_id = existing_account(&state, raw_id)?;
+    let account_id = account_in_path(&state, raw_id)?.account_id;
     let plan = request.plan;
     let command = AccountCommand::AssignPlan { plan: plan.clone() };
     let standing = run(&state, account_id, command, principal.actor()).await?;
@@ -251,7 +251,8 @@ pub(super) async fn deactivate(
 ) -> Result<Response, ApiError> {
     let principal = authenticate_admin(&caller, &state)?;
     let request: DeactivateRequest = parse_json(body)?;
-    let account_id = existing_account(&state, raw_id)?;
+    let account = account_in_path(&state, raw_id)?;
+    let account_id = account.account_id;
     if account_id == principal.account_id() {
         return Err(ApiError::Conflict(
             "administrators cannot deactivate themselves".into(),
@@ -261,7 +262,7 @@ pub(super) async fn deactivate(
         reason: request.reason,
     };
     let standing = run(&state, account_id, command, principal.actor()).await?;
-    let ended = end_running_meetings(&state, account_id, principal.actor()).await?;
+    let ended = end_running_meetings(&state, &account, principal.actor()).await?;
     tracing::info!(
         account_id,
         admin_id = principal.account_id(),
@@ -277,12 +278,11 @@ pub(super) async fn deactivate(
 /// A member's deactivation leaves the company's meetings alone. Returns how many ended.
 async fn end_running_meetings(
     state: &AppState,
-    account_id: u64,
+    account: &AccountRow,
     admin: convene_events::Actor,
 ) -> Result<usize, ApiError> {
-    let account = state.projections.accounts().account(account_id)?;
-    let mut workspaces = vec![Workspace::Account(account_id)];
-    if let Some((company_id, CompanyRole::Owner)) = account.and_then(|a| a.company) {
+    let mut workspaces = vec![Workspace::Account(account.account_id)];
+    if let Some((company_id, CompanyRole::Owner)) = account.company {
         workspaces.push(Workspace::Company(company_id));
     }
     let mut ended = 0;
@@ -329,7 +329,7 @@ pub(super) async fn reactivate(
     raw_id: &str,
 ) -> Result<Response, ApiError> {
     let principal = authenticate_admin(&caller, &state)?;
-    let account_id = existing_account(&state, raw_id)?;
+    let account_id = account_in_path(&state, raw_id)?.account_id;
     let standing = run(
         &state,
         account_id,
@@ -343,17 +343,6 @@ pub(super) async fn reactivate(
         "account reactivated"
     );
     Ok(reply::ok(&standing))
-}
-
-fn existing_account(state: &AppState, raw_id: &str) -> Result<u64, ApiError> {
-    let not_found = || ApiError::NotFound("account not found");
-    let account_id: u64 = raw_id.parse().map_err(|_| not_found())?;
-    state
-        .projections
-        .accounts()
-        .account(account_id)?
-        .ok_or_else(not_found)?;
-    Ok(account_id)
 }
 
 async fn run(

@@ -41,7 +41,8 @@ pub struct Realtime {
 impl Realtime {
     fn of(mut meetings: Vec<Meeting>, now_ms: i64) -> Self {
         meetings.retain(|m| m.status == MeetingStatus::Active);
-        meetings.sort_by_key(|m| (m.activated_at, m.id.to_string()));
+        meetings
+            .sort_by(|a, b| (a.activated_at, a.id.as_str()).cmp(&(b.activated_at, b.id.as_str())));
         let sharing = |m: &Meeting| m.participants.values().filter(|p| p.screen_sharing).count();
         Self {
             active_meetings: meetings.len(),

@@ -122,7 +122,6 @@ macro_rules! documented {
             $(params(($param = String, Path)),)?
             security(("videosdk_token" = [])),
             responses(
-                (status = 401, description = "missing, malformed, expired or wrongly signed token", body = super::error::VsdkError),
                 (status = 403, description = "an rtc-only token, or an inactive account", body = super::error::VsdkError),
                 (status = 501, description = "not available: Convene has no media server", body = super::error::VsdkError),
             )

@@ -288,9 +288,7 @@ async fn webhook_of(
     responses(
         (status = 200, description = "the new room, or the existing one with this customRoomId", body = RoomView),
         (status = 400, description = "a field is invalid; the message names it", body = VsdkError),
-        (status = 401, description = "missing, malformed, expired or wrongly signed token", body = VsdkError),
         (status = 403, description = "an rtc-only token, a token restricted to a room, or an inactive account", body = VsdkError),
-        (status = 413, description = "the body is larger than limits.body_bytes", body = VsdkError),
     )
 )]
 pub(super) async fn create_room(
@@ -444,7 +442,6 @@ pub(super) async fn create_room(
     responses(
         (status = 200, description = "a page of rooms", body = RoomList),
         (status = 400, description = "page or perPage is not a whole number of at least 1", body = VsdkError),
-        (status = 401, description = "missing, malformed, expired or wrongly signed token", body = VsdkError),
         (status = 403, description = "an rtc-only token, or an inactive account", body = VsdkError),
     )
 )]
@@ -499,7 +496,6 @@ fn room_for(state: &AppState, caller: &ApiCaller, id: &str) -> Result<RoomRow, A
     security(("videosdk_token" = [])),
     responses(
         (status = 200, description = "the room", body = RoomView),
-        (status = 401, description = "missing, malformed, expired or wrongly signed token", body = VsdkError),
         (status = 403, description = "an rtc-only token, a token for another room, or an inactive account", body = VsdkError),
         (status = 404, description = "no such room in the organization", body = VsdkError),
     )
@@ -527,7 +523,6 @@ fn validate(state: AppState, caller: Caller, id: &str) -> Result<Response, ApiEr
     responses(
         (status = 200, description = "the room, which can be joined", body = RoomView),
         (status = 400, description = "the room is deactivated", body = VsdkError),
-        (status = 401, description = "missing, malformed, expired or wrongly signed token", body = VsdkError),
         (status = 403, description = "an rtc-only token, a token for another room, or an inactive account", body = VsdkError),
         (status = 404, description = "no such room in the organization", body = VsdkError),
     )
@@ -548,7 +543,6 @@ pub(super) fn validate_room(
     responses(
         (status = 200, description = "the room, which can be joined", body = RoomView),
         (status = 400, description = "the room is deactivated", body = VsdkError),
-        (status = 401, description = "missing, malformed, expired or wrongly signed token", body = VsdkError),
         (status = 403, description = "an rtc-only token, a token for another room, or an inactive account", body = VsdkError),
         (status = 404, description = "no such room in the organization", body = VsdkError),
     )
@@ -579,10 +573,8 @@ pub(super) struct DeactivateRequest {
     responses(
         (status = 200, description = "the room, disabled", body = RoomView),
         (status = 400, description = "roomId is missing", body = VsdkError),
-        (status = 401, description = "missing, malformed, expired or wrongly signed token", body = VsdkError),
         (status = 403, description = "an rtc-only token, a token for another room, or an inactive account", body = VsdkError),
         (status = 404, description = "no such room in the organization", body = VsdkError),
-        (status = 413, description = "the body is larger than limits.body_bytes", body = VsdkError),
     )
 )]
 pub(super) async fn deactivate_room(

@@ -291,7 +291,6 @@ fn session_for(
     responses(
         (status = 200, description = "a page of sessions", body = SessionList),
         (status = 400, description = "neither roomId nor customRoomId, or a bad page or perPage", body = VsdkError),
-        (status = 401, description = "missing, malformed, expired or wrongly signed token", body = VsdkError),
         (status = 403, description = "an rtc-only token, a token for another room, or an inactive account", body = VsdkError),
         (status = 404, description = "no such room in the organization", body = VsdkError),
     )
@@ -336,7 +335,6 @@ pub(super) fn list_sessions(
     security(("videosdk_token" = [])),
     responses(
         (status = 200, description = "the session", body = SessionView),
-        (status = 401, description = "missing, malformed, expired or wrongly signed token", body = VsdkError),
         (status = 403, description = "an rtc-only token, a token for another room, or an inactive account", body = VsdkError),
         (status = 404, description = "no such session in the organization", body = VsdkError),
     )
@@ -359,7 +357,6 @@ pub(super) fn get_session(state: AppState, caller: Caller, id: &str) -> Result<R
     responses(
         (status = 200, description = "a page of participants", body = ParticipantList),
         (status = 400, description = "a bad page or perPage", body = VsdkError),
-        (status = 401, description = "missing, malformed, expired or wrongly signed token", body = VsdkError),
         (status = 403, description = "an rtc-only token, a token for another room, or an inactive account", body = VsdkError),
         (status = 404, description = "no such session in the organization", body = VsdkError),
     )
@@ -393,7 +390,6 @@ pub(super) fn session_participants(
     security(("videosdk_token" = [])),
     responses(
         (status = 200, description = "the participants present", body = ActiveParticipantList),
-        (status = 401, description = "missing, malformed, expired or wrongly signed token", body = VsdkError),
         (status = 403, description = "an rtc-only token, a token for another room, or an inactive account", body = VsdkError),
         (status = 404, description = "no such session in the organization", body = VsdkError),
     )
@@ -471,11 +467,9 @@ fn target_session(
     responses(
         (status = 200, description = "the ended session", body = SessionView),
         (status = 400, description = "roomId is missing, or a field is malformed", body = VsdkError),
-        (status = 401, description = "missing, malformed, expired or wrongly signed token", body = VsdkError),
         (status = 403, description = "an rtc-only token, a token for another room, or an inactive account", body = VsdkError),
         (status = 404, description = "no such room or session, or the room has no ongoing session", body = VsdkError),
         (status = 409, description = "the session has already ended", body = VsdkError),
-        (status = 413, description = "the body is larger than limits.body_bytes", body = VsdkError),
     )
 )]
 pub(super) async fn end_session(
@@ -536,11 +530,9 @@ pub(super) struct RemoveParticipantRequest {
     responses(
         (status = 200, description = "removed", body = RemovedView),
         (status = 400, description = "a field is missing or malformed", body = VsdkError),
-        (status = 401, description = "missing, malformed, expired or wrongly signed token", body = VsdkError),
         (status = 403, description = "an rtc-only token, a token for another room, or an inactive account", body = VsdkError),
         (status = 404, description = "no such room, session or participant in it", body = VsdkError),
         (status = 409, description = "the session has already ended", body = VsdkError),
-        (status = 413, description = "the body is larger than limits.body_bytes", body = VsdkError),
     )
 )]
 pub(super) async fn remove_participant(
