@@ -231,7 +231,7 @@ fn spawn<P: Projection>(log: &EventLog, tree: sled::Tree) -> Result<Running, Pro
                 }
             };
             let last = batch.last().map(|e| e.seq).unwrap_or(0);
-            if let Err(err) = fold_batch::<P>(&tree, &batch, last) {
+            if let Err(err) = Fold::of::<P>().fold_chunk(&tree, &batch) {
                 // Skipping an event would make the read model silently wrong; stop instead and
                 // let every waiter see why.
                 tracing::error!(projection = P::TREE, error = %err, "projection stopped");
@@ -274,19 +274,6 @@ fn ensure_version<P: Projection>(tree: &sled::Tree) -> Result<(), ProjectionErro
     Ok(())
 }
 
-fn fold_batch<P: Projection>(
-    tree: &sled::Tree,
-    batch: &[Arc<Envelope>],
-    last: u64,
-) -> Result<(), ProjectionError> {
-    let mut staged = Staged::new(tree);
-    for envelope in batch {
-        P::apply(&mut staged, envelope)?;
-    }
-    staged.commit(last)?;
-    Ok(())
-}
-
 /// A projection's fold without its type: what a pass over the log needs to fold it.
 #[derive(Clone, Copy)]
 pub struct Fold {
@@ -313,6 +300,8 @@ impl Fold {
             .find(|f| f.tree.strip_prefix("proj/") == Some(wanted))
     }
 
+    /// Folds `chunk` into `tree` and moves its checkpoint to the chunk's last event, in one
+    /// atomic batch (live followers and rebuilds alike).
     fn fold_chunk(
         &self,
         tree: &sled::Tree,

@@ -13,22 +13,17 @@ async fn report(app: &TestApp, key: Option<&str>, body: Value) -> reqwest::Respo
 
 /// The admin's view, once it shows `total` reports.
 async fn errors_when(app: &TestApp, admin: &str, query: &str, total: u64) -> Value {
-    for _ in 0..250 {
-        let body = app
-            .session_json(&format!("/admin/api/analytics/errors{query}"), admin)
-            .await;
-        let seen: u64 = body["errors"]
-            .as_array()
-            .unwrap_or_else(|| panic!("{body}"))
-            .iter()
-            .map(|e| e["count"].as_u64().unwrap())
-            .sum();
-        if seen == total {
-            return body;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    panic!("the analytics never showed {total} reports");
+    let path = format!("/admin/api/analytics/errors{query}");
+    analytics_when(app, admin, &path, |body| {
+        body["errors"].as_array().is_some_and(|errors| {
+            errors
+                .iter()
+                .filter_map(|e| e["count"].as_u64())
+                .sum::<u64>()
+                == total
+        })
+    })
+    .await
 }
 
 #[tokio::test]
