@@ -10,11 +10,15 @@ use convene_events::{Clock, EventLog, LogConfig, LogError, SyncMode, SystemClock
 use convene_projections::Projections;
 use tokio::net::TcpListener;
 
+use warp::{Filter, Reply};
+
+use crate::app::rate_limits::RateLimits;
+use crate::app::{AppState, Services};
 use crate::config::{Config, SyncSetting};
 use crate::email::Mailer;
-use crate::http::protection::RateLimits;
-use crate::http::{self, AppState, Services};
+use crate::net::server::Server;
 use crate::scheduler::Scheduler;
+use crate::{http, realtime};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -51,6 +55,25 @@ pub async fn run_with_clock(
     let state = build_state(config, clock).await?;
     serve(state, listener, shutdown).await;
     Ok(())
+}
+
+/// The whole server: the realtime endpoints (each answers for itself: its own protocol, errors
+/// and limits) before the REST dialects, with every request traced.
+pub fn server(state: AppState) -> Server {
+    let realtime = realtime::endpoints(state.clone());
+    let routes = realtime
+        .routes
+        .or(http::api(&state))
+        .unify()
+        .with(warp::trace::request())
+        .map(Reply::into_response)
+        .boxed();
+    realtime
+        .websockets
+        .into_iter()
+        .fold(Server::new(routes), |server, (path, endpoint)| {
+            server.websocket(path, endpoint)
+        })
 }
 
 /// Serves a built state on `listener` until `shutdown` resolves, then stops everything in order.
@@ -103,7 +126,7 @@ pub async fn serve(
     let webhooks = tokio::spawn(state.webhooks.clone().run(async {
         let _ = webhooks_stopped.await;
     }));
-    http::server(state).serve(listener, shutdown).await;
+    server(state).serve(listener, shutdown).await;
     // Delivery stops before the log closes (its tasks hold the database).
     let _ = stop_webhooks.send(());
     let _ = webhooks.await;
@@ -144,10 +167,10 @@ pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppSta
     )
     .map_err(StartupError::Webhooks)?;
     let state = AppState::new(Services {
-        meeting_lists: http::cache::VersionedCache::new(config.http.cached_meeting_lists),
-        creation_turns: http::plans::CreationTurns::default(),
-        videosdk_turns: http::videosdk::SessionTurns::default(),
-        hashing: http::hashing::PasswordHashing::new(config.auth.hash_permits()),
+        meeting_lists: crate::app::cache::VersionedCache::new(config.http.cached_meeting_lists),
+        creation_turns: Default::default(),
+        videosdk_turns: Default::default(),
+        hashing: crate::app::hashing::PasswordHashing::new(config.auth.hash_permits()),
         config: Arc::new(config),
         clock,
         accounts: AccountService::new(log.clone()),

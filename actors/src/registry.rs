@@ -16,7 +16,7 @@ use ractor::concurrency::JoinHandle;
 use ractor::rpc::CallResult;
 use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, SupervisionEvent};
 
-use crate::meeting::actor::{MeetingActor, MeetingArgs, MeetingMsg};
+use crate::meeting::actor::{MeetingActor, MeetingArgs, MeetingHost, MeetingMsg};
 use crate::meeting::aggregate::Meeting;
 use crate::meeting::decide::{CommandOutcome, MeetingCommand, MeetingError};
 use crate::meeting::room::{Audience, Mailbox, Outbound};
@@ -61,16 +61,29 @@ struct Live {
     by_actor: HashMap<ActorId, MeetingId>,
 }
 
-impl RegistryContext {
-    /// Removes `actor` from the live map, if it is still the one registered for `id`.
-    pub(crate) fn forget(&self, id: &MeetingId, actor: ActorId) {
+impl MeetingHost for RegistryContext {
+    fn log(&self) -> &EventLog {
+        &self.log
+    }
+
+    fn clock(&self) -> &dyn Clock {
+        self.clock.as_ref()
+    }
+
+    fn idle_after_ms(&self) -> i64 {
+        self.config.idle_after_ms
+    }
+
+    fn forget(&self, id: &MeetingId, actor: ActorId) {
         let mut live = self.live.lock().expect("registry lock");
         if live.by_meeting.get(id).map(|r| r.get_id()) == Some(actor) {
             live.by_meeting.remove(id);
         }
         live.by_actor.remove(&actor);
     }
+}
 
+impl RegistryContext {
     fn lookup(&self, id: &MeetingId) -> Option<ActorRef<MeetingMsg>> {
         self.live
             .lock()
@@ -320,7 +333,7 @@ async fn spawn_or_get(
     }
     let args = MeetingArgs {
         id: id.clone(),
-        ctx: ctx.clone(),
+        ctx: ctx.clone() as Arc<dyn MeetingHost>,
     };
     let (actor, _) = Actor::spawn_linked(None, MeetingActor, args, supervisor.get_cell())
         .await

@@ -9,6 +9,7 @@ use std::borrow::Cow;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::codec_error::CodecError;
 use crate::envelope::{Actor, Envelope, NewEvent};
 
 /// A fact that can be logged.
@@ -58,25 +59,4 @@ pub fn encode_payload<T: Serialize>(value: &T) -> Vec<u8> {
 
 pub fn decode_payload<T: DeserializeOwned>(payload: &[u8]) -> Result<T, CodecError> {
     rmp_serde::from_slice(payload).map_err(CodecError::decode)
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum CodecError {
-    #[error("record is shorter than its hash trailer")]
-    Truncated,
-    #[error("cannot decode: {0}")]
-    Decode(String),
-    #[error("{kind} has no reader for schema {schema}")]
-    UnknownSchema { kind: &'static str, schema: u16 },
-    #[error("expected a {expected} event, found {found}")]
-    WrongKind {
-        expected: &'static str,
-        found: String,
-    },
-}
-
-impl CodecError {
-    pub(crate) fn decode(err: rmp_serde::decode::Error) -> Self {
-        CodecError::Decode(err.to_string())
-    }
 }

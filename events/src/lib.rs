@@ -8,7 +8,8 @@
 //!   `version`, `at`, `kind`, `schema`, [`Actor`], payload, and the SHA-256 chain links), and how
 //!   an envelope is encoded on disk.
 //! - [`codec`]: the [`DomainEvent`] trait and MessagePack-with-field-names payload encoding, so a
-//!   field added with `#[serde(default)]` still reads every old event.
+//!   field added with `#[serde(default)]` still reads every old event; [`codec_error`] is why
+//!   bytes did not decode.
 //! - [`catalog`]: every domain event Convene logs, grouped by aggregate (meetings, accounts,
 //!   companies, login sessions).
 //! - [`ids`]: identifiers shared by every layer (meeting ids, workspaces, stream names).
@@ -20,12 +21,14 @@
 pub mod catalog;
 pub mod clock;
 pub mod codec;
+pub mod codec_error;
 pub mod envelope;
 pub mod ids;
 pub mod log;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use codec::{CodecError, DomainEvent};
+pub use codec::DomainEvent;
+pub use codec_error::CodecError;
 pub use envelope::{Actor, Envelope, Hash, NewEvent};
 pub use ids::{MeetingId, Workspace};
 pub use log::{

@@ -12,10 +12,12 @@ use warp::reply::Response;
 use warp::Filter;
 
 use super::body::{limited, parse_json};
-use super::error::{respond, ApiError, ErrorBody};
+use super::error::{respond, ErrorBody};
 use super::reply;
 use super::router::Router;
-use super::{with_state, AppState};
+use super::with_state;
+use crate::app::AppError;
+use crate::app::AppState;
 use crate::domain::{ApiKey, Email, InviteCode, Password};
 
 const COMPANY_NAME_CHARS: usize = 100;
@@ -89,22 +91,22 @@ pub struct Registered {
         (status = 409, description = "the email is already in use", body = ErrorBody),
     )
 )]
-pub(super) async fn register(state: AppState, body: &[u8]) -> Result<Response, ApiError> {
+pub(super) async fn register(state: AppState, body: &[u8]) -> Result<Response, AppError> {
     let request: RegisterRequest = parse_json(body)?;
     let limits = &state.config.limits;
     let email =
-        Email::parse(request.email.as_deref().unwrap_or_default()).map_err(ApiError::BadRequest)?;
+        Email::parse(request.email.as_deref().unwrap_or_default()).map_err(AppError::BadRequest)?;
     let password = Password::parse(
         request.password.as_deref().unwrap_or_default(),
         limits.password_min_chars,
         limits.password_max_chars,
     )
-    .map_err(ApiError::BadRequest)?;
+    .map_err(AppError::BadRequest)?;
     let account_type = match request.account_type.as_deref() {
         None | Some("personal") => AccountType::Personal,
         Some("company") => AccountType::Company,
         Some(_) => {
-            return Err(ApiError::BadRequest(
+            return Err(AppError::BadRequest(
                 "accountType must be \"personal\" or \"company\"".into(),
             ))
         }
@@ -136,7 +138,7 @@ pub async fn register_account(
     password: Password,
     company_name: Option<String>,
     is_admin: bool,
-) -> Result<NewAccount, ApiError> {
+) -> Result<NewAccount, AppError> {
     // Cheap early answer; the email claim in the log is what actually guarantees uniqueness.
     if state
         .projections
@@ -144,7 +146,7 @@ pub async fn register_account(
         .by_email(email.as_str())?
         .is_some()
     {
-        return Err(ApiError::Conflict("email already in use".into()));
+        return Err(AppError::Conflict("email already in use".into()));
     }
     let password_hash = state.hashing.hash(password).await?;
     let account_id = state.next_id()?;
@@ -216,21 +218,21 @@ pub async fn seed_admin(state: &AppState) -> Result<(), String> {
             tracing::info!(account_id = registered.account_id, "administrator seeded");
             Ok(())
         }
-        Err(ApiError::Conflict(_)) => Ok(()),
+        Err(AppError::Conflict(_)) => Ok(()),
         Err(err) => Err(format!("cannot seed the administrator: {err:?}")),
     }
 }
 
-fn company_name(account_type: AccountType, raw: Option<&str>) -> Result<Option<String>, ApiError> {
+fn company_name(account_type: AccountType, raw: Option<&str>) -> Result<Option<String>, AppError> {
     let name = raw.map(str::trim).filter(|n| !n.is_empty());
     match (account_type, name) {
-        (AccountType::Company, None) => Err(ApiError::BadRequest(
+        (AccountType::Company, None) => Err(AppError::BadRequest(
             "companyName is required when accountType is \"company\"".into(),
         )),
-        (_, Some(name)) if name.chars().count() > COMPANY_NAME_CHARS => Err(ApiError::BadRequest(
+        (_, Some(name)) if name.chars().count() > COMPANY_NAME_CHARS => Err(AppError::BadRequest(
             format!("companyName must be at most {COMPANY_NAME_CHARS} characters"),
         )),
-        (_, Some(name)) if name.chars().any(char::is_control) => Err(ApiError::BadRequest(
+        (_, Some(name)) if name.chars().any(char::is_control) => Err(AppError::BadRequest(
             "companyName must not contain control characters".into(),
         )),
         (AccountType::Company, Some(name)) => Ok(Some(name.to_owned())),

@@ -16,11 +16,13 @@ use warp::reply::Response;
 use warp::{Filter, Reply};
 
 use super::auth::{authenticate, authenticate_admin, caller, Caller};
-use super::error::{respond, ApiError};
-use super::meetings::visible_row;
+use super::error::respond;
 use super::query::{number, param, MAX_SEQ};
 use super::router::Router;
-use super::{with_state, AppState};
+use super::with_state;
+use crate::app::meetings::visible_row;
+use crate::app::AppError;
+use crate::app::AppState;
 use crate::audit::{event_json, replay, Until};
 use crate::domain::parse_iso8601;
 
@@ -65,10 +67,10 @@ pub fn routes(state: &AppState, router: &mut Router) {
 }
 
 /// The meeting `raw_id` if the caller's workspace owns it.
-fn owned_meeting(state: &AppState, caller: &Caller, raw_id: &str) -> Result<MeetingId, ApiError> {
+fn owned_meeting(state: &AppState, caller: &Caller, raw_id: &str) -> Result<MeetingId, AppError> {
     let workspace = authenticate(caller, state)?.workspace();
     let row = visible_row(state, workspace, raw_id)?;
-    MeetingId::parse(&row.meeting_id).map_err(|e| ApiError::Unexpected(e.to_string()))
+    MeetingId::parse(&row.meeting_id).map_err(|e| AppError::Unexpected(e.to_string()))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -104,7 +106,7 @@ pub(super) fn meeting_events(
     caller: Caller,
     raw_id: &str,
     query: &str,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     let id = owned_meeting(&state, &caller, raw_id)?;
     let after = number(query, "after", 0..=MAX_SEQ)?.unwrap_or(0);
     let limit =
@@ -112,7 +114,7 @@ pub(super) fn meeting_events(
     let mut envelopes = state
         .log
         .read_stream(&id.stream(), after + 1)
-        .map_err(|e| ApiError::Unexpected(e.to_string()))?;
+        .map_err(|e| AppError::Unexpected(e.to_string()))?;
     let more = envelopes.len() > limit;
     envelopes.truncate(limit);
     let next_after = more.then(|| envelopes.last().map(|e| e.version)).flatten();
@@ -125,14 +127,14 @@ pub(super) fn meeting_events(
 }
 
 /// Where `?at=` or `?seq=` says to stop (neither: now).
-fn until(query: &str) -> Result<Until, ApiError> {
+fn until(query: &str) -> Result<Until, AppError> {
     let at = param(query, "at");
     let seq = number(query, "seq", 1..=MAX_SEQ)?;
     match (at, seq) {
-        (Some(_), Some(_)) => Err(ApiError::BadRequest("give at or seq, not both".into())),
+        (Some(_), Some(_)) => Err(AppError::BadRequest("give at or seq, not both".into())),
         (Some(at), None) => parse_iso8601(&at)
             .map(Until::At)
-            .map_err(|e| ApiError::BadRequest(format!("at: {e}"))),
+            .map_err(|e| AppError::BadRequest(format!("at: {e}"))),
         (None, Some(seq)) => Ok(Until::Seq(seq)),
         (None, None) => Ok(Until::End),
     }
@@ -159,15 +161,15 @@ pub(super) fn meeting_state(
     caller: Caller,
     raw_id: &str,
     query: &str,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     let id = owned_meeting(&state, &caller, raw_id)?;
     let until = until(query)?;
     let envelopes = state
         .log
         .read_stream(&id.stream(), 1)
-        .map_err(|e| ApiError::Unexpected(e.to_string()))?;
+        .map_err(|e| AppError::Unexpected(e.to_string()))?;
     let mut replayed =
-        replay(&id, envelopes, until).map_err(|e| ApiError::Unexpected(e.to_string()))?;
+        replay(&id, envelopes, until).map_err(|e| AppError::Unexpected(e.to_string()))?;
     // The events themselves are at /events; here, only how far the fold went.
     let events = replayed
         .as_object_mut()
@@ -206,14 +208,14 @@ pub struct ChainCheck {
         (status = 403, description = "not an administrator", body = super::error::ErrorBody),
     )
 )]
-pub(super) async fn verify(state: AppState, caller: Caller) -> Result<Response, ApiError> {
+pub(super) async fn verify(state: AppState, caller: Caller) -> Result<Response, AppError> {
     authenticate_admin(&caller, &state)?;
     let db = state.log.db().clone();
     // A walk over every record: not on the request threads.
     let report = tokio::task::spawn_blocking(move || verify_chain(&db))
         .await
-        .map_err(|e| ApiError::Unexpected(e.to_string()))?
-        .map_err(|e| ApiError::Unexpected(e.to_string()))?;
+        .map_err(|e| AppError::Unexpected(e.to_string()))?
+        .map_err(|e| AppError::Unexpected(e.to_string()))?;
     let body = ChainCheck {
         intact: report.violation.is_none(),
         checked: report.checked,

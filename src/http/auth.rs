@@ -12,15 +12,14 @@
 use std::net::{IpAddr, SocketAddr};
 
 use convene_actors::sha256_hex;
-use convene_events::catalog::account::CompanyRole;
-use convene_events::{Actor, Workspace};
 use convene_projections::AccountRow;
 use warp::http::{HeaderMap, Method};
 use warp::Filter;
 
-use super::error::ApiError;
 use super::protection::is_allowed_origin;
-use super::AppState;
+use crate::app::principal::{ensure_active, Credential, Principal};
+use crate::app::AppError;
+use crate::app::AppState;
 use crate::domain::hmac_sha256_hex;
 
 pub const SESSION_COOKIE: &str = "convene_session";
@@ -36,7 +35,7 @@ pub struct Caller {
 pub fn caller() -> impl Filter<Extract = (Caller,), Error = std::convert::Infallible> + Clone {
     warp::method()
         .and(warp::header::headers_cloned())
-        .and(crate::http::server::peer_addr())
+        .and(crate::net::server::peer_addr())
         .map(|method, headers, remote: Option<SocketAddr>| Caller {
             method,
             headers,
@@ -67,80 +66,40 @@ impl Caller {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Credential {
-    ApiKey { key_id: u64 },
-    Session { session_id: u64 },
-}
-
-/// An authenticated caller.
-#[derive(Debug, Clone)]
-pub struct Principal {
-    pub account: AccountRow,
-    pub credential: Credential,
-}
-
-impl Principal {
-    pub fn account_id(&self) -> u64 {
-        self.account.account_id
-    }
-
-    /// The tenant whose data this caller may see: its company's when it belongs to one.
-    pub fn workspace(&self) -> Workspace {
-        match self.account.company {
-            Some((company_id, _)) => Workspace::Company(company_id),
-            None => Workspace::Account(self.account.account_id),
-        }
-    }
-
-    /// How this caller appears in the events it causes.
-    pub fn actor(&self) -> Actor {
-        match self.credential {
-            Credential::ApiKey { key_id } => Actor::ApiKey {
-                account_id: self.account.account_id,
-                key_id,
-            },
-            Credential::Session { .. } => Actor::Account {
-                account_id: self.account.account_id,
-            },
-        }
-    }
-}
-
 /// An API key or, failing that, a session.
-pub fn authenticate(caller: &Caller, state: &AppState) -> Result<Principal, ApiError> {
+pub fn authenticate(caller: &Caller, state: &AppState) -> Result<Principal, AppError> {
     if caller.headers.contains_key("x-api-key") {
         return by_api_key(caller, state);
     }
     if caller.session_token().is_some() {
         return by_session(caller, state);
     }
-    Err(ApiError::Unauthorized(
+    Err(AppError::Unauthorized(
         "missing x-api-key header or session cookie",
     ))
 }
 
 /// A session only (the dashboard's account endpoints).
-pub fn require_session(caller: &Caller, state: &AppState) -> Result<Principal, ApiError> {
+pub fn require_session(caller: &Caller, state: &AppState) -> Result<Principal, AppError> {
     if caller.session_token().is_none() {
-        return Err(ApiError::Unauthorized("not logged in"));
+        return Err(AppError::Unauthorized("not logged in"));
     }
     by_session(caller, state)
 }
 
 /// The caller, who must be a platform administrator (403 otherwise).
-pub fn authenticate_admin(caller: &Caller, state: &AppState) -> Result<Principal, ApiError> {
+pub fn authenticate_admin(caller: &Caller, state: &AppState) -> Result<Principal, AppError> {
     let principal = authenticate(caller, state)?;
     if !principal.account.is_admin {
-        return Err(ApiError::Forbidden("administrators only"));
+        return Err(AppError::Forbidden("administrators only"));
     }
     Ok(principal)
 }
 
 /// The account an administrator's path names (`/admin/api/accounts/{accountId}/…`); 404 for
 /// an id that is not a number or names nobody.
-pub fn account_in_path(state: &AppState, raw_id: &str) -> Result<AccountRow, ApiError> {
-    let not_found = || ApiError::NotFound("account not found");
+pub fn account_in_path(state: &AppState, raw_id: &str) -> Result<AccountRow, AppError> {
+    let not_found = || AppError::NotFound("account not found");
     let account_id: u64 = raw_id.parse().map_err(|_| not_found())?;
     state
         .projections
@@ -153,7 +112,7 @@ pub fn account_in_path(state: &AppState, raw_id: &str) -> Result<AccountRow, Api
 pub fn authenticate_optional(
     caller: &Caller,
     state: &AppState,
-) -> Result<Option<Principal>, ApiError> {
+) -> Result<Option<Principal>, AppError> {
     if caller.headers.contains_key("x-api-key") || caller.session_token().is_some() {
         authenticate(caller, state).map(Some)
     } else {
@@ -161,17 +120,17 @@ pub fn authenticate_optional(
     }
 }
 
-fn by_api_key(caller: &Caller, state: &AppState) -> Result<Principal, ApiError> {
+fn by_api_key(caller: &Caller, state: &AppState) -> Result<Principal, AppError> {
     let key = caller
         .header("x-api-key")
-        .ok_or(ApiError::Unauthorized("missing x-api-key header"))?;
+        .ok_or(AppError::Unauthorized("missing x-api-key header"))?;
     let accounts = state.projections.accounts();
     let row = accounts
         .key_by_hash(&sha256_hex(key))?
-        .ok_or(ApiError::Unauthorized("invalid api key"))?;
+        .ok_or(AppError::Unauthorized("invalid api key"))?;
     let account = accounts
         .account(row.account_id)?
-        .ok_or(ApiError::Unauthorized("invalid api key"))?;
+        .ok_or(AppError::Unauthorized("invalid api key"))?;
     ensure_active(state, &account)?;
     Ok(Principal {
         account,
@@ -179,20 +138,20 @@ fn by_api_key(caller: &Caller, state: &AppState) -> Result<Principal, ApiError> 
     })
 }
 
-fn by_session(caller: &Caller, state: &AppState) -> Result<Principal, ApiError> {
+fn by_session(caller: &Caller, state: &AppState) -> Result<Principal, AppError> {
     let token = caller
         .session_token()
-        .ok_or(ApiError::Unauthorized("not logged in"))?;
+        .ok_or(AppError::Unauthorized("not logged in"))?;
     let accounts = state.projections.accounts();
     let session = accounts
         .session(&session_hash(state, token))?
         .filter(|s| s.expires_at > state.clock.now_ms())
-        .ok_or(ApiError::Unauthorized(
+        .ok_or(AppError::Unauthorized(
             "session expired or invalid, log in again",
         ))?;
     let account = accounts
         .account(session.account_id)?
-        .ok_or(ApiError::Unauthorized(
+        .ok_or(AppError::Unauthorized(
             "session expired or invalid, log in again",
         ))?;
     if !is_safe(&caller.method) {
@@ -205,25 +164,6 @@ fn by_session(caller: &Caller, state: &AppState) -> Result<Principal, ApiError> 
             session_id: session.session_id,
         },
     })
-}
-
-/// 403 for a deactivated account, and for a member of a company whose owner is deactivated
-/// (the organization is).
-pub(crate) fn ensure_active(state: &AppState, account: &AccountRow) -> Result<(), ApiError> {
-    if !account.active {
-        return Err(ApiError::AccountInactive);
-    }
-    if let Some((company_id, CompanyRole::Member)) = account.company {
-        let accounts = state.projections.accounts();
-        let owner = match accounts.company(company_id)? {
-            Some(company) => accounts.account(company.owner_account_id)?,
-            None => None,
-        };
-        if owner.is_some_and(|owner| !owner.active) {
-            return Err(ApiError::AccountInactive);
-        }
-    }
-    Ok(())
 }
 
 /// How a session token is stored and looked up.
@@ -242,7 +182,7 @@ fn is_safe(method: &Method) -> bool {
 /// cross-origin and same-origin POSTs, so only non-browser clients omit both, and those should
 /// use an API key. (A DNS-rebound attacker page would match its own Host, but the browser sends
 /// it no cookie of this site's, so it has no session to ride.)
-fn check_same_origin(caller: &Caller, state: &AppState) -> Result<(), ApiError> {
+fn check_same_origin(caller: &Caller, state: &AppState) -> Result<(), AppError> {
     let origin = caller
         .header("origin")
         .map(str::to_owned)
@@ -258,7 +198,7 @@ fn check_same_origin(caller: &Caller, state: &AppState) -> Result<(), ApiError> 
     };
     match origin {
         Some(origin) if allowed(&origin) => Ok(()),
-        _ => Err(ApiError::Forbidden(
+        _ => Err(AppError::Forbidden(
             "cross-site request refused: send an Origin header of this site, or use an api key",
         )),
     }

@@ -15,9 +15,11 @@ use warp::{Filter, Reply};
 
 use super::auth::{account_in_path, authenticate, authenticate_admin, caller, Caller};
 use super::body::{limited, parse_json};
-use super::error::{respond, ApiError};
+use super::error::respond;
 use super::router::Router;
-use super::{with_state, AppState};
+use super::with_state;
+use crate::app::AppError;
+use crate::app::AppState;
 use crate::domain::{format_iso_seconds, Micros};
 
 /// Transactions shown, newest first.
@@ -121,7 +123,7 @@ pub struct BillingHistory {
         (status = 401, description = "no credentials", body = super::error::ErrorBody),
     )
 )]
-pub(super) fn billing_history(state: AppState, caller: Caller) -> Result<Response, ApiError> {
+pub(super) fn billing_history(state: AppState, caller: Caller) -> Result<Response, AppError> {
     let workspace = authenticate(&caller, &state)?.workspace();
     let ledger = state.projections.ledger();
     let body = BillingHistory {
@@ -170,11 +172,11 @@ pub(super) async fn add_credits(
     caller: Caller,
     raw_id: &str,
     body: &[u8],
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     let principal = authenticate_admin(&caller, &state)?;
     let request: CreditsRequest = parse_json(body)?;
     if !(request.amount_usd > 0.0 && request.amount_usd <= MAX_TOPUP_USD) {
-        return Err(ApiError::BadRequest(format!(
+        return Err(AppError::BadRequest(format!(
             "amountUsd must be above 0 and at most {MAX_TOPUP_USD}"
         )));
     }
@@ -201,8 +203,7 @@ pub(super) async fn add_credits(
             ExpectedVersion::Any,
             vec![entry.to_new_event(principal.actor())],
         )
-        .await
-        .map_err(|e| ApiError::Unexpected(e.to_string()))?;
+        .await?;
     state.caught_up(outcome.last_seq).await?;
     let balance = Micros(state.projections.ledger().balance(workspace)?).render();
     Ok(warp::reply::json(&Balance { balance }).into_response())
@@ -243,17 +244,17 @@ pub(super) async fn stripe_checkout(
     state: AppState,
     caller: Caller,
     body: &[u8],
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     let principal = authenticate(&caller, &state)?;
     let request: CheckoutRequest = parse_json(body)?;
     if !(5..=1000).contains(&request.amount_usd) {
-        return Err(ApiError::BadRequest(
+        return Err(AppError::BadRequest(
             "amountUsd must be between 5 and 1000".into(),
         ));
     }
     let config = &state.config.billing;
     if config.stripe_secret_key.is_empty() || config.stripe_price_id.is_empty() {
-        return Err(ApiError::Unavailable(
+        return Err(AppError::Unavailable(
             "stripe is not configured: set STRIPE_SECRET_KEY and STRIPE_PRICE_ID".into(),
         ));
     }
@@ -277,10 +278,10 @@ pub(super) async fn stripe_checkout(
         .timeout(std::time::Duration::from_secs(15))
         .send()
         .await
-        .map_err(|e| ApiError::Unavailable(format!("stripe did not answer: {e}")))?;
+        .map_err(|e| AppError::Unavailable(format!("stripe did not answer: {e}")))?;
     if !answer.status().is_success() {
         tracing::warn!(status = %answer.status(), "stripe refused a checkout session");
-        return Err(ApiError::Unavailable(format!(
+        return Err(AppError::Unavailable(format!(
             "stripe refused the checkout session ({})",
             answer.status()
         )));
@@ -288,10 +289,10 @@ pub(super) async fn stripe_checkout(
     let session: serde_json::Value = answer
         .json()
         .await
-        .map_err(|e| ApiError::Unavailable(format!("stripe answered something unreadable: {e}")))?;
+        .map_err(|e| AppError::Unavailable(format!("stripe answered something unreadable: {e}")))?;
     let url = session["url"]
         .as_str()
-        .ok_or_else(|| ApiError::Unavailable("stripe answered without a url".into()))?;
+        .ok_or_else(|| AppError::Unavailable("stripe answered without a url".into()))?;
     Ok(warp::reply::json(&CheckoutSession {
         url: url.to_owned(),
     })
@@ -350,22 +351,22 @@ pub(super) async fn stripe_webhook(
     state: AppState,
     signature: Option<&str>,
     body: &[u8],
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     let signature =
-        signature.ok_or_else(|| ApiError::BadRequest("missing stripe-signature".into()))?;
+        signature.ok_or_else(|| AppError::BadRequest("missing stripe-signature".into()))?;
     let secret = &state.config.billing.stripe_webhook_secret;
     if secret.is_empty() {
-        return Err(ApiError::Unavailable(
+        return Err(AppError::Unavailable(
             "stripe webhooks are not configured: set STRIPE_WEBHOOK_SECRET".into(),
         ));
     }
     verify_stripe_signature(secret, signature, body, state.clock.now_ms() / 1000)
-        .map_err(|why| ApiError::BadRequest(why.into()))?;
+        .map_err(|why| AppError::BadRequest(why.into()))?;
     let event: serde_json::Value = serde_json::from_slice(body)
-        .map_err(|_| ApiError::BadRequest("the event is not json".into()))?;
+        .map_err(|_| AppError::BadRequest("the event is not json".into()))?;
     let event_id = event["id"]
         .as_str()
-        .ok_or_else(|| ApiError::BadRequest("the event has no id".into()))?;
+        .ok_or_else(|| AppError::BadRequest("the event has no id".into()))?;
     let session = &event["data"]["object"];
     let paid = event["type"] == "checkout.session.completed" && session["payment_status"] == "paid";
     if !paid {
@@ -375,11 +376,11 @@ pub(super) async fn stripe_webhook(
         .as_str()
         .and_then(Workspace::from_slug)
         .filter(|workspace| *workspace != Workspace::Guest)
-        .ok_or_else(|| ApiError::BadRequest("the session names no workspace".into()))?;
+        .ok_or_else(|| AppError::BadRequest("the session names no workspace".into()))?;
     let cents = session["amount_total"]
         .as_i64()
         .filter(|cents| *cents > 0)
-        .ok_or_else(|| ApiError::BadRequest("the session has no amount_total".into()))?;
+        .ok_or_else(|| AppError::BadRequest("the session has no amount_total".into()))?;
     let reference = format!("stripe:{event_id}");
     if state
         .projections
@@ -401,8 +402,7 @@ pub(super) async fn stripe_webhook(
             ExpectedVersion::Any,
             vec![entry.to_new_event(convene_events::Actor::System)],
         )
-        .await
-        .map_err(|e| ApiError::Unexpected(e.to_string()))?;
+        .await?;
     state.caught_up(outcome.last_seq).await?;
     tracing::info!(event_id, cents, "stripe top-up credited");
     Ok(super::reply::message("credited"))

@@ -1,51 +1,11 @@
-//! Request bodies: a size limit that holds with or without a Content-Length header, and JSON
-//! parsing whose errors name the offending field.
+//! Request bodies: JSON parsing whose errors name the offending field (the size limit is
+//! [`crate::net::body::limited`], shared with the realtime endpoints).
 
-use bytes::{Buf, Bytes, BytesMut};
-use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
-use warp::{Filter, Rejection};
 
-use super::error::ApiError;
-
-/// The raw body, refused with 413 past `limit` bytes: at once when Content-Length says so,
-/// otherwise as soon as a streamed (chunked) body crosses the limit.
-pub fn limited(limit: u64) -> impl Filter<Extract = (Bytes,), Error = Rejection> + Clone {
-    warp::header::optional::<u64>("content-length")
-        .and(warp::body::stream())
-        .and_then(move |declared: Option<u64>, stream| collect(declared, stream, limit))
-}
-
-async fn collect<S, B>(declared: Option<u64>, stream: S, limit: u64) -> Result<Bytes, Rejection>
-where
-    S: futures_util::Stream<Item = Result<B, warp::Error>>,
-    B: Buf,
-{
-    let too_large = || warp::reject::custom(ApiError::PayloadTooLarge { limit });
-    if declared.is_some_and(|len| len > limit) {
-        return Err(too_large());
-    }
-    let mut stream = std::pin::pin!(stream);
-    let mut body = BytesMut::new();
-    while let Some(chunk) = stream.next().await {
-        let mut chunk = chunk.map_err(|_| {
-            warp::reject::custom(ApiError::BadRequest(
-                "request body could not be read".into(),
-            ))
-        })?;
-        if body.len() as u64 + chunk.remaining() as u64 > limit {
-            return Err(too_large());
-        }
-        while chunk.has_remaining() {
-            let part = chunk.chunk();
-            let n = part.len();
-            body.extend_from_slice(part);
-            chunk.advance(n);
-        }
-    }
-    Ok(body.freeze())
-}
+use crate::app::AppError;
+pub use crate::net::body::limited;
 
 /// An optional whole number that JSON may write as `167` or `167.0`: JSON Schema's `integer`
 /// (what the OpenAPI document promises) admits both. A fraction or a value out of range is an
@@ -83,7 +43,7 @@ where
 }
 
 /// Parses a JSON body; an empty body reads as `{}` (every field of the request is optional).
-pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
     // No body and a JSON `null` both mean "nothing given", as they do in the OpenAPI
     // document, where optional bodies are nullable.
     let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) || body.trim_ascii() == b"null" {
@@ -96,11 +56,11 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
         // serde would read a JSON array as a struct's fields in order; refuse it plainly.
         return Err(
             match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
-                Err(err) => ApiError::BadRequest(format!(
+                Err(err) => AppError::BadRequest(format!(
                     "malformed json: {}",
                     strip_position(&err.to_string())
                 )),
-                Ok(_) => ApiError::BadRequest("request body must be a json object".into()),
+                Ok(_) => AppError::BadRequest("request body must be a json object".into()),
             },
         );
     }
@@ -116,7 +76,7 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
             serde_json::error::Category::Data => format!("invalid request body: {detail}"),
             _ => format!("malformed json: {detail}"),
         };
-        ApiError::BadRequest(message)
+        AppError::BadRequest(message)
     })
 }
 
@@ -160,7 +120,7 @@ mod tests {
 
     fn error_of(body: &str) -> String {
         match parse_json::<Example>(body.as_bytes()) {
-            Err(ApiError::BadRequest(message)) => message,
+            Err(AppError::BadRequest(message)) => message,
             other => panic!("expected a 400, got {other:?}"),
         }
     }

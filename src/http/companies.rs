@@ -9,13 +9,16 @@ use warp::http::Method;
 use warp::reply::Response;
 use warp::Filter;
 
-use super::auth::{caller, require_session, Caller, Principal};
+use super::auth::{caller, require_session, Caller};
 use super::body::{limited, parse_json};
-use super::error::{respond, ApiError, ErrorBody};
+use super::error::{respond, ErrorBody};
 use super::keys::Deleted;
 use super::reply;
 use super::router::Router;
-use super::{with_state, AppState};
+use super::with_state;
+use crate::app::principal::Principal;
+use crate::app::AppError;
+use crate::app::AppState;
 use crate::domain::format_iso_seconds;
 use convene_actors::sha256_hex;
 
@@ -85,22 +88,22 @@ pub(super) async fn join(
     state: AppState,
     caller: Caller,
     body: &[u8],
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     let principal = require_session(&caller, &state)?;
     let request: JoinRequest = parse_json(body)?;
     let code = request
         .invite_code
         .map(|c| c.trim().to_owned())
         .filter(|c| !c.is_empty())
-        .ok_or_else(|| ApiError::BadRequest("inviteCode is required".into()))?;
+        .ok_or_else(|| AppError::BadRequest("inviteCode is required".into()))?;
     if principal.account.company.is_some() {
-        return Err(ApiError::Conflict("already a member of a company".into()));
+        return Err(AppError::Conflict("already a member of a company".into()));
     }
     let company = state
         .projections
         .accounts()
         .company_by_invite(&sha256_hex(&code))?
-        .ok_or(ApiError::NotFound("invite code not found"))?;
+        .ok_or(AppError::NotFound("invite code not found"))?;
     let (_, seq) = state
         .accounts
         .execute(
@@ -125,10 +128,10 @@ pub(super) async fn join(
 }
 
 /// The caller's company, if the caller owns it; 403 otherwise.
-fn owned_company(principal: &Principal) -> Result<u64, ApiError> {
+fn owned_company(principal: &Principal) -> Result<u64, AppError> {
     match principal.account.company {
         Some((company_id, CompanyRole::Owner)) => Ok(company_id),
-        _ => Err(ApiError::Forbidden(
+        _ => Err(AppError::Forbidden(
             "only the company owner can manage members",
         )),
     }
@@ -159,7 +162,7 @@ pub struct MemberList {
         (status = 403, description = "not the owner of a company", body = ErrorBody),
     )
 )]
-pub(super) fn members(state: AppState, caller: Caller) -> Result<Response, ApiError> {
+pub(super) fn members(state: AppState, caller: Caller) -> Result<Response, AppError> {
     let principal = require_session(&caller, &state)?;
     let company_id = owned_company(&principal)?;
     let members = state
@@ -193,10 +196,10 @@ pub(super) async fn remove_member(
     state: AppState,
     caller: Caller,
     raw_id: &str,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     let principal = require_session(&caller, &state)?;
     let company_id = owned_company(&principal)?;
-    let not_found = || ApiError::NotFound("member not found");
+    let not_found = || AppError::NotFound("member not found");
     let member_id: u64 = raw_id.parse().map_err(|_| not_found())?;
     let outcome = state
         .accounts
@@ -211,7 +214,7 @@ pub(super) async fn remove_member(
         // Someone else's account, or no account at all: the same answer.
         Err(AccountError::NotInCompany | AccountError::NotFound) => return Err(not_found()),
         Err(AccountError::OwnerCannotLeave) => {
-            return Err(ApiError::Conflict(
+            return Err(AppError::Conflict(
                 "the company owner cannot be removed".into(),
             ))
         }

@@ -13,11 +13,14 @@ use warp::Filter;
 
 use super::auth::{caller, Caller};
 use super::body::{limited, parse_json};
-use super::error::{respond, ApiError, ErrorBody};
-use super::meetings::{check_max_participants, execute_host, settings_view, MeetingSettingsView};
+use super::error::{respond, ErrorBody};
+use super::meetings::{host_request, settings_view, MeetingSettingsView};
 use super::reply;
 use super::router::Router;
-use super::{with_state, AppState};
+use super::with_state;
+use crate::app::meetings::check_max_participants;
+use crate::app::AppError;
+use crate::app::AppState;
 use crate::domain::{SecretToken, Title};
 
 const NAME_CHARS: usize = 100;
@@ -166,19 +169,19 @@ pub(super) async fn update_settings(
     caller: Caller,
     raw_id: &str,
     body: &[u8],
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     let request: SettingsRequest = parse_json(body)?;
     let title = match request.title.as_deref() {
         Some(raw) => Some(
             Title::parse(Some(raw), "", state.config.limits.title_chars)
-                .map_err(ApiError::BadRequest)?
+                .map_err(AppError::BadRequest)?
                 .into_inner(),
         )
         .filter(|t| !t.is_empty()),
         None => None,
     };
     if request.title.is_some() && title.is_none() {
-        return Err(ApiError::BadRequest("title must not be empty".into()));
+        return Err(AppError::BadRequest("title must not be empty".into()));
     }
     if let Some(max) = request.max_participants {
         check_max_participants(&state, max)?;
@@ -191,7 +194,7 @@ pub(super) async fn update_settings(
         locked: request.locked,
         waiting_room: request.waiting_room,
     };
-    let outcome = execute_host(&state, &caller, raw_id, HostAction::UpdateSettings(change)).await?;
+    let outcome = host_request(&state, &caller, raw_id, HostAction::UpdateSettings(change)).await?;
     let meeting = outcome.meeting;
     Ok(reply::ok(&SettingsUpdated {
         message: "Settings updated",
@@ -225,7 +228,7 @@ pub(super) async fn lock(
     state: AppState,
     caller: Caller,
     raw_id: &str,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     set_locked(state, caller, raw_id, true).await
 }
 
@@ -245,7 +248,7 @@ pub(super) async fn unlock(
     state: AppState,
     caller: Caller,
     raw_id: &str,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     set_locked(state, caller, raw_id, false).await
 }
 
@@ -254,12 +257,12 @@ async fn set_locked(
     caller: Caller,
     raw_id: &str,
     locked: bool,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     let change = SettingsChanged {
         locked: Some(locked),
         ..SettingsChanged::default()
     };
-    let outcome = execute_host(&state, &caller, raw_id, HostAction::UpdateSettings(change)).await?;
+    let outcome = host_request(&state, &caller, raw_id, HostAction::UpdateSettings(change)).await?;
     Ok(reply::ok(&LockChanged {
         message: if locked {
             "Meeting locked"
@@ -306,7 +309,7 @@ pub(super) async fn invite(
     caller: Caller,
     raw_id: &str,
     body: &[u8],
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     let request: InviteRequest = parse_json(body)?;
     let name = bounded_text("name", request.name, NAME_CHARS)?;
     let token = SecretToken::generate();
@@ -314,7 +317,7 @@ pub(super) async fn invite(
         token_sha256: token.sha256(),
         name: name.clone(),
     };
-    let outcome = execute_host(&state, &caller, raw_id, action).await?;
+    let outcome = host_request(&state, &caller, raw_id, action).await?;
     let mut join_url = format!("/join/{}?invite={}", outcome.meeting.id, token.expose());
     if let Some(name) = &name {
         join_url.push_str("&name=");
@@ -365,11 +368,11 @@ pub(super) async fn mute(
     caller: Caller,
     raw_id: &str,
     participant_id: String,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     let action = HostAction::Mute {
         participant_id: participant_id.clone(),
     };
-    execute_host(&state, &caller, raw_id, action).await?;
+    host_request(&state, &caller, raw_id, action).await?;
     Ok(participant_done("Participant muted", participant_id))
 }
 
@@ -390,11 +393,11 @@ pub(super) async fn unmute(
     caller: Caller,
     raw_id: &str,
     participant_id: String,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     let action = HostAction::RequestUnmute {
         participant_id: participant_id.clone(),
     };
-    execute_host(&state, &caller, raw_id, action).await?;
+    host_request(&state, &caller, raw_id, action).await?;
     Ok(participant_done("Unmute requested", participant_id))
 }
 
@@ -417,14 +420,14 @@ pub(super) async fn kick(
     raw_id: &str,
     participant_id: String,
     body: &[u8],
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     let request: KickRequest = parse_json(body)?;
     let reason = bounded_text("reason", request.reason, REASON_CHARS)?;
     let action = HostAction::Kick {
         participant_id: participant_id.clone(),
         reason,
     };
-    execute_host(&state, &caller, raw_id, action).await?;
+    host_request(&state, &caller, raw_id, action).await?;
     Ok(participant_done("Participant removed", participant_id))
 }
 
@@ -451,8 +454,8 @@ pub(super) async fn mute_all(
     state: AppState,
     caller: Caller,
     raw_id: &str,
-) -> Result<Response, ApiError> {
-    let outcome = execute_host(&state, &caller, raw_id, HostAction::MuteAll).await?;
+) -> Result<Response, AppError> {
+    let outcome = host_request(&state, &caller, raw_id, HostAction::MuteAll).await?;
     Ok(reply::ok(&AllMuted {
         message: "All participants muted",
         count: outcome.meeting.participants.len(),
@@ -463,10 +466,10 @@ fn bounded_text(
     field: &str,
     raw: Option<String>,
     max_chars: usize,
-) -> Result<Option<String>, ApiError> {
+) -> Result<Option<String>, AppError> {
     // The limit applies to the text as sent, as the OpenAPI document's maxLength says.
     if raw.as_ref().is_some_and(|t| t.chars().count() > max_chars) {
-        return Err(ApiError::BadRequest(format!(
+        return Err(AppError::BadRequest(format!(
             "{field} must be at most {max_chars} characters"
         )));
     }
@@ -474,7 +477,7 @@ fn bounded_text(
         return Ok(None);
     };
     if text.chars().any(char::is_control) {
-        return Err(ApiError::BadRequest(format!(
+        return Err(AppError::BadRequest(format!(
             "{field} must not contain control characters"
         )));
     }

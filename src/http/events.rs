@@ -22,10 +22,12 @@ use warp::reply::Response;
 use warp::{Filter, Reply};
 
 use super::auth::{authenticate, caller, Caller};
-use super::error::{respond, ApiError};
+use super::error::respond;
 use super::query::{number, MAX_SEQ};
 use super::router::Router;
-use super::{with_state, AppState};
+use super::with_state;
+use crate::app::AppError;
+use crate::app::AppState;
 use crate::audit::event_json;
 
 const DEFAULT_LIMIT: u64 = 100;
@@ -58,18 +60,18 @@ pub fn routes(state: &AppState, router: &mut Router) {
 }
 
 /// The envelopes of `seqs`, read from the log.
-fn envelopes(state: &AppState, seqs: &[u64]) -> Result<Vec<Envelope>, ApiError> {
+fn envelopes(state: &AppState, seqs: &[u64]) -> Result<Vec<Envelope>, AppError> {
     seqs.iter()
         .map(|&seq| {
             state
                 .log
                 .read_all(seq, 1)
-                .map_err(|e| ApiError::Unexpected(e.to_string()))?
+                .map_err(|e| AppError::Unexpected(e.to_string()))?
                 .into_iter()
                 .next()
                 .filter(|envelope| envelope.seq == seq)
                 .ok_or_else(|| {
-                    ApiError::Unexpected(format!("event {seq} is indexed but not in the log"))
+                    AppError::Unexpected(format!("event {seq} is indexed but not in the log"))
                 })
         })
         .collect()
@@ -111,7 +113,7 @@ pub(super) fn list_events(
     state: AppState,
     caller: Caller,
     query: &str,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     let workspace = authenticate(&caller, &state)?.workspace();
     let after = number(query, "after", 0..=MAX_SEQ)?.unwrap_or(0);
     let limit = number(query, "limit", 1..=MAX_LIMIT)?.unwrap_or(DEFAULT_LIMIT);
@@ -129,20 +131,20 @@ pub(super) fn list_events(
 
 /// Where a live stream starts: `Last-Event-ID` (a reconnecting EventSource), else `?after=`,
 /// else the feed's current position (only what happens from now on).
-fn stream_start(headers: &HeaderMap, query: &str, position: &Position) -> Result<u64, ApiError> {
+fn stream_start(headers: &HeaderMap, query: &str, position: &Position) -> Result<u64, AppError> {
     if let Some(last) = headers.get("last-event-id") {
         return last
             .to_str()
             .ok()
             .and_then(|v| v.trim().parse::<u64>().ok())
-            .ok_or_else(|| ApiError::BadRequest("last-event-id must be a seq".into()));
+            .ok_or_else(|| AppError::BadRequest("last-event-id must be a seq".into()));
     }
     if let Some(after) = number(query, "after", 0..=MAX_SEQ)? {
         return Ok(after);
     }
     position
         .clone()
-        .map_err(|reason| ApiError::Unavailable(format!("the event feed stopped: {reason}")))
+        .map_err(|reason| AppError::Unavailable(format!("the event feed stopped: {reason}")))
 }
 
 /// The caller's workspace's meeting events as Server-Sent Events, live: `id` is the seq,
@@ -163,12 +165,12 @@ pub(super) fn stream_events(
     state: AppState,
     caller: Caller,
     query: &str,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     let workspace = authenticate(&caller, &state)?.workspace();
     let position = state
         .projections
         .position_of(<EventFeed as Projection>::TREE)
-        .ok_or_else(|| ApiError::Unexpected("the event feed is not running".into()))?;
+        .ok_or_else(|| AppError::Unexpected("the event feed is not running".into()))?;
     let after = stream_start(&caller.headers, query, &position.borrow())?;
     let cursor = Cursor {
         state,

@@ -13,10 +13,12 @@ use warp::reply::Response;
 use warp::{Filter, Reply};
 
 use super::auth::{authenticate, caller, Caller};
-use super::error::{respond, ApiError};
+use super::error::respond;
 use super::query::number;
 use super::router::Router;
-use super::{with_state, AppState};
+use super::with_state;
+use crate::app::AppError;
+use crate::app::AppState;
 use crate::domain::{format_iso_seconds, render_minutes, Micros};
 
 /// Entries answered when the request names no `limit`, and the most it may name.
@@ -94,7 +96,7 @@ impl HistoryEntry {
         (status = 401, description = "no credentials", body = super::error::ErrorBody),
     )
 )]
-pub(super) fn history(state: AppState, caller: Caller, query: &str) -> Result<Response, ApiError> {
+pub(super) fn history(state: AppState, caller: Caller, query: &str) -> Result<Response, AppError> {
     let workspace = authenticate(&caller, &state)?.workspace();
     let limit = number(query, "limit", 1..=MAX_LIMIT)?.unwrap_or(DEFAULT_LIMIT) as usize;
     let rate = Micros(state.config.billing.rate_micros_per_participant_minute);

@@ -13,10 +13,12 @@ use warp::reply::Response;
 use warp::Filter;
 
 use super::auth::{authenticate_optional, caller, Caller};
-use super::error::{respond, ApiError};
+use super::error::respond;
 use super::reply;
 use super::router::Router;
-use super::{with_state, AppState};
+use super::with_state;
+use crate::app::AppError;
+use crate::app::AppState;
 use crate::config::Config;
 
 pub fn routes(state: &AppState, router: &mut Router) {
@@ -60,7 +62,7 @@ pub struct IceServers {
     security((), ("api_key" = []), ("session" = [])),
     responses((status = 200, description = "the servers, STUN first", body = IceServers))
 )]
-pub(super) fn ice_servers(state: AppState, caller: Caller) -> Result<Response, ApiError> {
+pub(super) fn ice_servers(state: AppState, caller: Caller) -> Result<Response, AppError> {
     // Anyone may join a meeting, so anyone may ask; a signed-in caller's id goes into the
     // TURN username so the TURN server's logs can say whose relay it was.
     let who = match authenticate_optional(&caller, &state) {

@@ -11,10 +11,12 @@ use warp::Filter;
 
 use super::auth::{caller, require_session, Caller};
 use super::body::{limited, parse_json};
-use super::error::{respond, ApiError, ErrorBody};
+use super::error::{respond, ErrorBody};
 use super::reply;
 use super::router::Router;
-use super::{with_state, AppState};
+use super::with_state;
+use crate::app::AppError;
+use crate::app::AppState;
 use crate::domain::{format_iso_seconds, ApiKey};
 
 const LABEL_CHARS: usize = 100;
@@ -78,7 +80,7 @@ pub struct KeyList {
     security(("session" = [])),
     responses((status = 200, description = "active keys", body = KeyList))
 )]
-pub(super) fn list_keys(state: AppState, caller: Caller) -> Result<Response, ApiError> {
+pub(super) fn list_keys(state: AppState, caller: Caller) -> Result<Response, AppError> {
     let principal = require_session(&caller, &state)?;
     let keys = state
         .projections
@@ -115,7 +117,7 @@ pub(super) async fn create_key(
     state: AppState,
     caller: Caller,
     body: &[u8],
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     let principal = require_session(&caller, &state)?;
     let request: CreateKeyRequest = parse_json(body)?;
     let label = request
@@ -124,12 +126,12 @@ pub(super) async fn create_key(
         .filter(|l| !l.is_empty());
     if let Some(label) = &label {
         if label.chars().count() > LABEL_CHARS {
-            return Err(ApiError::BadRequest(format!(
+            return Err(AppError::BadRequest(format!(
                 "label must be at most {LABEL_CHARS} characters"
             )));
         }
         if label.chars().any(char::is_control) {
-            return Err(ApiError::BadRequest(
+            return Err(AppError::BadRequest(
                 "label must not contain control characters".into(),
             ));
         }
@@ -183,13 +185,13 @@ pub(super) async fn revoke_key(
     state: AppState,
     caller: Caller,
     raw_id: &str,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     let principal = require_session(&caller, &state)?;
     // Ids are per server, not per account: another account's key id is simply not one of
     // this account's keys, and answers the same 404 as a key that never existed.
     let key_id: u64 = raw_id
         .parse()
-        .map_err(|_| ApiError::NotFound("api key not found"))?;
+        .map_err(|_| AppError::NotFound("api key not found"))?;
     let (_, seq) = state
         .accounts
         .execute(

@@ -4,10 +4,9 @@
 //! Writes go to the meeting's actor (where they are decided and logged); reads come from the
 //! meeting directory. Another workspace's meeting answers 404 exactly like a missing one.
 
-use convene_actors::{CreateMeeting, HostAction, Meeting, MeetingCommand, MeetingError};
+use convene_actors::{CommandOutcome, HostAction};
 use convene_events::catalog::meeting::{Dialect, EndReason, MeetingSettings};
-use convene_events::catalog::meeting_end::{meeting_end_stream, MeetingEndScheduled};
-use convene_events::{Actor, AppendError, DomainEvent, ExpectedVersion, MeetingId, Workspace};
+use convene_events::{Actor, Workspace};
 use convene_projections::{MeetingRow, RowStatus};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -17,11 +16,16 @@ use warp::Filter;
 
 use super::auth::{authenticate, authenticate_optional, caller, Caller};
 use super::body::{limited, parse_json};
-use super::error::{respond, ApiError, ErrorBody};
+use super::error::{respond, ErrorBody};
 use super::reply;
 use super::router::Router;
-use super::{with_state, AppState};
-use crate::domain::{format_iso_millis, parse_iso8601, AdminToken, Title};
+use super::with_state;
+use crate::app::meetings::{
+    check_max_participants, create, host_command, visible_row, Created, NewMeeting,
+};
+use crate::app::AppError;
+use crate::app::AppState;
+use crate::domain::{format_iso_millis, parse_iso8601, Title};
 
 const DEFAULT_TITLE: &str = "Untitled Meeting";
 
@@ -180,16 +184,16 @@ pub(super) async fn create_meeting(
     state: AppState,
     caller: Caller,
     body: &[u8],
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     let principal = authenticate(&caller, &state)?;
     let request: CreateMeetingRequest = parse_json(body)?;
     let limits = &state.config.limits;
     let title = Title::parse(request.title.as_deref(), DEFAULT_TITLE, limits.title_chars)
-        .map_err(ApiError::BadRequest)?;
+        .map_err(AppError::BadRequest)?;
     let scheduled_at = request
         .scheduled_at
         .as_deref()
-        .map(|raw| parse_iso8601(raw).map_err(|e| ApiError::BadRequest(format!("scheduledAt {e}"))))
+        .map(|raw| parse_iso8601(raw).map_err(|e| AppError::BadRequest(format!("scheduledAt {e}"))))
         .transpose()?;
     let max_participants = request
         .max_participants
@@ -201,7 +205,7 @@ pub(super) async fn create_meeting(
         ..MeetingSettings::with_cap(max_participants)
     };
     // The plan's quota and credit rule; its duration cap ends the meeting by itself.
-    let admission = super::plans::admit_meeting(&state, principal.workspace()).await?;
+    let admission = crate::app::plans::admit_meeting(&state, principal.workspace()).await?;
     let ends_at = admission.capped_end(scheduled_at.unwrap_or_else(|| state.clock.now_ms()));
     let created = create(
         &state,
@@ -228,17 +232,6 @@ pub(super) async fn create_meeting(
         settings: (&meeting.settings).into(),
         admin_token,
     }))
-}
-
-pub fn check_max_participants(state: &AppState, max_participants: u32) -> Result<(), ApiError> {
-    let cap = state.config.limits.max_participants;
-    if (1..=cap).contains(&max_participants) {
-        Ok(())
-    } else {
-        Err(ApiError::BadRequest(format!(
-            "maxParticipants must be between 1 and {cap}"
-        )))
-    }
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -273,7 +266,7 @@ pub struct CreatedGuestMeeting {
 pub(super) async fn create_guest_meeting(
     state: AppState,
     body: &[u8],
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     let request: GuestMeetingRequest = parse_json(body)?;
     let config = &state.config;
     let title = Title::parse(
@@ -281,7 +274,7 @@ pub(super) async fn create_guest_meeting(
         &config.guest.default_title,
         config.limits.title_chars,
     )
-    .map_err(ApiError::BadRequest)?;
+    .map_err(AppError::BadRequest)?;
     let settings = MeetingSettings::with_cap(config.limits.default_max_participants);
     let Created {
         meeting,
@@ -307,107 +300,6 @@ pub(super) async fn create_guest_meeting(
         join_url: format!("/join/{}", meeting.id),
         title: meeting.title,
     }))
-}
-
-/// What a dialect asks for when it creates a meeting.
-pub(super) struct NewMeeting {
-    pub workspace: Workspace,
-    pub title: String,
-    pub scheduled_at: Option<i64>,
-    pub settings: MeetingSettings,
-    pub actor: Actor,
-    pub via: Dialect,
-    /// When the meeting ends by itself (logged as `meeting_end.scheduled` just before it is
-    /// created; the scheduler ends it then).
-    pub ends_at: Option<i64>,
-}
-
-pub(super) struct Created {
-    pub meeting: Meeting,
-    pub admin_token: String,
-    /// The log sequence of its `meeting.created`: EdCast's numeric meeting id.
-    pub created_seq: u64,
-}
-
-/// Creates a meeting through its actor and waits until the read models show it.
-pub(super) async fn create(state: &AppState, new: NewMeeting) -> Result<Created, ApiError> {
-    let admin_token = AdminToken::generate();
-    // Ids are random; a collision with an existing meeting is astronomically rare but possible,
-    // and the actor refuses it, so draw again.
-    for _ in 0..3 {
-        if let Some(created) =
-            create_with_id(state, &new, MeetingId::generate(), admin_token.expose()).await?
-        {
-            return Ok(created);
-        }
-    }
-    Err(ApiError::Unexpected(
-        "three meeting id collisions in a row".into(),
-    ))
-}
-
-/// Creates a meeting with the id and admin token given (a dialect that must name the meeting
-/// before it exists: VideoSDK's session); `None` when the id is taken already.
-pub(super) async fn create_with_id(
-    state: &AppState,
-    new: &NewMeeting,
-    meeting_id: MeetingId,
-    admin_token: &str,
-) -> Result<Option<Created>, ApiError> {
-    if let Some(ends_at) = new.ends_at {
-        let scheduled = MeetingEndScheduled {
-            meeting_id: meeting_id.clone(),
-            ends_at,
-        };
-        match state
-            .log
-            .append_to(
-                meeting_end_stream(&meeting_id),
-                ExpectedVersion::NoStream,
-                vec![scheduled.to_new_event(new.actor.clone())],
-            )
-            .await
-        {
-            Ok(_) => {}
-            Err(AppendError::Conflict { .. }) => return Ok(None),
-            Err(AppendError::Closed) => {
-                return Err(ApiError::Unavailable("the server is shutting down".into()))
-            }
-            Err(err) => return Err(ApiError::Unexpected(err.to_string())),
-        }
-    }
-    let command = MeetingCommand::Create(CreateMeeting {
-        meeting_id: meeting_id.clone(),
-        workspace: new.workspace,
-        title: new.title.clone(),
-        scheduled_at: new.scheduled_at,
-        settings: new.settings.clone(),
-        admin_token_sha256: convene_actors::sha256_hex(admin_token),
-        via: new.via,
-    });
-    match state
-        .registry
-        .execute(&meeting_id, command, new.actor.clone())
-        .await
-    {
-        Ok(outcome) => {
-            state.caught_up(outcome.last_seq).await?;
-            let created_seq = state
-                .log
-                .seq_of(&meeting_id.stream(), 1)
-                .map_err(|e| ApiError::Unexpected(e.to_string()))?
-                .ok_or_else(|| {
-                    ApiError::Unexpected(format!("meeting {meeting_id} has no first event"))
-                })?;
-            Ok(Some(Created {
-                meeting: outcome.meeting,
-                admin_token: admin_token.to_owned(),
-                created_seq,
-            }))
-        }
-        Err(MeetingError::AlreadyExists) => Ok(None),
-        Err(err) => Err(err.into()),
-    }
 }
 
 /// A list entry (onepizza §3 `GET /api/meetings`).
@@ -450,7 +342,7 @@ pub struct MeetingList {
     security(("api_key" = []), ("session" = [])),
     responses((status = 200, description = "newest first", body = MeetingList))
 )]
-pub(super) fn list_meetings(state: AppState, caller: Caller) -> Result<Response, ApiError> {
+pub(super) fn list_meetings(state: AppState, caller: Caller) -> Result<Response, AppError> {
     live_meetings(&state, &caller, false)
 }
 
@@ -463,7 +355,7 @@ pub(super) fn list_meetings(state: AppState, caller: Caller) -> Result<Response,
 pub(super) fn list_scheduled_meetings(
     state: AppState,
     caller: Caller,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     live_meetings(&state, &caller, true)
 }
 
@@ -471,9 +363,9 @@ fn live_meetings(
     state: &AppState,
     caller: &Caller,
     scheduled_only: bool,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     let workspace = authenticate(caller, state)?.workspace();
-    let build = || -> Result<bytes::Bytes, ApiError> {
+    let build = || -> Result<bytes::Bytes, AppError> {
         let meetings = state
             .projections
             .meetings()
@@ -484,7 +376,7 @@ fn live_meetings(
             .collect();
         serde_json::to_vec(&MeetingList { meetings })
             .map(bytes::Bytes::from)
-            .map_err(|e| ApiError::Unexpected(e.to_string()))
+            .map_err(|e| AppError::Unexpected(e.to_string()))
     };
     // The full list is what dashboards poll; it is cached until the directory moves on.
     let body = match state.projections.meetings_position() {
@@ -533,7 +425,7 @@ pub(super) fn get_meeting(
     state: AppState,
     caller: Caller,
     raw_id: &str,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     let principal = authenticate(&caller, &state)?;
     let row = visible_row(&state, principal.workspace(), raw_id)?;
     let participants = row
@@ -583,8 +475,8 @@ pub(super) async fn end_meeting(
     state: AppState,
     caller: Caller,
     raw_id: &str,
-) -> Result<Response, ApiError> {
-    let outcome = execute_host(&state, &caller, raw_id, HostAction::End).await?;
+) -> Result<Response, AppError> {
+    let outcome = host_request(&state, &caller, raw_id, HostAction::End).await?;
     let meeting_id = &outcome.meeting.id;
     let (message, reason) = match outcome.meeting.end_reason {
         Some(EndReason::Cancelled) => ("Meeting cancelled", EndReason::Cancelled),
@@ -599,65 +491,23 @@ pub(super) async fn end_meeting(
     }))
 }
 
-/// Runs a host action (needs `x-admin-token`) on the meeting `raw_id`, as the caller.
-///
-/// The caller must be of the meeting's workspace (API key or session). A guest meeting, which
-/// has no workspace, is controlled by its admin token alone — also when the browser happens to
-/// send a session cookie, as it does for a signed-in user who started a guest meeting.
-pub async fn execute_host(
+/// A host action as an HTTP request asks for it: with its credentials, if any, and its
+/// `x-admin-token`.
+pub(super) async fn host_request(
     state: &AppState,
     caller: &Caller,
     raw_id: &str,
     action: HostAction,
-) -> Result<convene_actors::CommandOutcome, ApiError> {
+) -> Result<CommandOutcome, AppError> {
     let principal = authenticate_optional(caller, state)?;
-    let guest_row = visible_row(state, Workspace::Guest, raw_id).ok();
-    let (row, actor) = match (guest_row, &principal) {
-        (Some(row), Some(principal)) => (row, principal.actor()),
-        (Some(row), None) => {
-            let actor = Actor::MeetingHost {
-                meeting_id: row.meeting_id.clone(),
-            };
-            (row, actor)
-        }
-        (None, Some(principal)) => (
-            visible_row(state, principal.workspace(), raw_id)?,
-            principal.actor(),
-        ),
-        // Not a guest meeting and no credentials: the same 401 whether or not it exists.
-        (None, None) => {
-            return Err(ApiError::Unauthorized(
-                "missing x-api-key header or session cookie",
-            ))
-        }
-    };
-    let admin_token = caller
-        .header("x-admin-token")
-        .ok_or(ApiError::Forbidden("missing x-admin-token header"))?
-        .to_owned();
-    let meeting_id =
-        MeetingId::parse(&row.meeting_id).map_err(|e| ApiError::Unexpected(e.to_string()))?;
-    let command = MeetingCommand::host(row.workspace, admin_token, action);
-    let outcome = state.registry.execute(&meeting_id, command, actor).await?;
-    state.caught_up(outcome.last_seq).await?;
-    Ok(outcome)
-}
-
-/// The meeting if `workspace` may see it, or 404 — for malformed ids, unknown ids and other
-/// tenants' meetings alike.
-pub(super) fn visible_row(
-    state: &AppState,
-    workspace: Workspace,
-    raw_id: &str,
-) -> Result<MeetingRow, ApiError> {
-    let not_found = ApiError::NotFound("meeting not found");
-    let Ok(id) = MeetingId::parse(raw_id) else {
-        return Err(not_found);
-    };
-    match state.projections.meetings().get(id.as_str())? {
-        Some(row) if row.workspace == workspace => Ok(row),
-        _ => Err(not_found),
-    }
+    host_command(
+        state,
+        principal,
+        caller.header("x-admin-token"),
+        raw_id,
+        action,
+    )
+    .await
 }
 
 pub fn settings_view(settings: &MeetingSettings) -> MeetingSettingsView {

@@ -1,6 +1,6 @@
 //! HTTP: one module per API area, all routes assembled in [`routes`].
 //!
-//! Handlers are plain async functions returning `Result<Response, ApiError>`; once a route's
+//! Handlers are plain async functions returning `Result<Response, AppError>`; once a route's
 //! path and method match, its handler's answer is final, and [`error::respond`] is the single
 //! place that maps errors to statuses. A write answers only after the read models that the API
 //! reads have caught up with it (read-your-writes).
@@ -19,14 +19,12 @@ pub mod audit;
 pub mod auth;
 pub mod billing;
 pub mod body;
-pub mod cache;
 pub mod companies;
 pub mod compression;
 pub mod controls;
 pub mod edcast;
 pub mod error;
 pub mod events;
-pub mod hashing;
 pub mod health;
 pub mod history;
 pub mod ice;
@@ -39,86 +37,20 @@ pub mod protection;
 pub mod query;
 pub mod reply;
 pub mod router;
-pub mod server;
 pub mod sessions;
 pub mod videosdk;
 pub mod web;
 pub mod webhooks;
 
-use std::sync::Arc;
-
-use convene_actors::{AccountService, MeetingRegistry, SessionService};
-use convene_events::{Clock, EventLog, Workspace};
-use convene_projections::Projections;
 use warp::filters::BoxedFilter;
 use warp::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use warp::path::FullPath;
 use warp::reply::Response;
-use warp::{Filter, Reply};
+use warp::Filter;
 
+use crate::app::AppState;
 use crate::config::Config;
-use crate::email::Mailer;
-use error::ApiError;
-use protection::RateLimits;
 use router::{Endpoint, Router};
-
-/// Everything a handler may use; cloned per request, so it is one `Arc`.
-#[derive(Clone)]
-pub struct AppState(Arc<Services>);
-
-impl AppState {
-    pub fn new(services: Services) -> Self {
-        Self(Arc::new(services))
-    }
-}
-
-impl std::ops::Deref for AppState {
-    type Target = Services;
-
-    fn deref(&self) -> &Services {
-        &self.0
-    }
-}
-
-pub struct Services {
-    pub config: Arc<Config>,
-    pub clock: Arc<dyn Clock>,
-    pub log: EventLog,
-    pub registry: MeetingRegistry,
-    pub accounts: AccountService,
-    pub sessions: SessionService,
-    pub projections: Projections,
-    pub mailer: Mailer,
-    pub rate_limits: RateLimits,
-    pub hashing: hashing::PasswordHashing,
-    /// The JSON of each workspace's meeting list, as of a meeting-directory position.
-    pub meeting_lists: cache::VersionedCache<Workspace, bytes::Bytes>,
-    /// Per-workspace turns at creating a meeting under a monthly quota.
-    pub creation_turns: plans::CreationTurns,
-    /// Per-room turns at opening a VideoSDK session.
-    pub videosdk_turns: videosdk::SessionTurns,
-    /// Webhook delivery: attempts for the API, redelivery; its engine runs beside the server.
-    pub webhooks: crate::webhooks::delivery::Delivery,
-    /// When the server started (for uptime).
-    pub started: std::time::Instant,
-}
-
-impl AppState {
-    /// Waits until every read model shows the log up to `seq`.
-    pub async fn caught_up(&self, seq: u64) -> Result<(), ApiError> {
-        self.projections
-            .wait_for(seq, self.config.read_your_writes_timeout())
-            .await
-            .map_err(ApiError::from)
-    }
-
-    /// A fresh id for an account, key, company or session (unique across the server's life).
-    pub fn next_id(&self) -> Result<u64, ApiError> {
-        self.log
-            .next_id()
-            .map_err(|e| ApiError::Unexpected(e.to_string()))
-    }
-}
 
 pub fn with_state(
     state: AppState,
@@ -153,16 +85,11 @@ pub fn route_table(state: &AppState) -> Router {
     router
 }
 
-/// The whole server: the warp routes, and the realtime endpoints' WebSocket handshakes.
-pub fn server(state: AppState) -> server::Server {
-    let engine = crate::realtime::socketio_meetings::engine(state.clone());
-    server::Server::new(routes(state.clone(), &engine))
-        .websocket("/socket.io/", engine.websocket_endpoint())
-        .websocket("/ws", crate::realtime::ws::websocket_endpoint(state))
-}
-
-fn routes(state: AppState, engine: &crate::realtime::engineio::Engine) -> BoxedFilter<(Response,)> {
-    let (endpoints, api) = route_table(&state).finish();
+/// The REST dialects, with their protection: every route of the [`route_table`], the rate limit
+/// of the request's group first, then the handler, then security headers, CORS and compression
+/// on the way out; CORS preflights; a 405 that names the allowed methods.
+pub fn api(state: &AppState) -> BoxedFilter<(Response,)> {
+    let (endpoints, api) = route_table(state).finish();
     let limited = rate_limited(state.clone())
         .and(api)
         .recover(error::recover)
@@ -172,9 +99,7 @@ fn routes(state: AppState, engine: &crate::realtime::engineio::Engine) -> BoxedF
         .and(warp::header::headers_cloned())
         .map(move |headers: HeaderMap| protection::preflight(&config, origin(&headers)));
     let config = state.config.clone();
-    // The realtime endpoint answers for itself (its own protocol, errors and limits).
-    let realtime = engine.routes().or(crate::realtime::ws::routes()).unify();
-    let rest = warp::header::headers_cloned()
+    warp::header::headers_cloned()
         .and(warp::path::full())
         .and(preflight.or(limited).unify())
         .then(
@@ -188,12 +113,7 @@ fn routes(state: AppState, engine: &crate::realtime::engineio::Engine) -> BoxedF
                     finish(&config, &headers, response).await
                 }
             },
-        );
-    realtime
-        .or(rest)
-        .unify()
-        .with(warp::trace::request())
-        .map(Reply::into_response)
+        )
         .boxed()
 }
 
@@ -201,7 +121,7 @@ fn routes(state: AppState, engine: &crate::realtime::engineio::Engine) -> BoxedF
 fn rate_limited(state: AppState) -> impl Filter<Extract = (), Error = warp::Rejection> + Clone {
     warp::method()
         .and(warp::path::full())
-        .and(server::peer_addr())
+        .and(crate::net::server::peer_addr())
         .and_then(
             move |method: Method,
                   path: warp::path::FullPath,

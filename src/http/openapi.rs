@@ -19,7 +19,8 @@ use super::{
     accounts, analytics, audit, billing, companies, controls, events, health, history, ice, keys,
     meetings, passwords, plans, sessions, web, webhooks,
 };
-use super::{error::ErrorBody, reply::Message, AppState};
+use super::{error::ErrorBody, reply::Message};
+use crate::app::AppState;
 use crate::config::Config;
 
 #[derive(OpenApi)]

@@ -14,10 +14,12 @@ use warp::reply::Response;
 use warp::Filter;
 
 use super::body::{limited, parse_json};
-use super::error::{respond, ApiError, ErrorBody};
+use super::error::{respond, ErrorBody};
 use super::reply::{self, Message};
 use super::router::Router;
-use super::{with_state, AppState};
+use super::with_state;
+use crate::app::AppError;
+use crate::app::AppState;
 use crate::domain::{Email, Password, SecretToken};
 use convene_actors::{sha256_hex, AccountError};
 
@@ -67,10 +69,10 @@ pub(super) struct ForgotRequest {
     security(()),
     responses((status = 200, description = "always, for a well-formed email", body = Message))
 )]
-pub(super) fn forgot(state: AppState, body: &[u8]) -> Result<Response, ApiError> {
+pub(super) fn forgot(state: AppState, body: &[u8]) -> Result<Response, AppError> {
     let request: ForgotRequest = parse_json(body)?;
     let email =
-        Email::parse(request.email.as_deref().unwrap_or_default()).map_err(ApiError::BadRequest)?;
+        Email::parse(request.email.as_deref().unwrap_or_default()).map_err(AppError::BadRequest)?;
     tokio::spawn(async move {
         if let Err(err) = send_reset_link(&state, &email).await {
             tracing::error!(error = ?err, "password reset request failed");
@@ -81,7 +83,7 @@ pub(super) fn forgot(state: AppState, body: &[u8]) -> Result<Response, ApiError>
     ))
 }
 
-async fn send_reset_link(state: &AppState, email: &Email) -> Result<(), ApiError> {
+async fn send_reset_link(state: &AppState, email: &Email) -> Result<(), AppError> {
     let Some(account) = state.projections.accounts().by_email(email.as_str())? else {
         return Ok(());
     };
@@ -114,7 +116,7 @@ async fn send_reset_link(state: &AppState, email: &Email) -> Result<(), ApiError
             ),
         )
         .await
-        .map_err(ApiError::Unexpected)
+        .map_err(AppError::Unexpected)
 }
 
 /// GET reset-password?token=…: whether the token can still be redeemed.
@@ -133,9 +135,9 @@ pub struct TokenValid {
         (status = 400, description = "missing, used, unknown or expired token", body = ErrorBody),
     )
 )]
-pub(super) fn check_token(state: AppState, query: &str) -> Result<Response, ApiError> {
+pub(super) fn check_token(state: AppState, query: &str) -> Result<Response, AppError> {
     let token = token_from_query(query)
-        .ok_or_else(|| ApiError::BadRequest("token query parameter is required".into()))?;
+        .ok_or_else(|| AppError::BadRequest("token query parameter is required".into()))?;
     let hash = sha256_hex(&token);
     let valid = match state.projections.accounts().reset_token_owner(&hash)? {
         Some(account_id) => state
@@ -146,7 +148,7 @@ pub(super) fn check_token(state: AppState, query: &str) -> Result<Response, ApiE
         None => false,
     };
     if !valid {
-        return Err(ApiError::BadRequest(
+        return Err(AppError::BadRequest(
             "reset token is invalid or has expired".into(),
         ));
     }
@@ -180,20 +182,20 @@ pub(super) struct ResetRequest {
         (status = 400, description = "bad password, or a used, unknown or expired token", body = ErrorBody),
     )
 )]
-pub(super) async fn reset(state: AppState, body: &[u8]) -> Result<Response, ApiError> {
+pub(super) async fn reset(state: AppState, body: &[u8]) -> Result<Response, AppError> {
     let request: ResetRequest = parse_json(body)?;
     let token = request
         .token
         .filter(|t| !t.is_empty())
-        .ok_or_else(|| ApiError::BadRequest("token is required".into()))?;
+        .ok_or_else(|| AppError::BadRequest("token is required".into()))?;
     let limits = &state.config.limits;
     let password = Password::parse(
         request.password.as_deref().unwrap_or_default(),
         limits.password_min_chars,
         limits.password_max_chars,
     )
-    .map_err(ApiError::BadRequest)?;
-    let invalid = || ApiError::BadRequest("reset token is invalid or has expired".into());
+    .map_err(AppError::BadRequest)?;
+    let invalid = || AppError::BadRequest("reset token is invalid or has expired".into());
     let token_sha256 = sha256_hex(&token);
     let account_id = state
         .projections

@@ -5,17 +5,13 @@
 //! are configured in `[plans]`; an account's plan is logged on its stream
 //! (`account.plan_assigned`, at registration and by an administrator), and the accounts
 //! directory counts each workspace's meetings per calendar month (UTC), whatever API created
-//! them. Every dialect admits a new meeting through [`admit_meeting`].
-
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+//! them. Every dialect admits a new meeting through [`crate::app::plans::admit_meeting`].
 
 use convene_actors::{AccountCommand, MeetingCommand, MeetingError};
 use convene_events::catalog::account::CompanyRole;
 use convene_events::Workspace;
-use convene_projections::{calendar_month, AccountRow};
+use convene_projections::AccountRow;
 use serde::{Deserialize, Serialize};
-use tokio::sync::OwnedMutexGuard;
 use utoipa::ToSchema;
 use warp::http::Method;
 use warp::reply::Response;
@@ -23,11 +19,12 @@ use warp::Filter;
 
 use super::auth::{account_in_path, authenticate_admin, caller, Caller};
 use super::body::{limited, parse_json};
-use super::error::{respond, ApiError, ErrorBody};
+use super::error::{respond, ErrorBody};
 use super::reply;
 use super::router::Router;
-use super::{with_state, AppState};
-use crate::config::PlanConfig;
+use super::with_state;
+use crate::app::AppError;
+use crate::app::AppState;
 
 pub fn routes(state: &AppState, router: &mut Router) {
     let body_limit = state.config.limits.body_bytes;
@@ -66,99 +63,6 @@ pub fn routes(state: &AppState, router: &mut Router) {
                 respond(reactivate(state, caller, &id).await)
             }),
     );
-}
-
-/// The plan that governs a workspace now.
-#[derive(Debug, Clone)]
-pub struct PlanInEffect {
-    pub name: String,
-    pub config: PlanConfig,
-}
-
-/// The plan of the workspace's owner (`plans.default` for an account that predates plans).
-pub fn plan_of(state: &AppState, workspace: Workspace) -> Result<PlanInEffect, ApiError> {
-    let accounts = state.projections.accounts();
-    let owner = match workspace {
-        Workspace::Account(account_id) => accounts.account(account_id)?,
-        Workspace::Company(company_id) => match accounts.company(company_id)? {
-            Some(company) => accounts.account(company.owner_account_id)?,
-            None => None,
-        },
-        Workspace::Guest => None,
-    };
-    let (name, config) = state
-        .config
-        .plans
-        .resolve(owner.as_ref().and_then(|o| o.plan.as_deref()));
-    Ok(PlanInEffect {
-        name: name.to_owned(),
-        config: config.clone(),
-    })
-}
-
-/// One turn per workspace at creating a meeting, for plans with a monthly quota: the count is
-/// read and the meeting created under the turn, so two requests cannot both take the last slot.
-/// (One process writes the log, so an in-process lock is enough.)
-#[derive(Default)]
-pub struct CreationTurns {
-    turns: Mutex<HashMap<Workspace, Arc<tokio::sync::Mutex<()>>>>,
-}
-
-impl CreationTurns {
-    async fn take(&self, workspace: Workspace) -> OwnedMutexGuard<()> {
-        let turn = self
-            .turns
-            .lock()
-            .expect("creation turns lock")
-            .entry(workspace)
-            .or_default()
-            .clone();
-        turn.lock_owned().await
-    }
-}
-
-/// A new meeting may be created in the workspace: its plan, and the workspace's turn (hold it
-/// until the meeting is created).
-pub struct Admission {
-    pub plan: PlanInEffect,
-    _turn: Option<OwnedMutexGuard<()>>,
-}
-
-/// Admits a new meeting in `workspace`, or says why not: the plan's monthly quota is used up
-/// (403), or the plan is paid by credits and the balance is not above zero (402).
-pub async fn admit_meeting(state: &AppState, workspace: Workspace) -> Result<Admission, ApiError> {
-    let plan = plan_of(state, workspace)?;
-    let mut turn = None;
-    if let Some(limit) = plan.config.monthly_limit() {
-        turn = Some(state.creation_turns.take(workspace).await);
-        let month = calendar_month(state.clock.now_ms());
-        let used = state
-            .projections
-            .accounts()
-            .meetings_created(workspace, month)?;
-        if used >= limit {
-            tracing::info!(workspace = %workspace.slug(), plan = %plan.name, used, limit, "monthly meeting quota reached");
-            return Err(ApiError::QuotaReached {
-                plan: plan.name,
-                monthly_meetings: limit,
-            });
-        }
-    }
-    // onepizza §15: a meeting needs credit in the workspace that will pay for it.
-    if plan.config.credits && state.projections.ledger().balance(workspace)? <= 0 {
-        return Err(ApiError::PaymentRequired("insufficient credits"));
-    }
-    Ok(Admission { plan, _turn: turn })
-}
-
-impl Admission {
-    /// When a meeting that starts at `start` must end under this plan, if its plan caps it.
-    pub fn capped_end(&self, start: i64) -> Option<i64> {
-        self.plan
-            .config
-            .max_duration_ms()
-            .map(|cap| start.saturating_add(cap))
-    }
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -204,7 +108,7 @@ pub(super) async fn assign_plan(
     caller: Caller,
     raw_id: &str,
     body: &[u8],
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     let principal = authenticate_admin(&caller, &state)?;
     let request: PlanRequest = parse_json(body)?;
     if !state.config.plans.catalog.contains_key(&request.plan) {
@@ -215,7 +119,7 @@ pub(super) async fn assign_plan(
             .keys()
             .map(String::as_str)
             .collect();
-        return Err(ApiError::BadRequest(format!(
+        return Err(AppError::BadRequest(format!(
             "plan must be one of {}",
             known.join(", ")
         )));
@@ -248,13 +152,13 @@ pub(super) async fn deactivate(
     caller: Caller,
     raw_id: &str,
     body: &[u8],
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     let principal = authenticate_admin(&caller, &state)?;
     let request: DeactivateRequest = parse_json(body)?;
     let account = account_in_path(&state, raw_id)?;
     let account_id = account.account_id;
     if account_id == principal.account_id() {
-        return Err(ApiError::Conflict(
+        return Err(AppError::Conflict(
             "administrators cannot deactivate themselves".into(),
         ));
     }
@@ -280,7 +184,7 @@ async fn end_running_meetings(
     state: &AppState,
     account: &AccountRow,
     admin: convene_events::Actor,
-) -> Result<usize, ApiError> {
+) -> Result<usize, AppError> {
     let mut workspaces = vec![Workspace::Account(account.account_id)];
     if let Some((company_id, CompanyRole::Owner)) = account.company {
         workspaces.push(Workspace::Company(company_id));
@@ -327,7 +231,7 @@ pub(super) async fn reactivate(
     state: AppState,
     caller: Caller,
     raw_id: &str,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     let principal = authenticate_admin(&caller, &state)?;
     let account_id = account_in_path(&state, raw_id)?.account_id;
     let standing = run(
@@ -350,7 +254,7 @@ async fn run(
     account_id: u64,
     command: AccountCommand,
     actor: convene_events::Actor,
-) -> Result<AccountStanding, ApiError> {
+) -> Result<AccountStanding, AppError> {
     let (account, seq) = state.accounts.execute(account_id, command, actor).await?;
     state.caught_up(seq).await?;
     let (plan, _) = state.config.plans.resolve(account.plan.as_deref());

@@ -2,7 +2,7 @@
 
 use std::ops::RangeInclusive;
 
-use super::error::ApiError;
+use crate::app::AppError;
 
 /// The largest sequence or version a request may name: the document's integers are int64.
 pub const MAX_SEQ: u64 = i64::MAX as u64;
@@ -19,14 +19,14 @@ pub fn number(
     query: &str,
     name: &str,
     range: RangeInclusive<u64>,
-) -> Result<Option<u64>, ApiError> {
+) -> Result<Option<u64>, AppError> {
     param(query, name)
         .map(|raw| {
             raw.parse::<u64>()
                 .ok()
                 .filter(|n| range.contains(n))
                 .ok_or_else(|| {
-                    ApiError::BadRequest(format!(
+                    AppError::BadRequest(format!(
                         "{name} must be a whole number from {} to {}",
                         range.start(),
                         range.end()

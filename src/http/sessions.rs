@@ -12,12 +12,15 @@ use warp::reply::Response;
 use warp::{Filter, Reply};
 
 use super::accounts::AccountTypeName;
-use super::auth::{caller, require_session, session_hash, Caller, Credential, SESSION_COOKIE};
+use super::auth::{caller, require_session, session_hash, Caller, SESSION_COOKIE};
 use super::body::{limited, parse_json};
-use super::error::{respond, ApiError, ErrorBody};
+use super::error::{respond, ErrorBody};
 use super::reply::{self, Message};
 use super::router::Router;
-use super::{with_state, AppState};
+use super::with_state;
+use crate::app::principal::Credential;
+use crate::app::AppError;
+use crate::app::AppState;
 use crate::domain::{format_iso_seconds, Email, Password, SecretToken, DECOY_HASH};
 
 pub fn routes(state: &AppState, router: &mut Router) {
@@ -92,14 +95,14 @@ pub struct LoggedIn {
         (status = 401, description = "wrong email or password (the same answer for both)", body = ErrorBody),
     )
 )]
-pub(super) async fn login(state: AppState, body: &[u8]) -> Result<Response, ApiError> {
+pub(super) async fn login(state: AppState, body: &[u8]) -> Result<Response, AppError> {
     let request: LoginRequest = parse_json(body)?;
     let (Some(email), Some(password)) = (request.email, request.password) else {
-        return Err(ApiError::BadRequest(
+        return Err(AppError::BadRequest(
             "email and password are required".into(),
         ));
     };
-    let invalid = || ApiError::Unauthorized("invalid email or password");
+    let invalid = || AppError::Unauthorized("invalid email or password");
     let account = match Email::parse(&email) {
         Ok(email) => state.projections.accounts().by_email(email.as_str())?,
         Err(_) => None,
@@ -141,7 +144,7 @@ pub(super) async fn login(state: AppState, body: &[u8]) -> Result<Response, ApiE
     security((), ("session" = [])),
     responses((status = 200, description = "logged out; the cookie is cleared", body = Message))
 )]
-pub(super) async fn logout(state: AppState, caller: Caller) -> Result<Response, ApiError> {
+pub(super) async fn logout(state: AppState, caller: Caller) -> Result<Response, AppError> {
     // Logging out of an expired or unknown session still clears the cookie.
     if let Ok(principal) = require_session(&caller, &state) {
         if let (Credential::Session { session_id }, Some(token)) =
@@ -188,7 +191,7 @@ pub struct Me {
     security(("session" = [])),
     responses((status = 200, description = "the account", body = Me))
 )]
-pub(super) fn me(state: AppState, caller: Caller) -> Result<Response, ApiError> {
+pub(super) fn me(state: AppState, caller: Caller) -> Result<Response, AppError> {
     let principal = require_session(&caller, &state)?;
     let account = &principal.account;
     Ok(reply::ok(&Me {
@@ -226,23 +229,23 @@ pub(super) async fn change_password(
     state: AppState,
     caller: Caller,
     body: &[u8],
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     let principal = require_session(&caller, &state)?;
     let request: ChangePasswordRequest = parse_json(body)?;
     let current = request
         .current_password
-        .ok_or_else(|| ApiError::BadRequest("currentPassword is required".into()))?;
+        .ok_or_else(|| AppError::BadRequest("currentPassword is required".into()))?;
     let limits = &state.config.limits;
     let new_password = Password::parse(
         request.new_password.as_deref().unwrap_or_default(),
         limits.password_min_chars,
         limits.password_max_chars,
     )
-    .map_err(|e| ApiError::BadRequest(format!("newPassword: {e}")))?;
+    .map_err(|e| AppError::BadRequest(format!("newPassword: {e}")))?;
     let hash = principal.account.password_hash.clone();
     let matches = state.hashing.verify(current, hash).await?;
     if !matches {
-        return Err(ApiError::Forbidden("current password is incorrect"));
+        return Err(AppError::Forbidden("current password is incorrect"));
     }
     let password_hash = state.hashing.hash(new_password).await?;
     let (_, seq) = state
@@ -278,11 +281,11 @@ fn session_cookie(state: &AppState, token: &str, max_age_secs: i64) -> String {
     )
 }
 
-pub fn session_failure(err: convene_actors::SessionError) -> ApiError {
+pub fn session_failure(err: convene_actors::SessionError) -> AppError {
     match err {
         convene_actors::SessionError::Unavailable => {
-            ApiError::Unavailable("server is shutting down".into())
+            AppError::Unavailable("server is shutting down".into())
         }
-        other => ApiError::Unexpected(other.to_string()),
+        other => AppError::Unexpected(other.to_string()),
     }
 }

@@ -69,7 +69,7 @@ fn find(name: &str) -> Option<(&'static Asset, &'static str)> {
 /// The asset, or 304 when the client holds this version already.
 fn serve(name: &str, if_none_match: Option<String>) -> Response {
     let Some((asset, etag)) = find(name) else {
-        return super::error::ApiError::NotFound("asset not found").into_response();
+        return crate::app::AppError::NotFound("asset not found").into_response();
     };
     let cache = if asset.content_type.starts_with("text/html") {
         "no-cache"

@@ -16,12 +16,15 @@ use warp::http::{Method, StatusCode};
 use warp::reply::Response;
 use warp::{Filter, Reply};
 
-use super::auth::{authenticate, caller, Caller, Principal};
+use super::auth::{authenticate, caller, Caller};
 use super::body::{limited, parse_json};
-use super::error::{respond, ApiError};
+use super::error::respond;
 use super::reply::Message;
 use super::router::Router;
-use super::{with_state, AppState};
+use super::with_state;
+use crate::app::principal::Principal;
+use crate::app::AppError;
+use crate::app::AppState;
 use crate::domain::format_iso_seconds;
 use crate::webhooks::delivery::Attempt;
 use crate::webhooks::{parse_events, signing, target};
@@ -160,8 +163,8 @@ pub struct DeliveryList {
 }
 
 /// The endpoint `raw_id` if the caller's workspace owns it.
-fn owned(state: &AppState, workspace: Workspace, raw_id: &str) -> Result<WebhookRow, ApiError> {
-    let not_found = ApiError::NotFound("webhook not found");
+fn owned(state: &AppState, workspace: Workspace, raw_id: &str) -> Result<WebhookRow, AppError> {
+    let not_found = AppError::NotFound("webhook not found");
     let Ok(id) = raw_id.parse::<u64>() else {
         return Err(not_found);
     };
@@ -180,7 +183,7 @@ fn owned(state: &AppState, workspace: Workspace, raw_id: &str) -> Result<Webhook
         (status = 401, description = "no credentials", body = super::error::ErrorBody),
     )
 )]
-pub(super) fn list_webhooks(state: AppState, caller: Caller) -> Result<Response, ApiError> {
+pub(super) fn list_webhooks(state: AppState, caller: Caller) -> Result<Response, AppError> {
     let workspace = authenticate(&caller, &state)?.workspace();
     let webhooks = state.projections.webhooks().list(workspace)?;
     let body = WebhookList {
@@ -204,17 +207,17 @@ pub(super) async fn create_webhook(
     state: AppState,
     caller: Caller,
     body: &[u8],
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     let principal: Principal = authenticate(&caller, &state)?;
     let workspace = principal.workspace();
     let request: CreateWebhookRequest = parse_json(body)?;
-    let events = parse_events(&request.events).map_err(ApiError::BadRequest)?;
+    let events = parse_events(&request.events).map_err(AppError::BadRequest)?;
     let config = &state.config.webhooks;
     target::check(&request.url, config.allow_private_targets)
         .await
-        .map_err(ApiError::BadRequest)?;
+        .map_err(AppError::BadRequest)?;
     if state.projections.webhooks().list(workspace)?.len() >= config.max_per_workspace {
-        return Err(ApiError::BadRequest(format!(
+        return Err(AppError::BadRequest(format!(
             "a workspace may register at most {} webhooks",
             config.max_per_workspace
         )));
@@ -236,14 +239,13 @@ pub(super) async fn create_webhook(
             ExpectedVersion::NoStream,
             vec![created.to_new_event(principal.actor())],
         )
-        .await
-        .map_err(|e| ApiError::Unexpected(e.to_string()))?;
+        .await?;
     state.caught_up(outcome.last_seq).await?;
     let row = state
         .projections
         .webhooks()
         .get(webhook_id)?
-        .ok_or_else(|| ApiError::Unexpected("a registered webhook has no row".into()))?;
+        .ok_or_else(|| AppError::Unexpected("a registered webhook has no row".into()))?;
     tracing::info!(webhook_id, "webhook registered");
     let body = CreatedWebhook {
         webhook: WebhookView::from(&row),
@@ -258,7 +260,7 @@ async fn append(
     principal: &Principal,
     webhook_id: u64,
     event: WebhookEvent,
-) -> Result<(), ApiError> {
+) -> Result<(), AppError> {
     let outcome = state
         .log
         .append_to(
@@ -266,8 +268,7 @@ async fn append(
             ExpectedVersion::Any,
             vec![event.to_new_event(principal.actor())],
         )
-        .await
-        .map_err(|e| ApiError::Unexpected(e.to_string()))?;
+        .await?;
     state.caught_up(outcome.last_seq).await
 }
 
@@ -286,7 +287,7 @@ pub(super) async fn delete_webhook(
     state: AppState,
     caller: Caller,
     raw_id: &str,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     let principal = authenticate(&caller, &state)?;
     let row = owned(&state, principal.workspace(), raw_id)?;
     append(&state, &principal, row.webhook_id, WebhookDeleted {}.into()).await?;
@@ -308,7 +309,7 @@ pub(super) async fn rotate_secret(
     state: AppState,
     caller: Caller,
     raw_id: &str,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     let principal = authenticate(&caller, &state)?;
     let row = owned(&state, principal.workspace(), raw_id)?;
     let secret = signing::new_secret();
@@ -341,13 +342,13 @@ pub(super) fn deliveries(
     state: AppState,
     caller: Caller,
     raw_id: &str,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     let workspace = authenticate(&caller, &state)?.workspace();
     let row = owned(&state, workspace, raw_id)?;
     let deliveries = state
         .webhooks
         .attempts(row.webhook_id, 1000)
-        .map_err(ApiError::Unexpected)?;
+        .map_err(AppError::Unexpected)?;
     Ok(warp::reply::json(&DeliveryList { deliveries }).into_response())
 }
 
@@ -370,10 +371,10 @@ pub(super) async fn redeliver(
     caller: Caller,
     raw_id: &str,
     raw_seq: &str,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     let workspace = authenticate(&caller, &state)?.workspace();
     let row = owned(&state, workspace, raw_id)?;
-    let no_event = || ApiError::NotFound("no such event for this webhook");
+    let no_event = || AppError::NotFound("no such event for this webhook");
     let seq: u64 = raw_seq
         .parse()
         .ok()
@@ -383,7 +384,7 @@ pub(super) async fn redeliver(
         .webhooks
         .redeliver(&row, seq)
         .await
-        .map_err(ApiError::Unexpected)?
+        .map_err(AppError::Unexpected)?
         .ok_or_else(no_event)?;
     Ok(warp::reply::json(&attempt).into_response())
 }

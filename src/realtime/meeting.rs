@@ -18,8 +18,8 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::http::error::ApiError;
-use crate::http::AppState;
+use crate::app::AppError;
+use crate::app::AppState;
 
 /// Where a client stands once it has joined.
 struct Presence {
@@ -54,7 +54,7 @@ fn refuse(message: impl Into<String>) -> Refused {
 
 impl From<convene_actors::MeetingError> for Refused {
     fn from(err: convene_actors::MeetingError) -> Self {
-        Refused(ApiError::from(err).message())
+        Refused(AppError::from(err).message())
     }
 }
 
@@ -75,7 +75,7 @@ struct JoinMeeting {
     #[serde(alias = "invite")]
     invite_token: Option<String>,
     /// A VideoSDK token: `meetingId` is then the roomId or customRoomId
-    /// (`crate::http::videosdk::join`).
+    /// (`crate::app::videosdk::join`).
     token: Option<String>,
     /// With a VideoSDK token: the participant id to join as.
     participant_id: Option<String>,
@@ -270,7 +270,7 @@ impl MeetingSession {
         let name = self.display_name(&request.name)?;
         let (meeting_id, host_token, participant_id, waiting) = match &request.token {
             Some(token) => {
-                let join = crate::http::videosdk::join::admit(
+                let join = crate::app::videosdk::join::admit(
                     &self.state,
                     token,
                     &request.meeting_id,

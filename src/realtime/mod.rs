@@ -7,11 +7,38 @@
 //!   it alone.
 //! - [`socketio_meetings`]: meetings at `/socket.io/`.
 //! - [`ws`]: meetings at `/ws` as JSON text frames or MessagePack binary frames.
-//! - [`websocket`]: the WebSocket handshake and the connection's buffer sizes, shared by both.
+//!
+//! [`endpoints`] is what the server mounts; the WebSocket handshake itself is
+//! [`crate::net::websocket`], shared with nothing else.
 
 pub mod engineio;
 pub mod meeting;
 pub mod socketio;
 pub mod socketio_meetings;
-pub mod websocket;
 pub mod ws;
+
+use warp::filters::BoxedFilter;
+use warp::reply::Response;
+use warp::Filter;
+
+use crate::app::AppState;
+use crate::net::server::WebSocketEndpoint;
+
+/// The realtime endpoints of the server: warp routes for what is not a WebSocket handshake
+/// (Engine.IO long-polling, `/ws` refusals), and the handshakes' endpoints by path.
+pub struct Endpoints {
+    pub routes: BoxedFilter<(Response,)>,
+    pub websockets: Vec<(&'static str, WebSocketEndpoint)>,
+}
+
+/// Meetings at `/socket.io/` and `/ws`.
+pub fn endpoints(state: AppState) -> Endpoints {
+    let engine = socketio_meetings::engine(state.clone());
+    Endpoints {
+        routes: engine.routes().or(ws::routes()).unify().boxed(),
+        websockets: vec![
+            ("/socket.io/", engine.websocket_endpoint()),
+            ("/ws", ws::websocket_endpoint(state)),
+        ],
+    }
+}

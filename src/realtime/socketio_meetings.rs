@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use super::engineio::{Engine, EngineConfig};
 use super::meeting::MeetingSession;
 use super::socketio::{self, encode_ack, encode_event, Event, Handler, Socket, SocketIoConfig};
-use crate::http::AppState;
+use crate::app::AppState;
 
 /// The slot of the Socket.IO text in an Outbound's encoding cache.
 const SOCKETIO_FORMAT: usize = 0;

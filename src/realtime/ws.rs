@@ -23,9 +23,9 @@ use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
 use super::meeting::MeetingSession;
-use super::websocket::{self, CloseCode, CloseFrame, Message, Upgrade, Utf8Bytes, WebSocket};
-use crate::http::server::WebSocketEndpoint;
-use crate::http::AppState;
+use crate::app::AppState;
+use crate::net::server::WebSocketEndpoint;
+use crate::net::websocket::{self, CloseCode, CloseFrame, Message, Upgrade, Utf8Bytes, WebSocket};
 
 /// The slots of an Outbound's encoding cache (Socket.IO uses 0).
 const JSON_FORMAT: usize = 1;
@@ -113,7 +113,7 @@ fn bad_format() -> Response {
     .into_response()
 }
 
-/// `/ws` handshakes (see [`crate::http::server`] for why they bypass warp).
+/// `/ws` handshakes (see [`crate::net::server`] for why they bypass warp).
 pub fn websocket_endpoint(state: AppState) -> WebSocketEndpoint {
     Arc::new(move |query: &str, upgrade: Upgrade| {
         let Some(format) = Format::parse(query) else {

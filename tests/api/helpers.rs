@@ -3,8 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use convene::app::AppState;
 use convene::config::Config;
-use convene::http::AppState;
 use convene_events::ManualClock;
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{json, Value};

@@ -127,6 +127,23 @@ async fn every_ref_resolves_and_every_operation_documents_its_success() {
     }
 }
 
+/// Client generators name a method after each operation: two operations with one id (the
+/// native and EdCast "create meeting", say) cannot both be generated.
+#[tokio::test]
+async fn every_operation_id_is_unique() {
+    let app = spawn_app().await;
+    let document = served_document(&app).await;
+    let mut seen = BTreeSet::new();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let id = operation["operationId"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{method} {path} has no operationId"));
+            assert!(seen.insert(id.to_owned()), "operationId {id} is used twice");
+        }
+    }
+}
+
 fn collect_refs(value: &Value, refs: &mut Vec<String>) {
     match value {
         Value::Object(map) => {

@@ -8,8 +8,10 @@
 
 use std::sync::Arc;
 
-use convene_events::{Actor as EventActor, AppendError, EventLog, ExpectedVersion, MeetingId};
-use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+use convene_events::{
+    Actor as EventActor, AppendError, Clock, EventLog, ExpectedVersion, MeetingId,
+};
+use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort};
 
 use convene_events::catalog::meeting::{
     LeaveReason, MeetingEvent, ReactionsCounted, WaitingRoomDecided,
@@ -19,7 +21,6 @@ use serde_json::json;
 use super::aggregate::{apply, fold, Meeting, MeetingStatus};
 use super::decide::{decide, CommandOutcome, MeetingCommand, MeetingError, WaitingRule};
 use super::room::{announcements, Audience, Delivery, Mailbox, Outbound, Room};
-use crate::registry::RegistryContext;
 
 pub enum MeetingMsg {
     Execute {
@@ -78,9 +79,21 @@ pub enum MeetingMsg {
 
 pub struct MeetingActor;
 
+/// What a meeting actor needs from whoever runs it (the registry): the log it appends to, the
+/// clock, when to passivate, and a way out of the live map when it stops. The actor knows this
+/// much of its host and no more, so the registry depends on the actor and not the reverse.
+pub trait MeetingHost: Send + Sync + 'static {
+    fn log(&self) -> &EventLog;
+    fn clock(&self) -> &dyn Clock;
+    /// A meeting with no command for this long (and nobody connected) passivates.
+    fn idle_after_ms(&self) -> i64;
+    /// Removes `actor` from the live meetings, if it is still the one registered for `id`.
+    fn forget(&self, id: &MeetingId, actor: ActorId);
+}
+
 pub struct MeetingArgs {
     pub id: MeetingId,
-    pub ctx: Arc<RegistryContext>,
+    pub ctx: Arc<dyn MeetingHost>,
 }
 
 pub struct MeetingState {
@@ -98,7 +111,7 @@ pub struct MeetingState {
     admitted: std::collections::HashSet<String>,
     /// Reactions relayed per participant and not yet logged as counted.
     reactions: std::collections::HashMap<String, u32>,
-    ctx: Arc<RegistryContext>,
+    ctx: Arc<dyn MeetingHost>,
 }
 
 impl Actor for MeetingActor {
@@ -112,13 +125,13 @@ impl Actor for MeetingActor {
         args: MeetingArgs,
     ) -> Result<MeetingState, ActorProcessingErr> {
         let stream = args.id.stream();
-        let (meeting, version) = rehydrate(&args.ctx.log, &stream)?;
+        let (meeting, version) = rehydrate(args.ctx.log(), &stream)?;
         Ok(MeetingState {
             id: args.id,
             stream,
             meeting,
             version,
-            last_activity: args.ctx.clock.now_ms(),
+            last_activity: args.ctx.clock().now_ms(),
             room: Room::default(),
             waiting: Vec::new(),
             admitted: Default::default(),
@@ -139,7 +152,7 @@ impl Actor for MeetingActor {
                 actor,
                 reply,
             } => {
-                state.last_activity = state.ctx.clock.now_ms();
+                state.last_activity = state.ctx.clock().now_ms();
                 let result = state.execute(&command, actor, None).await;
                 let _ = reply.send(result);
             }
@@ -150,7 +163,7 @@ impl Actor for MeetingActor {
                 mailbox,
                 reply,
             } => {
-                state.last_activity = state.ctx.clock.now_ms();
+                state.last_activity = state.ctx.clock().now_ms();
                 let result = if state.must_wait(&client_id, &command) {
                     state.enqueue(client_id, &command, mailbox);
                     Err(MeetingError::InWaitingRoom)
@@ -210,10 +223,10 @@ impl Actor for MeetingActor {
                 let _ = reply.send(state.meeting.clone());
             }
             MeetingMsg::IdleCheck => {
-                let idle_for = state.ctx.clock.now_ms() - state.last_activity;
+                let idle_for = state.ctx.clock().now_ms() - state.last_activity;
                 // A meeting with people connected or waiting is never idle, however quiet.
                 let nobody = state.room.is_empty() && state.waiting.is_empty();
-                if idle_for >= state.ctx.config.idle_after_ms && nobody {
+                if idle_for >= state.ctx.idle_after_ms() && nobody {
                     tracing::debug!(meeting_id = %state.id, idle_for, "passivating idle meeting");
                     state.ctx.forget(&state.id, myself.get_id());
                     myself.stop(Some("idle".into()));
@@ -362,7 +375,7 @@ impl MeetingState {
         actor: EventActor,
     ) -> Result<(CommandOutcome, (Vec<(MeetingEvent, Option<String>)>, i64)), MeetingError> {
         for _ in 0..2 {
-            let events = decide(&self.meeting, command, self.ctx.clock.now_ms())?;
+            let events = decide(&self.meeting, command, self.ctx.clock().now_ms())?;
             if events.is_empty() {
                 // Nothing changes (a toggle to the state it is in, a schedule not yet due): nothing
                 // to log and nothing for a reader to wait for.
@@ -375,7 +388,7 @@ impl MeetingState {
                     meeting,
                     last_seq: 0,
                 };
-                return Ok((done, (Vec::new(), self.ctx.clock.now_ms())));
+                return Ok((done, (Vec::new(), self.ctx.clock().now_ms())));
             }
             match self.append_and_apply(events, actor.clone()).await {
                 Ok((applied, at, last_seq)) => {
@@ -387,7 +400,7 @@ impl MeetingState {
                 }
                 Err(AppendError::Conflict { .. }) => {
                     tracing::warn!(meeting_id = %self.id, "stream moved under its actor; reloading");
-                    let (meeting, version) = rehydrate(&self.ctx.log, &self.stream)
+                    let (meeting, version) = rehydrate(self.ctx.log(), &self.stream)
                         .map_err(|e| MeetingError::Unexpected(e.to_string()))?;
                     self.meeting = meeting;
                     self.version = version;
@@ -417,7 +430,7 @@ impl MeetingState {
             .collect();
         let outcome = self
             .ctx
-            .log
+            .log()
             .append_to(&self.stream, expected, new_events)
             .await?;
         let mut applied = Vec::with_capacity(events.len());

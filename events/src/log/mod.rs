@@ -23,7 +23,7 @@ use std::thread::JoinHandle;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use crate::clock::Clock;
-use crate::codec::CodecError;
+use crate::codec_error::CodecError;
 use crate::envelope::{decode_record, Envelope, NewEvent};
 
 pub use subscription::Subscription;

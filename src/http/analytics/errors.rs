@@ -12,11 +12,11 @@ use warp::reply::Response;
 use warp::Reply;
 
 use super::window_days;
+use crate::app::AppError;
+use crate::app::AppState;
 use crate::domain::format_iso_seconds;
 use crate::http::auth::{authenticate_admin, authenticate_optional, Caller};
 use crate::http::body::parse_json;
-use crate::http::error::ApiError;
-use crate::http::AppState;
 
 const MAX_ROUTE: usize = 200;
 const MAX_MESSAGE: usize = 500;
@@ -41,8 +41,8 @@ pub(super) struct ErrorReport {
     message: String,
 }
 
-fn check_report(report: &ErrorReport) -> Result<(), ApiError> {
-    let bad = |m: &str| Err(ApiError::BadRequest(m.to_owned()));
+fn check_report(report: &ErrorReport) -> Result<(), AppError> {
+    let bad = |m: &str| Err(AppError::BadRequest(m.to_owned()));
     let type_ok = report.event_type.starts_with("error.")
         && report.event_type.len() <= MAX_TYPE
         && report
@@ -79,7 +79,7 @@ pub(crate) async fn report_error(
     state: AppState,
     caller: Caller,
     body: &[u8],
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     let principal = authenticate_optional(&caller, &state)?;
     let report: ErrorReport = parse_json(body)?;
     check_report(&report)?;
@@ -97,8 +97,7 @@ pub(crate) async fn report_error(
             ExpectedVersion::Any,
             vec![event.to_new_event(actor)],
         )
-        .await
-        .map_err(|e| ApiError::Unexpected(e.to_string()))?;
+        .await?;
     Ok(warp::reply::with_status(
         warp::reply::json(&crate::http::reply::Message {
             message: "recorded".into(),
@@ -139,7 +138,7 @@ pub struct ErrorAnalytics {
         (status = 403, description = "not an administrator", body = crate::http::error::ErrorBody),
     )
 )]
-pub(crate) fn errors(state: AppState, caller: Caller, query: &str) -> Result<Response, ApiError> {
+pub(crate) fn errors(state: AppState, caller: Caller, query: &str) -> Result<Response, AppError> {
     authenticate_admin(&caller, &state)?;
     let days = window_days(query, 30)?;
     let rows = state

@@ -6,9 +6,9 @@ use utoipa::ToSchema;
 use warp::reply::Response;
 use warp::Reply;
 
+use crate::app::AppError;
+use crate::app::AppState;
 use crate::http::auth::{authenticate_admin, Caller};
-use crate::http::error::ApiError;
-use crate::http::AppState;
 use convene_actors::{Meeting, MeetingStatus};
 
 #[derive(Serialize, ToSchema)]
@@ -75,7 +75,7 @@ impl Realtime {
         (status = 403, description = "not an administrator", body = crate::http::error::ErrorBody),
     )
 )]
-pub(crate) async fn realtime(state: AppState, caller: Caller) -> Result<Response, ApiError> {
+pub(crate) async fn realtime(state: AppState, caller: Caller) -> Result<Response, AppError> {
     authenticate_admin(&caller, &state)?;
     let meetings = state.registry.live_meetings().await;
     let body = Realtime::of(meetings, state.clock.now_ms());
@@ -139,7 +139,7 @@ fn resident_mb() -> Option<f64> {
         (status = 403, description = "not an administrator", body = crate::http::error::ErrorBody),
     )
 )]
-pub(crate) fn health(state: AppState, caller: Caller) -> Result<Response, ApiError> {
+pub(crate) fn health(state: AppState, caller: Caller) -> Result<Response, AppError> {
     authenticate_admin(&caller, &state)?;
     let (active_meetings, scheduled_meetings) = state.projections.meetings().live_counts()?;
     let head = state.log.durable_head();
@@ -147,7 +147,7 @@ pub(crate) fn health(state: AppState, caller: Caller) -> Result<Response, ApiErr
         .log
         .db()
         .size_on_disk()
-        .map_err(|e| ApiError::Unexpected(e.to_string()))?;
+        .map_err(|e| AppError::Unexpected(e.to_string()))?;
     let body = ServerHealth {
         uptime_seconds: state.started.elapsed().as_secs(),
         memory_mb: resident_mb(),

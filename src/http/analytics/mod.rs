@@ -15,16 +15,18 @@ use warp::Filter;
 
 use super::auth::caller;
 use super::body::limited;
-use super::error::{respond, ApiError};
+use super::error::respond;
 use super::query::number;
 use super::router::Router;
-use super::{with_state, AppState};
+use super::with_state;
+use crate::app::AppError;
+use crate::app::AppState;
 
 /// The longest lookback window a `days` parameter accepts.
 const MAX_DAYS: u64 = 366;
 
 /// The `days` query parameter: 1 to 366, `default` when absent.
-fn window_days(query: &str, default: u64) -> Result<u64, ApiError> {
+fn window_days(query: &str, default: u64) -> Result<u64, AppError> {
     Ok(number(query, "days", 1..=MAX_DAYS)?.unwrap_or(default))
 }
 

@@ -12,11 +12,11 @@ use warp::reply::Response;
 use warp::Reply;
 
 use super::window_days;
+use crate::app::AppError;
+use crate::app::AppState;
 use crate::domain::format_iso_seconds;
 use crate::http::auth::{authenticate_admin, Caller};
-use crate::http::error::ApiError;
 use crate::http::query::number;
-use crate::http::AppState;
 
 #[derive(Serialize, ToSchema)]
 pub struct FeatureRow {
@@ -64,7 +64,7 @@ pub struct FeatureAnalytics {
         (status = 403, description = "not an administrator", body = crate::http::error::ErrorBody),
     )
 )]
-pub(crate) fn features(state: AppState, caller: Caller, query: &str) -> Result<Response, ApiError> {
+pub(crate) fn features(state: AppState, caller: Caller, query: &str) -> Result<Response, AppError> {
     authenticate_admin(&caller, &state)?;
     let days = window_days(query, 30)?;
     let rows = state
@@ -125,7 +125,7 @@ pub(crate) fn peak_hours(
     state: AppState,
     caller: Caller,
     query: &str,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     authenticate_admin(&caller, &state)?;
     let days = window_days(query, 90)?;
     let cells = state
@@ -187,7 +187,7 @@ pub(crate) fn retention(
     state: AppState,
     caller: Caller,
     query: &str,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     authenticate_admin(&caller, &state)?;
     let weeks = number(query, "weeks", 1..=104)?.unwrap_or(12);
     let rows = state

@@ -8,8 +8,8 @@ use utoipa::ToSchema;
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
-use crate::http::body::limited;
-use crate::http::error::ApiError;
+use crate::app::AppError;
+use crate::net::body::{limited, BodyRefused};
 
 #[derive(Serialize, ToSchema)]
 pub struct EdCastError {
@@ -26,12 +26,12 @@ pub struct EdCastError {
 }
 
 /// Turns a handler's result into EdCast's answer.
-pub fn respond(result: Result<Response, ApiError>) -> Response {
+pub fn respond(result: Result<Response, AppError>) -> Response {
     result.unwrap_or_else(into_response)
 }
 
-pub fn into_response(err: ApiError) -> Response {
-    if let ApiError::Unexpected(detail) = &err {
+pub fn into_response(err: AppError) -> Response {
+    if let AppError::Unexpected(detail) = &err {
         tracing::error!(error = %detail, dialect = "edcast", "unexpected error while handling a request");
     }
     let status = err.status_code();
@@ -47,21 +47,21 @@ pub fn into_response(err: ApiError) -> Response {
     .into_response()
 }
 
-fn describe(err: &ApiError) -> (&'static str, String) {
+fn describe(err: &AppError) -> (&'static str, String) {
     match err {
-        ApiError::Unauthorized(reason) if reason.starts_with("missing") => (
+        AppError::Unauthorized(reason) if reason.starts_with("missing") => (
             "Invalid API Key",
             "The X-API-Key header is missing.".into(),
         ),
-        ApiError::Unauthorized(_) => (
+        AppError::Unauthorized(_) => (
             "Invalid API Key",
             "The API key is invalid or has been revoked.".into(),
         ),
-        ApiError::AccountInactive => (
+        AppError::AccountInactive => (
             "Account inactive",
             "Your organization has been deactivated.".into(),
         ),
-        ApiError::QuotaReached {
+        AppError::QuotaReached {
             plan,
             monthly_meetings,
         } => (
@@ -72,27 +72,27 @@ fn describe(err: &ApiError) -> (&'static str, String) {
             ),
         ),
         // Verbatim: it starts with the field's name, which must keep its spelling.
-        ApiError::BadRequest(detail) => ("Validation error", detail.clone()),
-        ApiError::NotFound(_) => (
+        AppError::BadRequest(detail) => ("Validation error", detail.clone()),
+        AppError::NotFound(_) => (
             "Meeting not found",
             "No meeting with this ID exists in your organization.".into(),
         ),
-        ApiError::PaymentRequired(_) => (
+        AppError::PaymentRequired(_) => (
             "Insufficient credits",
             "Your organization's balance must be above zero to create meetings.".into(),
         ),
-        ApiError::Forbidden(detail) => ("Forbidden", sentence(detail)),
-        ApiError::Conflict(detail) => ("Conflict", sentence(detail)),
-        ApiError::PayloadTooLarge { limit } => (
+        AppError::Forbidden(detail) => ("Forbidden", sentence(detail)),
+        AppError::Conflict(detail) => ("Conflict", sentence(detail)),
+        AppError::PayloadTooLarge { limit } => (
             "Payload too large",
             format!("The request body is larger than the limit of {limit} bytes."),
         ),
-        ApiError::TooManyRequests { .. } => ("Too many requests", sentence(&err.message())),
-        ApiError::Unavailable(_) => (
+        AppError::TooManyRequests { .. } => ("Too many requests", sentence(&err.message())),
+        AppError::Unavailable(_) => (
             "Service unavailable",
             "The server is busy or shutting down; try again shortly.".into(),
         ),
-        ApiError::Unexpected(_) => (
+        AppError::Unexpected(_) => (
             "Internal server error",
             "Something went wrong on our end.".into(),
         ),
@@ -121,20 +121,17 @@ fn sentence(detail: &str) -> String {
 /// the native one).
 pub fn body(
     limit: u64,
-) -> impl Filter<Extract = (Result<Bytes, ApiError>,), Error = Rejection> + Clone {
+) -> impl Filter<Extract = (Result<Bytes, AppError>,), Error = Rejection> + Clone {
     limited(limit)
         .map(Ok)
         .or_else(|rejection: Rejection| async move {
-            let error = match rejection.find::<ApiError>() {
-                Some(ApiError::PayloadTooLarge { limit }) => {
-                    ApiError::PayloadTooLarge { limit: *limit }
-                }
-                Some(ApiError::BadRequest(detail)) => ApiError::BadRequest(detail.clone()),
-                _ => match rejection.find::<warp::reject::InvalidHeader>() {
+            let error = match rejection.find::<BodyRefused>() {
+                Some(refused) => AppError::from(*refused),
+                None => match rejection.find::<warp::reject::InvalidHeader>() {
                     Some(invalid) => {
-                        ApiError::BadRequest(format!("invalid {} header", invalid.name()))
+                        AppError::BadRequest(format!("invalid {} header", invalid.name()))
                     }
-                    None => ApiError::BadRequest("request body could not be read".into()),
+                    None => AppError::BadRequest("request body could not be read".into()),
                 },
             };
             Ok::<_, Rejection>((Err(error),))
@@ -147,7 +144,7 @@ mod tests {
 
     #[test]
     fn the_seed_titles_and_the_quota_sentence() {
-        let quota = ApiError::QuotaReached {
+        let quota = AppError::QuotaReached {
             plan: "free".into(),
             monthly_meetings: 10,
         };
@@ -158,15 +155,15 @@ mod tests {
                 "Free tier organizations can only create 10 meetings per month via the API.".into()
             )
         );
-        assert_eq!(describe(&ApiError::AccountInactive).0, "Account inactive");
+        assert_eq!(describe(&AppError::AccountInactive).0, "Account inactive");
         assert_eq!(
-            describe(&ApiError::BadRequest(
+            describe(&AppError::BadRequest(
                 "end_date must be in the future".into()
             )),
             ("Validation error", "end_date must be in the future".into())
         );
         assert_eq!(
-            describe(&ApiError::Unexpected("disk on fire".into())),
+            describe(&AppError::Unexpected("disk on fire".into())),
             (
                 "Internal server error",
                 "Something went wrong on our end.".into()

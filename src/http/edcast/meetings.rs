@@ -19,15 +19,17 @@ use warp::reply::Response;
 use warp::Filter;
 
 use super::error::{body, respond, EdCastError};
+use crate::app::meetings::{create, Created, NewMeeting};
+use crate::app::plans::admit_meeting;
+use crate::app::principal::Principal;
+use crate::app::AppError;
+use crate::app::AppState;
 use crate::domain::{format_iso_seconds, parse_iso8601, Title};
-use crate::http::auth::{authenticate, caller, Caller, Principal};
+use crate::http::auth::{authenticate, caller, Caller};
 use crate::http::body::parse_json;
-use crate::http::error::ApiError;
-use crate::http::meetings::{create, Created, NewMeeting};
-use crate::http::plans::admit_meeting;
 use crate::http::reply;
 use crate::http::router::Router;
-use crate::http::{with_state, AppState};
+use crate::http::with_state;
 
 const DEFAULT_TITLE: &str = "Instant Meeting";
 const DELETED: &str = "Meeting and associated join link deleted successfully";
@@ -150,16 +152,16 @@ pub struct DeletedView {
 }
 
 /// EdCast authenticates with `X-API-Key` only (no session cookie).
-fn authenticate_key(caller: &Caller, state: &AppState) -> Result<Principal, ApiError> {
+fn authenticate_key(caller: &Caller, state: &AppState) -> Result<Principal, AppError> {
     if caller.header("x-api-key").is_none() {
-        return Err(ApiError::Unauthorized("missing x-api-key header"));
+        return Err(AppError::Unauthorized("missing x-api-key header"));
     }
     authenticate(caller, state)
 }
 
 /// Creates a meeting for the organization; it is public and starts at once.
 #[utoipa::path(
-    post, path = "/api/developer/v1/meetings", tag = "edcast",
+    post, path = "/api/developer/v1/meetings", tag = "edcast", operation_id = "edcast_create_meeting",
     request_body = Option<CreateRequest>,
     security(("api_key" = [])),
     responses(
@@ -176,8 +178,8 @@ fn authenticate_key(caller: &Caller, state: &AppState) -> Result<Principal, ApiE
 pub(super) async fn create_meeting(
     state: AppState,
     caller: Caller,
-    body: Result<Bytes, ApiError>,
-) -> Result<Response, ApiError> {
+    body: Result<Bytes, AppError>,
+) -> Result<Response, AppError> {
     let principal = authenticate_key(&caller, &state)?;
     let request: CreateRequest = parse_json(&body?)?;
     let now = state.clock.now_ms();
@@ -186,22 +188,22 @@ pub(super) async fn create_meeting(
         DEFAULT_TITLE,
         state.config.limits.title_chars,
     )
-    .map_err(ApiError::BadRequest)?;
+    .map_err(AppError::BadRequest)?;
     let requested_end = match (
         request.kind.unwrap_or_default(),
         request.end_date.as_deref(),
     ) {
         (_, None) => None,
         (MeetingType::Instant, Some(_)) => {
-            return Err(ApiError::BadRequest(
+            return Err(AppError::BadRequest(
                 "end_date is only for meetings of type normal".into(),
             ))
         }
         (MeetingType::Normal, Some(raw)) => {
             let at =
-                parse_iso8601(raw).map_err(|e| ApiError::BadRequest(format!("end_date {e}")))?;
+                parse_iso8601(raw).map_err(|e| AppError::BadRequest(format!("end_date {e}")))?;
             if at <= now {
-                return Err(ApiError::BadRequest(
+                return Err(AppError::BadRequest(
                     "end_date must be in the future".into(),
                 ));
             }
@@ -265,7 +267,7 @@ fn join_link(state: &AppState, meeting_id: &str) -> String {
 
 /// The organization's meetings created through this API that have not ended, newest first.
 #[utoipa::path(
-    get, path = "/api/developer/v1/meetings", tag = "edcast",
+    get, path = "/api/developer/v1/meetings", tag = "edcast", operation_id = "edcast_list_meetings",
     security(("api_key" = [])),
     responses(
         (status = 200, description = "newest first, with join links", body = ListView),
@@ -275,7 +277,7 @@ fn join_link(state: &AppState, meeting_id: &str) -> String {
         (status = 503, description = "the server is busy or shutting down", body = EdCastError),
     )
 )]
-pub(super) fn list_meetings(state: AppState, caller: Caller) -> Result<Response, ApiError> {
+pub(super) fn list_meetings(state: AppState, caller: Caller) -> Result<Response, AppError> {
     let workspace = authenticate_key(&caller, &state)?.workspace();
     let mut data = Vec::new();
     for row in state.projections.meetings().live(workspace)? {
@@ -312,7 +314,7 @@ pub(super) fn list_meetings(state: AppState, caller: Caller) -> Result<Response,
 /// organization's meeting, one created through another API, and one that has ended are all
 /// "Meeting not found".
 #[utoipa::path(
-    delete, path = "/api/developer/v1/meetings/{id}", tag = "edcast",
+    delete, path = "/api/developer/v1/meetings/{id}", tag = "edcast", operation_id = "edcast_delete_meeting",
     params(("id" = u64, Path, description = "the meeting ID returned at creation")),
     security(("api_key" = [])),
     responses(
@@ -329,12 +331,12 @@ pub(super) async fn delete_meeting(
     state: AppState,
     caller: Caller,
     raw_id: &str,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     let principal = authenticate_key(&caller, &state)?;
     let seq: u64 = raw_id
         .parse()
-        .map_err(|_| ApiError::BadRequest("id must be a whole number".into()))?;
-    let not_found = || ApiError::NotFound("meeting not found");
+        .map_err(|_| AppError::BadRequest("id must be a whole number".into()))?;
+    let not_found = || AppError::NotFound("meeting not found");
     let created = created_event(&state, seq)?
         .filter(|created| {
             created.via == Dialect::EdCast && created.workspace == principal.workspace()
@@ -367,19 +369,19 @@ pub(super) async fn delete_meeting(
 }
 
 /// The sequence of the meeting's `meeting.created` (its stream's first event).
-fn creation_seq(state: &AppState, meeting_id: &MeetingId) -> Result<Option<u64>, ApiError> {
+fn creation_seq(state: &AppState, meeting_id: &MeetingId) -> Result<Option<u64>, AppError> {
     state
         .log
         .seq_of(&meeting_id.stream(), 1)
-        .map_err(|e| ApiError::Unexpected(e.to_string()))
+        .map_err(|e| AppError::Unexpected(e.to_string()))
 }
 
 /// The `meeting.created` at log position `seq`, if that is what is there.
-fn created_event(state: &AppState, seq: u64) -> Result<Option<MeetingCreated>, ApiError> {
+fn created_event(state: &AppState, seq: u64) -> Result<Option<MeetingCreated>, AppError> {
     if seq == 0 {
         return Ok(None);
     }
-    let unexpected = |e: String| ApiError::Unexpected(e);
+    let unexpected = |e: String| AppError::Unexpected(e);
     let Some(envelope) = state
         .log
         .read_all(seq, 1)
@@ -408,13 +410,13 @@ mod tests {
         let request: CreateRequest =
             parse_json(br#"{"type":"normal","end_date":"2026-05-01T15:00:00Z"}"#).unwrap();
         assert_eq!(request.kind, Some(MeetingType::Normal));
-        let Err(ApiError::BadRequest(message)) =
+        let Err(AppError::BadRequest(message)) =
             parse_json::<CreateRequest>(br#"{"type":"webinar"}"#)
         else {
             panic!("an unknown type was accepted");
         };
         assert!(message.contains("type"), "{message}");
-        let Err(ApiError::BadRequest(message)) =
+        let Err(AppError::BadRequest(message)) =
             parse_json::<CreateRequest>(br#"{"end_time":"2026-05-01T15:00:00Z"}"#)
         else {
             panic!("an unknown field was accepted");

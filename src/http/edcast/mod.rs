@@ -3,7 +3,7 @@
 //!
 //! A thin translator: requests become the same meeting commands the native API sends (through
 //! [`super::meetings::create`] and the meeting's actor), admitted by the same plan rules
-//! ([`super::plans::admit_meeting`]); reads come from the same read models. The dialect owns only
+//! ([`crate::app::plans::admit_meeting`]); reads come from the same read models. The dialect owns only
 //! its request parsing, its response shapes (`{success, data}`) and its error body
 //! (`{success: false, error, message}`, [`error`]).
 //!
@@ -19,7 +19,7 @@ pub mod meetings;
 use utoipa::OpenApi;
 
 use super::router::Router;
-use super::AppState;
+use crate::app::AppState;
 
 /// The dialect's operations and schemas, merged into the served OpenAPI document.
 #[derive(OpenApi)]

@@ -7,7 +7,7 @@
 
 use convene_events::catalog::videosdk::CredentialCreated;
 use convene_events::ids::account_stream;
-use convene_events::{AppendError, DomainEvent, ExpectedVersion};
+use convene_events::{DomainEvent, ExpectedVersion};
 use rand::Rng;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -15,12 +15,14 @@ use warp::http::Method;
 use warp::reply::Response;
 use warp::Filter;
 
+use crate::app::AppError;
+use crate::app::AppState;
 use crate::domain::SecretToken;
 use crate::http::auth::{authenticate, caller, Caller};
 use crate::http::body::{limited, parse_json};
-use crate::http::error::{respond, ApiError, ErrorBody};
+use crate::http::error::{respond, ErrorBody};
 use crate::http::router::Router;
-use crate::http::{reply, with_state, AppState};
+use crate::http::{reply, with_state};
 
 pub fn routes(state: &AppState, router: &mut Router) {
     let body_limit = state.config.limits.body_bytes;
@@ -89,7 +91,7 @@ pub(super) async fn create_credential(
     state: AppState,
     caller: Caller,
     body: &[u8],
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     let principal = authenticate(&caller, &state)?;
     let _: CredentialRequest = parse_json(body)?;
     let created = CredentialCreated {
@@ -103,11 +105,7 @@ pub(super) async fn create_credential(
             ExpectedVersion::Any,
             vec![created.to_new_event(principal.actor())],
         )
-        .await
-        .map_err(|err| match err {
-            AppendError::Closed => ApiError::Unavailable("the server is shutting down".into()),
-            other => ApiError::Unexpected(other.to_string()),
-        })?;
+        .await?;
     state.caught_up(outcome.last_seq).await?;
     tracing::info!(
         account_id = principal.account_id(),

@@ -8,7 +8,7 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::Reply;
 
-use crate::http::error::ApiError;
+use crate::app::AppError;
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -24,12 +24,12 @@ pub struct VsdkError {
 }
 
 /// Turns a handler's result into VideoSDK's answer.
-pub fn respond(result: Result<Response, ApiError>) -> Response {
+pub fn respond(result: Result<Response, AppError>) -> Response {
     result.unwrap_or_else(into_response)
 }
 
-pub fn into_response(err: ApiError) -> Response {
-    if let ApiError::Unexpected(detail) = &err {
+pub fn into_response(err: AppError) -> Response {
+    if let AppError::Unexpected(detail) = &err {
         tracing::error!(error = %detail, dialect = "videosdk", "unexpected error while handling a request");
     }
     reply(err.status_code(), err.message())
@@ -51,7 +51,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_body_carries_the_status_twice() {
-        let response = into_response(ApiError::NotFound("room not found"));
+        let response = into_response(AppError::NotFound("room not found"));
         assert_eq!(response.status(), StatusCode::NOT_FOUND);
         let body = http_body_util::BodyExt::collect(response.into_body())
             .await

@@ -10,10 +10,11 @@ use warp::Filter;
 
 use super::api_caller;
 use super::error::{reply, respond};
+use crate::app::AppError;
+use crate::app::AppState;
 use crate::http::auth::{caller, Caller};
-use crate::http::error::ApiError;
 use crate::http::router::{Endpoint, Router};
-use crate::http::{with_state, AppState};
+use crate::http::with_state;
 
 const RECORDING: &str = "recordings";
 const LIVESTREAM: &str = "RTMP livestreams";
@@ -102,7 +103,7 @@ pub fn routes(state: &AppState, router: &mut Router) {
 }
 
 /// 401/403 like every VideoSDK route, then 501.
-fn not_built(state: &AppState, caller: &Caller, what: &str) -> Result<Response, ApiError> {
+fn not_built(state: &AppState, caller: &Caller, what: &str) -> Result<Response, AppError> {
     api_caller(caller, state)?;
     Ok(reply(
         StatusCode::NOT_IMPLEMENTED,

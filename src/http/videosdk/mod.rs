@@ -15,27 +15,21 @@
 
 pub mod credentials;
 pub mod error;
-pub mod join;
 pub mod media;
 pub mod rooms;
 pub mod sessions;
-pub mod token;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-
-use convene_events::{MeetingId, Workspace};
+use convene_events::Workspace;
 use convene_projections::videosdk::RoomRow;
 use rand::Rng;
 use serde::Serialize;
-use tokio::sync::OwnedMutexGuard;
 use utoipa::{OpenApi, ToSchema};
 
 use super::auth::Caller;
-use super::error::ApiError;
 use super::router::Router;
-use super::AppState;
-use token::VerifiedToken;
+use crate::app::videosdk::token::{self, VerifiedToken};
+use crate::app::AppError;
+use crate::app::AppState;
 
 /// The dialect's operations and schemas, merged into the served OpenAPI document.
 #[derive(OpenApi)]
@@ -125,10 +119,10 @@ impl RoomId {
 }
 
 /// A `customRoomId`: 1 to 100 characters, none of them a control character or `/`.
-pub fn parse_custom_room_id(raw: &str) -> Result<String, ApiError> {
+pub fn parse_custom_room_id(raw: &str) -> Result<String, AppError> {
     let chars = raw.chars().count();
     if chars == 0 || chars > 100 || raw.chars().any(|c| c.is_control() || c == '/') {
-        return Err(ApiError::BadRequest(
+        return Err(AppError::BadRequest(
             "customRoomId must be 1 to 100 characters, without control characters or /".into(),
         ));
     }
@@ -146,10 +140,10 @@ impl ApiCaller {
     }
 
     /// 403 when the token is restricted to another room than `room`.
-    pub fn check_room(&self, room: &RoomRow) -> Result<(), ApiError> {
+    pub fn check_room(&self, room: &RoomRow) -> Result<(), AppError> {
         match &self.token.room_id {
             Some(only) if *only != room.room_id && room.custom_room_id.as_ref() != Some(only) => {
-                Err(ApiError::Forbidden(
+                Err(AppError::Forbidden(
                     "this token is restricted to another room",
                 ))
             }
@@ -159,33 +153,20 @@ impl ApiCaller {
 }
 
 /// Authenticates a server-API request by its `Authorization` header.
-pub fn api_caller(caller: &Caller, state: &AppState) -> Result<ApiCaller, ApiError> {
+pub fn api_caller(caller: &Caller, state: &AppState) -> Result<ApiCaller, AppError> {
     let header = caller
         .header("authorization")
-        .ok_or(ApiError::Unauthorized(
+        .ok_or(AppError::Unauthorized(
             "missing authorization header: send a VideoSDK token",
         ))?;
     let token = token::verify(state, token::from_header(header))?;
     if !token.roles.crawler {
-        return Err(ApiError::Forbidden(
+        return Err(AppError::Forbidden(
             "this token has the rtc role only: it cannot call the server API",
         ));
     }
     tracing::debug!(api_key = %token.api_key, account_id = token.account.account_id, "videosdk token verified");
     Ok(ApiCaller { token })
-}
-
-/// The workspace's room named by its roomId or, failing that, its customRoomId.
-pub fn find_room(
-    state: &AppState,
-    workspace: Workspace,
-    id: &str,
-) -> Result<Option<RoomRow>, ApiError> {
-    let rooms = state.projections.videosdk();
-    if let Some(room) = rooms.room(id)?.filter(|r| r.workspace == workspace) {
-        return Ok(Some(room));
-    }
-    Ok(rooms.room_by_custom_id(workspace, id)?)
 }
 
 /// `page` and `perPage` of a list request.
@@ -201,8 +182,8 @@ pub const MAX_PER_PAGE: u64 = 100;
 impl Paging {
     /// `page` (default 1) and `perPage` (default 20): whole numbers from 1 to the document's
     /// int64 maximum; anything else is a 400; `perPage` above [`MAX_PER_PAGE`] is clamped.
-    pub fn parse(query: &str) -> Result<Self, ApiError> {
-        let number = |name: &str, default: u64| -> Result<u64, ApiError> {
+    pub fn parse(query: &str) -> Result<Self, AppError> {
+        let number = |name: &str, default: u64| -> Result<u64, AppError> {
             let Some(raw) = super::query::param(query, name) else {
                 return Ok(default);
             };
@@ -210,7 +191,7 @@ impl Paging {
                 .ok()
                 .filter(|n| (1..=super::query::MAX_SEQ).contains(n))
                 .ok_or_else(|| {
-                    ApiError::BadRequest(format!(
+                    AppError::BadRequest(format!(
                         "{name} must be a whole number of at least 1 (and at most {})",
                         super::query::MAX_SEQ
                     ))
@@ -263,30 +244,6 @@ pub fn link(state: &AppState, path: &str) -> String {
         "{}{path}",
         state.config.server.app_url.trim_end_matches('/')
     )
-}
-
-/// Turns at opening a room's session: one opener at a time per room, so two first joins make
-/// one session (one process writes the log).
-#[derive(Default)]
-pub struct SessionTurns {
-    turns: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
-}
-
-impl SessionTurns {
-    pub async fn take(&self, room_id: &str) -> OwnedMutexGuard<()> {
-        let turn = {
-            let mut turns = self.turns.lock().expect("session turns lock");
-            // Forget the rooms nobody is opening.
-            turns.retain(|_, turn| Arc::strong_count(turn) > 1);
-            turns.entry(room_id.to_owned()).or_default().clone()
-        };
-        turn.lock_owned().await
-    }
-}
-
-/// The session meeting's id of a `sessionId` path parameter (404 when it cannot be one).
-pub fn session_meeting_id(raw: &str) -> Result<MeetingId, ApiError> {
-    MeetingId::parse(raw).map_err(|_| ApiError::NotFound("session not found"))
 }
 
 #[cfg(test)]

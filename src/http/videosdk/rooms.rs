@@ -21,16 +21,16 @@ use warp::reply::Response;
 use warp::Filter;
 
 use super::error::{respond, VsdkError};
-use super::{
-    api_caller, find_room, link, parse_custom_room_id, ApiCaller, PageInfo, Paging, RoomId,
-};
+use super::{api_caller, link, parse_custom_room_id, ApiCaller, PageInfo, Paging, RoomId};
+use crate::app::videosdk::find_room;
+use crate::app::AppError;
+use crate::app::AppState;
 use crate::domain::format_iso_millis;
 use crate::http::auth::{caller, Caller};
 use crate::http::body::parse_json;
 use crate::http::edcast::error::body;
-use crate::http::error::ApiError;
 use crate::http::router::Router;
-use crate::http::{reply, with_state, AppState};
+use crate::http::{reply, with_state};
 
 /// The webhook events a room can subscribe to.
 pub const WEBHOOK_EVENTS: [&str; 4] = [
@@ -240,22 +240,22 @@ async fn webhook_of(
     state: &AppState,
     caller: &ApiCaller,
     config: WebhookConfig,
-) -> Result<(WebhookConfig, String), ApiError> {
+) -> Result<(WebhookConfig, String), AppError> {
     crate::webhooks::target::check(
         &config.end_point,
         state.config.webhooks.allow_private_targets,
     )
     .await
-    .map_err(|e| ApiError::BadRequest(format!("webhook.endPoint: {e}")))?;
+    .map_err(|e| AppError::BadRequest(format!("webhook.endPoint: {e}")))?;
     if config.events.is_empty() {
-        return Err(ApiError::BadRequest(
+        return Err(AppError::BadRequest(
             "webhook.events must name at least one event".into(),
         ));
     }
     let mut events: Vec<String> = Vec::new();
     for event in config.events {
         if !WEBHOOK_EVENTS.contains(&event.as_str()) {
-            return Err(ApiError::BadRequest(format!(
+            return Err(AppError::BadRequest(format!(
                 "webhook.events: unknown or unsupported event {event:?}; known: {} (recording, livestream and hls events need a media plane)",
                 WEBHOOK_EVENTS.join(", ")
             )));
@@ -270,7 +270,7 @@ async fn webhook_of(
         .videosdk()
         .credential(&caller.token.api_key)?
         .map(|c| c.secret)
-        .ok_or(ApiError::Unauthorized("invalid token: unknown apikey"))?;
+        .ok_or(AppError::Unauthorized("invalid token: unknown apikey"))?;
     Ok((
         WebhookConfig {
             end_point: config.end_point,
@@ -294,11 +294,11 @@ async fn webhook_of(
 pub(super) async fn create_room(
     state: AppState,
     caller: Caller,
-    body: Result<Bytes, ApiError>,
-) -> Result<Response, ApiError> {
+    body: Result<Bytes, AppError>,
+) -> Result<Response, AppError> {
     let caller = api_caller(&caller, &state)?;
     if caller.token.room_id.is_some() {
-        return Err(ApiError::Forbidden(
+        return Err(AppError::Forbidden(
             "a token restricted to a room cannot create rooms",
         ));
     }
@@ -314,7 +314,7 @@ pub(super) async fn create_room(
         .map(|config| {
             let minutes = config.duration.unwrap_or(DEFAULT_AUTO_CLOSE_MINUTES);
             if !(1..=10_080).contains(&minutes) {
-                return Err(ApiError::BadRequest(
+                return Err(AppError::BadRequest(
                     "autoCloseConfig.duration must be 1 to 10080 minutes".into(),
                 ));
             }
@@ -396,7 +396,7 @@ pub(super) async fn create_room(
                     .projections
                     .videosdk()
                     .room(room_id.as_str())?
-                    .ok_or_else(|| ApiError::Unexpected("a created room has no row".into()))?;
+                    .ok_or_else(|| AppError::Unexpected("a created room has no row".into()))?;
                 tracing::info!(
                     room_id = room_id.as_str(),
                     custom_room_id = custom_room_id.as_deref(),
@@ -415,18 +415,15 @@ pub(super) async fn create_room(
                     .videosdk()
                     .room_by_custom_id(workspace, custom)?
                     .ok_or_else(|| {
-                        ApiError::Unexpected("a claimed customRoomId has no room".into())
+                        AppError::Unexpected("a claimed customRoomId has no room".into())
                     })?;
                 return Ok(reply::ok(&view(&state, &room)));
             }
             Err(AppendError::Conflict { .. }) => continue,
-            Err(AppendError::Closed) => {
-                return Err(ApiError::Unavailable("the server is shutting down".into()))
-            }
-            Err(err) => return Err(ApiError::Unexpected(err.to_string())),
+            Err(err) => return Err(err.into()),
         }
     }
-    Err(ApiError::Unexpected(
+    Err(AppError::Unexpected(
         "three room id collisions in a row".into(),
     ))
 }
@@ -449,7 +446,7 @@ pub(super) fn list_rooms(
     state: AppState,
     caller: Caller,
     query: &str,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     let caller = api_caller(&caller, &state)?;
     let paging = Paging::parse(query)?;
     let page = match &caller.token.room_id {
@@ -482,9 +479,9 @@ pub(super) fn list_rooms(
 
 /// The caller's room by roomId or customRoomId: 404 for an unknown one or another
 /// organization's, 403 for a token restricted to another room.
-fn room_for(state: &AppState, caller: &ApiCaller, id: &str) -> Result<RoomRow, ApiError> {
+fn room_for(state: &AppState, caller: &ApiCaller, id: &str) -> Result<RoomRow, AppError> {
     let room =
-        find_room(state, caller.workspace(), id)?.ok_or(ApiError::NotFound("room not found"))?;
+        find_room(state, caller.workspace(), id)?.ok_or(AppError::NotFound("room not found"))?;
     caller.check_room(&room)?;
     Ok(room)
 }
@@ -500,17 +497,17 @@ fn room_for(state: &AppState, caller: &ApiCaller, id: &str) -> Result<RoomRow, A
         (status = 404, description = "no such room in the organization", body = VsdkError),
     )
 )]
-pub(super) fn get_room(state: AppState, caller: Caller, id: &str) -> Result<Response, ApiError> {
+pub(super) fn get_room(state: AppState, caller: Caller, id: &str) -> Result<Response, AppError> {
     let caller = api_caller(&caller, &state)?;
     let room = room_for(&state, &caller, id)?;
     Ok(reply::ok(&view(&state, &room)))
 }
 
-fn validate(state: AppState, caller: Caller, id: &str) -> Result<Response, ApiError> {
+fn validate(state: AppState, caller: Caller, id: &str) -> Result<Response, AppError> {
     let caller = api_caller(&caller, &state)?;
     let room = room_for(&state, &caller, id)?;
     if room.disabled {
-        return Err(ApiError::BadRequest("room is deactivated".into()));
+        return Err(AppError::BadRequest("room is deactivated".into()));
     }
     Ok(reply::ok(&view(&state, &room)))
 }
@@ -531,7 +528,7 @@ pub(super) fn validate_room(
     state: AppState,
     caller: Caller,
     id: &str,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     validate(state, caller, id)
 }
 
@@ -551,7 +548,7 @@ pub(super) fn validate_room_post(
     state: AppState,
     caller: Caller,
     id: &str,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     validate(state, caller, id)
 }
 
@@ -580,8 +577,8 @@ pub(super) struct DeactivateRequest {
 pub(super) async fn deactivate_room(
     state: AppState,
     caller: Caller,
-    body: Result<Bytes, ApiError>,
-) -> Result<Response, ApiError> {
+    body: Result<Bytes, AppError>,
+) -> Result<Response, AppError> {
     let caller = api_caller(&caller, &state)?;
     let request: DeactivateRequest = parse_json(&body?)?;
     let room = room_for(&state, &caller, &request.room_id)?;
@@ -595,17 +592,13 @@ pub(super) async fn deactivate_room(
             ExpectedVersion::Any,
             vec![RoomDeactivated {}.to_new_event(caller.token.actor())],
         )
-        .await
-        .map_err(|err| match err {
-            AppendError::Closed => ApiError::Unavailable("the server is shutting down".into()),
-            other => ApiError::Unexpected(other.to_string()),
-        })?;
+        .await?;
     state.caught_up(outcome.last_seq).await?;
     tracing::info!(room_id = %room.room_id, dialect = "videosdk", "room deactivated");
     let room = state
         .projections
         .videosdk()
         .room(&room.room_id)?
-        .ok_or(ApiError::NotFound("room not found"))?;
+        .ok_or(AppError::NotFound("room not found"))?;
     Ok(reply::ok(&view(&state, &room)))
 }

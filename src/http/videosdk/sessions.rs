@@ -1,15 +1,11 @@
 //! VideoSDK sessions: one continuous activation of a room, held by one Convene meeting
 //! (`Dialect::VideoSdk`) whose id is the `sessionId`. A session opens when the room is joined
-//! with no session in progress ([`open_or_current`]) and ends through `POST /v2/sessions/end`,
+//! with no session in progress ([`crate::app::videosdk::open_or_current`]) and ends through `POST /v2/sessions/end`,
 //! the room's `autoCloseConfig`, or the plan's duration cap.
 
 use bytes::Bytes;
 use convene_actors::{HostAction, MeetingCommand, MeetingError};
-use convene_events::catalog::meeting::{Dialect, MeetingSettings};
-use convene_events::catalog::videosdk::{room_stream, SessionOpened};
-use convene_events::{Actor, AppendError, DomainEvent, ExpectedVersion, MeetingId};
 use convene_projections::videosdk::{ParticipantLog, RoomRow, SessionRow, Span};
-use convene_projections::RowStatus;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use warp::http::Method;
@@ -17,16 +13,16 @@ use warp::reply::Response;
 use warp::Filter;
 
 use super::error::{respond, VsdkError};
-use super::{api_caller, find_room, link, session_meeting_id, ApiCaller, PageInfo, Paging};
-use crate::domain::{format_iso_millis, AdminToken};
+use super::{api_caller, link, ApiCaller, PageInfo, Paging};
+use crate::app::videosdk::{find_room, session_meeting_id};
+use crate::app::AppError;
+use crate::app::AppState;
+use crate::domain::format_iso_millis;
 use crate::http::auth::{caller, Caller};
 use crate::http::body::parse_json;
 use crate::http::edcast::error::body;
-use crate::http::error::ApiError;
-use crate::http::meetings::{create_with_id, NewMeeting};
-use crate::http::plans::admit_meeting;
 use crate::http::router::Router;
-use crate::http::{reply, with_state, AppState};
+use crate::http::{reply, with_state};
 
 fn query() -> impl Filter<Extract = (String,), Error = std::convert::Infallible> + Clone {
     warp::query::raw().or(warp::any().map(String::new)).unify()
@@ -265,8 +261,8 @@ fn session_for(
     state: &AppState,
     caller: &ApiCaller,
     raw_id: &str,
-) -> Result<(RoomRow, SessionRow), ApiError> {
-    let not_found = || ApiError::NotFound("session not found");
+) -> Result<(RoomRow, SessionRow), AppError> {
+    let not_found = || AppError::NotFound("session not found");
     let id = session_meeting_id(raw_id)?;
     let rooms = state.projections.videosdk();
     let session = rooms
@@ -299,7 +295,7 @@ pub(super) fn list_sessions(
     state: AppState,
     caller: Caller,
     query: &str,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     let caller = api_caller(&caller, &state)?;
     let paging = Paging::parse(query)?;
     let param = |name| crate::http::query::param(query, name);
@@ -310,12 +306,12 @@ pub(super) fn list_sessions(
             .filter(|r| r.workspace == caller.workspace()),
         (None, Some(custom)) => rooms.room_by_custom_id(caller.workspace(), &custom)?,
         (None, None) => {
-            return Err(ApiError::BadRequest(
+            return Err(AppError::BadRequest(
                 "roomId or customRoomId is required".into(),
             ))
         }
     }
-    .ok_or(ApiError::NotFound("room not found"))?;
+    .ok_or(AppError::NotFound("room not found"))?;
     caller.check_room(&room)?;
     let page = rooms.sessions(&room.room_id, paging.skip(), paging.take())?;
     Ok(reply::ok(&SessionList {
@@ -339,7 +335,7 @@ pub(super) fn list_sessions(
         (status = 404, description = "no such session in the organization", body = VsdkError),
     )
 )]
-pub(super) fn get_session(state: AppState, caller: Caller, id: &str) -> Result<Response, ApiError> {
+pub(super) fn get_session(state: AppState, caller: Caller, id: &str) -> Result<Response, AppError> {
     let caller = api_caller(&caller, &state)?;
     let (room, session) = session_for(&state, &caller, id)?;
     Ok(reply::ok(&session_view(&state, &room, &session)))
@@ -366,7 +362,7 @@ pub(super) fn session_participants(
     caller: Caller,
     id: &str,
     query: &str,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     let caller = api_caller(&caller, &state)?;
     let paging = Paging::parse(query)?;
     let (_, session) = session_for(&state, &caller, id)?;
@@ -398,7 +394,7 @@ pub(super) fn active_participants(
     state: AppState,
     caller: Caller,
     id: &str,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     let caller = api_caller(&caller, &state)?;
     let (_, session) = session_for(&state, &caller, id)?;
     let data = session
@@ -435,9 +431,9 @@ fn target_session(
     caller: &ApiCaller,
     room_id: &str,
     session_id: Option<&str>,
-) -> Result<(RoomRow, SessionRow), ApiError> {
+) -> Result<(RoomRow, SessionRow), AppError> {
     let room = find_room(state, caller.workspace(), room_id)?
-        .ok_or(ApiError::NotFound("room not found"))?;
+        .ok_or(AppError::NotFound("room not found"))?;
     caller.check_room(&room)?;
     let session = match session_id {
         Some(id) => session_for(state, caller, id)?.1,
@@ -445,16 +441,16 @@ fn target_session(
             let ongoing = room
                 .ongoing_session
                 .as_deref()
-                .ok_or(ApiError::NotFound("the room has no ongoing session"))?;
+                .ok_or(AppError::NotFound("the room has no ongoing session"))?;
             state
                 .projections
                 .videosdk()
                 .session(ongoing)?
-                .ok_or(ApiError::NotFound("the room has no ongoing session"))?
+                .ok_or(AppError::NotFound("the room has no ongoing session"))?
         }
     };
     if session.room_id != room.room_id {
-        return Err(ApiError::NotFound("session not found in this room"));
+        return Err(AppError::NotFound("session not found in this room"));
     }
     Ok((room, session))
 }
@@ -475,8 +471,8 @@ fn target_session(
 pub(super) async fn end_session(
     state: AppState,
     caller: Caller,
-    body: Result<Bytes, ApiError>,
-) -> Result<Response, ApiError> {
+    body: Result<Bytes, AppError>,
+) -> Result<Response, AppError> {
     let caller = api_caller(&caller, &state)?;
     let request: EndSessionRequest = parse_json(&body?)?;
     let (room, session) = target_session(
@@ -486,7 +482,7 @@ pub(super) async fn end_session(
         request.session_id.as_deref(),
     )?;
     if session.end.is_some() {
-        return Err(ApiError::Conflict("session has already ended".into()));
+        return Err(AppError::Conflict("session has already ended".into()));
     }
     let meeting_id = session_meeting_id(&session.session_id)?;
     let command = MeetingCommand::EndByOwner {
@@ -497,8 +493,8 @@ pub(super) async fn end_session(
         .execute(&meeting_id, command, caller.token.actor())
         .await
         .map_err(|err| match err {
-            MeetingError::AlreadyEnded => ApiError::Conflict("session has already ended".into()),
-            MeetingError::NotFound => ApiError::NotFound("session not found"),
+            MeetingError::AlreadyEnded => AppError::Conflict("session has already ended".into()),
+            MeetingError::NotFound => AppError::NotFound("session not found"),
             other => other.into(),
         })?;
     state.caught_up(outcome.last_seq).await?;
@@ -507,7 +503,7 @@ pub(super) async fn end_session(
         .projections
         .videosdk()
         .session(meeting_id.as_str())?
-        .ok_or(ApiError::NotFound("session not found"))?;
+        .ok_or(AppError::NotFound("session not found"))?;
     Ok(reply::ok(&session_view(&state, &room, &session)))
 }
 
@@ -538,8 +534,8 @@ pub(super) struct RemoveParticipantRequest {
 pub(super) async fn remove_participant(
     state: AppState,
     caller: Caller,
-    body: Result<Bytes, ApiError>,
-) -> Result<Response, ApiError> {
+    body: Result<Bytes, AppError>,
+) -> Result<Response, AppError> {
     let caller = api_caller(&caller, &state)?;
     let request: RemoveParticipantRequest = parse_json(&body?)?;
     let (room, session) = target_session(
@@ -549,7 +545,7 @@ pub(super) async fn remove_participant(
         request.session_id.as_deref(),
     )?;
     if session.end.is_some() {
-        return Err(ApiError::Conflict("session has already ended".into()));
+        return Err(AppError::Conflict("session has already ended".into()));
     }
     let meeting_id = session_meeting_id(&session.session_id)?;
     let command = MeetingCommand::host(
@@ -565,9 +561,9 @@ pub(super) async fn remove_participant(
         .execute(&meeting_id, command, caller.token.actor())
         .await
         .map_err(|err| match err {
-            MeetingError::AlreadyEnded => ApiError::Conflict("session has already ended".into()),
+            MeetingError::AlreadyEnded => AppError::Conflict("session has already ended".into()),
             MeetingError::ParticipantNotFound => {
-                ApiError::NotFound("participant is not in the session")
+                AppError::NotFound("participant is not in the session")
             }
             other => other.into(),
         })?;
@@ -578,86 +574,4 @@ pub(super) async fn remove_participant(
         participant_id: request.participant_id,
         session_id: session.session_id,
     }))
-}
-
-/// The room's ongoing session, opened now if there is none: its meeting id and admin token.
-/// Refused for a deactivated room, and by the plan's rules when a session must be opened.
-pub async fn open_or_current(
-    state: &AppState,
-    room: &RoomRow,
-    actor: Actor,
-) -> Result<(MeetingId, String), ApiError> {
-    if room.disabled {
-        return Err(ApiError::Forbidden("room is deactivated"));
-    }
-    let _turn = state.videosdk_turns.take(&room.room_id).await;
-    let rooms = state.projections.videosdk();
-    let room = rooms
-        .room(&room.room_id)?
-        .ok_or(ApiError::NotFound("room not found"))?;
-    if room.disabled {
-        return Err(ApiError::Forbidden("room is deactivated"));
-    }
-    if let Some(ongoing) = &room.ongoing_session {
-        let live = state
-            .projections
-            .meetings()
-            .get(ongoing)?
-            .is_some_and(|m| m.status == RowStatus::Active);
-        if let (true, Some(session)) = (live, rooms.session(ongoing)?) {
-            return Ok((session_meeting_id(ongoing)?, session.admin_token));
-        }
-    }
-    let admission = admit_meeting(state, room.workspace).await?;
-    let now = state.clock.now_ms();
-    let auto_close = room
-        .auto_close
-        .map(|c| now + i64::from(c.duration_minutes) * 60_000);
-    let ends_at = match (auto_close, admission.capped_end(now)) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    };
-    let new = NewMeeting {
-        workspace: room.workspace,
-        title: room
-            .custom_room_id
-            .clone()
-            .unwrap_or_else(|| room.room_id.clone()),
-        scheduled_at: None,
-        settings: MeetingSettings::with_cap(state.config.limits.default_max_participants),
-        actor: actor.clone(),
-        via: Dialect::VideoSdk,
-        ends_at,
-    };
-    let admin_token = AdminToken::generate().expose().to_owned();
-    for _ in 0..3 {
-        let meeting_id = MeetingId::generate();
-        let opened = SessionOpened {
-            meeting_id: meeting_id.clone(),
-            admin_token: admin_token.clone(),
-        };
-        state
-            .log
-            .append_to(
-                room_stream(&room.room_id),
-                ExpectedVersion::Any,
-                vec![opened.to_new_event(actor.clone())],
-            )
-            .await
-            .map_err(|err| match err {
-                AppendError::Closed => ApiError::Unavailable("the server is shutting down".into()),
-                other => ApiError::Unexpected(other.to_string()),
-            })?;
-        if create_with_id(state, &new, meeting_id.clone(), &admin_token)
-            .await?
-            .is_some()
-        {
-            drop(admission);
-            tracing::info!(room_id = %room.room_id, session_id = %meeting_id, ends_at, dialect = "videosdk", "session opened");
-            return Ok((meeting_id, admin_token));
-        }
-    }
-    Err(ApiError::Unexpected(
-        "three meeting id collisions in a row".into(),
-    ))
 }

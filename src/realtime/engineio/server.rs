@@ -6,7 +6,7 @@
 //! missing or unsupported `EIO`), and a broken session is closed.
 //!
 //! Long-polling requests are warp routes ([`Engine::routes`]); WebSocket handshakes come through
-//! [`Engine::websocket_endpoint`] (see [`crate::http::server`] for why they bypass warp).
+//! [`Engine::websocket_endpoint`] (see [`crate::net::server`] for why they bypass warp).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -22,8 +22,9 @@ use warp::{Filter, Rejection, Reply};
 
 use super::packet::{decode_payload, encode_payload, Packet};
 use super::session::{CloseReason, Inbound, Session};
-use crate::http::server::WebSocketEndpoint;
-use crate::realtime::websocket::{self, Message, Upgrade, WebSocket};
+use crate::net::body::BodyRefused;
+use crate::net::server::WebSocketEndpoint;
+use crate::net::websocket::{self, Message, Upgrade, WebSocket};
 
 /// How long a client has to finish an upgrade (the reference server's `upgradeTimeout`).
 const UPGRADE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -98,6 +99,21 @@ fn parse_query(raw: &str) -> Result<Query, Refusal> {
     Ok(Query { transport, sid })
 }
 
+/// A polling body the engine would not read: 413 past `max_payload` (as the reference server
+/// answers), 400 when it could not be read at all.
+async fn refused_body(rejection: Rejection) -> Result<Response, Rejection> {
+    match rejection.find::<BodyRefused>() {
+        Some(refused) => {
+            let status = match refused {
+                BodyRefused::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+                BodyRefused::Unreadable => StatusCode::BAD_REQUEST,
+            };
+            Ok(warp::reply::with_status(refused.to_string(), status).into_response())
+        }
+        None => Err(rejection),
+    }
+}
+
 impl Engine {
     pub fn new(config: EngineConfig, on_open: OnOpen) -> Self {
         Self {
@@ -113,21 +129,21 @@ impl Engine {
         let max_payload = self.config.max_payload as u64;
         let request = warp::method()
             .and(warp::query::raw().or(warp::any().map(String::new)).unify())
-            .and(crate::http::body::limited(max_payload))
+            .and(crate::net::body::limited(max_payload))
             .then(move |method, query: String, body: Bytes| {
                 let engine = engine.clone();
                 async move { engine.handle(method, &query, body).await }
             })
             // Only the body limit can refuse here (413); the path above stays a plain filter
             // so that other routes are still tried for other paths.
-            .recover(crate::http::error::recover)
+            .recover(refused_body)
             .unify();
         warp::path("socket.io").and(warp::path::end()).and(request)
     }
 
     /// A server answering only this endpoint (the conformance example, the protocol tests).
-    pub fn server(&self) -> crate::http::server::Server {
-        crate::http::server::Server::new(self.routes().boxed())
+    pub fn server(&self) -> crate::net::server::Server {
+        crate::net::server::Server::new(self.routes().boxed())
             .websocket("/socket.io/", self.websocket_endpoint())
     }
 

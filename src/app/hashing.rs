@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use tokio::sync::Semaphore;
 
-use super::error::ApiError;
+use crate::app::AppError;
 use crate::domain::{verify_password, Password};
 
 #[derive(Clone)]
@@ -26,28 +26,28 @@ impl PasswordHashing {
     }
 
     /// The argon2id PHC string of `password`.
-    pub async fn hash(&self, password: Password) -> Result<String, ApiError> {
+    pub async fn hash(&self, password: Password) -> Result<String, AppError> {
         self.run(move || password.hash())
             .await?
-            .map_err(ApiError::Unexpected)
+            .map_err(AppError::Unexpected)
     }
 
     /// Whether `plain` matches `hash`.
-    pub async fn verify(&self, plain: String, hash: String) -> Result<bool, ApiError> {
+    pub async fn verify(&self, plain: String, hash: String) -> Result<bool, AppError> {
         self.run(move || verify_password(&plain, &hash)).await
     }
 
     async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, ApiError> {
+    ) -> Result<T, AppError> {
         let _permit = self
             .permits
             .acquire()
             .await
-            .map_err(|e| ApiError::Unexpected(e.to_string()))?;
+            .map_err(|e| AppError::Unexpected(e.to_string()))?;
         tokio::task::spawn_blocking(work)
             .await
-            .map_err(|e| ApiError::Unexpected(e.to_string()))
+            .map_err(|e| AppError::Unexpected(e.to_string()))
     }
 }

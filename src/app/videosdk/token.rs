@@ -15,9 +15,9 @@ use convene_projections::AccountRow;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 
-use crate::http::auth::ensure_active;
-use crate::http::error::ApiError;
-use crate::http::AppState;
+use crate::app::principal::ensure_active;
+use crate::app::AppError;
+use crate::app::AppState;
 
 /// What a token lets its holder do in a meeting.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -100,11 +100,11 @@ const INVALID: &str = "invalid token";
 
 /// Verifies `token` and the account behind it. 401 for anything wrong with the token, 403 for a
 /// deactivated account.
-pub fn verify(state: &AppState, token: &str) -> Result<VerifiedToken, ApiError> {
+pub fn verify(state: &AppState, token: &str) -> Result<VerifiedToken, AppError> {
     let header = jsonwebtoken::decode_header(token)
-        .map_err(|_| ApiError::Unauthorized("invalid token: not a signed JWT"))?;
+        .map_err(|_| AppError::Unauthorized("invalid token: not a signed JWT"))?;
     if header.alg != Algorithm::HS256 {
-        return Err(ApiError::Unauthorized(
+        return Err(AppError::Unauthorized(
             "invalid token: it must be signed with HS256",
         ));
     }
@@ -113,15 +113,15 @@ pub fn verify(state: &AppState, token: &str) -> Result<VerifiedToken, ApiError> 
         .nth(1)
         .and_then(|part| URL_SAFE_NO_PAD.decode(part).ok())
         .and_then(|bytes| serde_json::from_slice::<Unverified>(&bytes).ok())
-        .ok_or(ApiError::Unauthorized(INVALID))?;
+        .ok_or(AppError::Unauthorized(INVALID))?;
     let api_key = payload
         .apikey
-        .ok_or(ApiError::Unauthorized("invalid token: apikey is missing"))?;
+        .ok_or(AppError::Unauthorized("invalid token: apikey is missing"))?;
     let credential = state
         .projections
         .videosdk()
         .credential(&api_key)?
-        .ok_or(ApiError::Unauthorized("invalid token: unknown apikey"))?;
+        .ok_or(AppError::Unauthorized("invalid token: unknown apikey"))?;
     let mut validation = Validation::new(Algorithm::HS256);
     // Expiry is checked below against the server's clock.
     validation.validate_exp = false;
@@ -133,7 +133,7 @@ pub fn verify(state: &AppState, token: &str) -> Result<VerifiedToken, ApiError> 
     )
     .map_err(|err| {
         use jsonwebtoken::errors::ErrorKind;
-        ApiError::Unauthorized(match err.kind() {
+        AppError::Unauthorized(match err.kind() {
             ErrorKind::InvalidSignature => "invalid token: wrong signature",
             ErrorKind::MissingRequiredClaim(_) => "invalid token: exp is missing",
             ErrorKind::Json(_) => "invalid token: its claims are malformed",
@@ -142,22 +142,22 @@ pub fn verify(state: &AppState, token: &str) -> Result<VerifiedToken, ApiError> 
     })?
     .claims;
     if claims.apikey != api_key {
-        return Err(ApiError::Unauthorized(INVALID));
+        return Err(AppError::Unauthorized(INVALID));
     }
     let now_secs = state.clock.now_ms().div_euclid(1000);
     let exp = claims
         .exp
-        .ok_or(ApiError::Unauthorized("invalid token: exp is missing"))?;
+        .ok_or(AppError::Unauthorized("invalid token: exp is missing"))?;
     if exp <= now_secs {
-        return Err(ApiError::Unauthorized("invalid token: it has expired"));
+        return Err(AppError::Unauthorized("invalid token: it has expired"));
     }
     if claims.nbf.is_some_and(|nbf| nbf > now_secs) {
-        return Err(ApiError::Unauthorized("invalid token: not valid yet (nbf)"));
+        return Err(AppError::Unauthorized("invalid token: not valid yet (nbf)"));
     }
     let scoped =
         claims.room_id.is_some() || claims.participant_id.is_some() || claims.roles.is_some();
     if scoped && claims.version != Some(2) {
-        return Err(ApiError::Unauthorized(
+        return Err(AppError::Unauthorized(
             "invalid token: roomId, participantId and roles need version 2",
         ));
     }
@@ -168,7 +168,7 @@ pub fn verify(state: &AppState, token: &str) -> Result<VerifiedToken, ApiError> 
             "ask_join" => permissions.ask_join = true,
             "allow_mod" => permissions.allow_mod = true,
             _ => {
-                return Err(ApiError::Unauthorized(
+                return Err(AppError::Unauthorized(
                     "invalid token: permissions may hold allow_join, ask_join and allow_mod",
                 ))
             }
@@ -189,7 +189,7 @@ pub fn verify(state: &AppState, token: &str) -> Result<VerifiedToken, ApiError> 
                     "crawler" => parsed.crawler = true,
                     "rtc" => parsed.rtc = true,
                     _ => {
-                        return Err(ApiError::Unauthorized(
+                        return Err(AppError::Unauthorized(
                             "invalid token: roles may hold crawler and rtc",
                         ))
                     }
@@ -202,7 +202,7 @@ pub fn verify(state: &AppState, token: &str) -> Result<VerifiedToken, ApiError> 
         .projections
         .accounts()
         .account(credential.account_id)?
-        .ok_or(ApiError::Unauthorized("invalid token: unknown apikey"))?;
+        .ok_or(AppError::Unauthorized("invalid token: unknown apikey"))?;
     ensure_active(state, &account)?;
     Ok(VerifiedToken {
         api_key,

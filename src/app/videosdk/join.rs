@@ -12,10 +12,10 @@
 use convene_actors::WaitingRule;
 use convene_events::MeetingId;
 
-use super::sessions::open_or_current;
+use super::open_or_current;
 use super::{find_room, token};
-use crate::http::error::ApiError;
-use crate::http::AppState;
+use crate::app::AppError;
+use crate::app::AppState;
 
 /// How a token lets its holder in.
 pub struct TokenJoin {
@@ -27,7 +27,7 @@ pub struct TokenJoin {
 }
 
 /// A participant id a client may choose: 1 to 64 letters, digits, `-` or `_`.
-fn participant_id(raw: &str) -> Result<String, ApiError> {
+fn participant_id(raw: &str) -> Result<String, AppError> {
     let valid = (1..=64).contains(&raw.len())
         && raw
             .bytes()
@@ -35,7 +35,7 @@ fn participant_id(raw: &str) -> Result<String, ApiError> {
     if valid {
         Ok(raw.to_owned())
     } else {
-        Err(ApiError::BadRequest(
+        Err(AppError::BadRequest(
             "participantId must be 1 to 64 letters, digits, - or _".into(),
         ))
     }
@@ -47,31 +47,31 @@ pub async fn admit(
     raw_token: &str,
     room_ref: &str,
     requested_participant: Option<&str>,
-) -> Result<TokenJoin, ApiError> {
+) -> Result<TokenJoin, AppError> {
     let token = token::verify(state, token::from_header(raw_token))?;
     if !token.roles.rtc {
-        return Err(ApiError::Forbidden(
+        return Err(AppError::Forbidden(
             "this token has the crawler role only: it cannot join meetings",
         ));
     }
     let permissions = token.permissions;
     if !(permissions.allow_join || permissions.ask_join || permissions.allow_mod) {
-        return Err(ApiError::Forbidden(
+        return Err(AppError::Forbidden(
             "this token's permissions do not allow joining",
         ));
     }
     let room = find_room(state, token.workspace(), room_ref)?
-        .ok_or(ApiError::NotFound("room not found"))?;
+        .ok_or(AppError::NotFound("room not found"))?;
     if let Some(only) = &token.room_id {
         if *only != room.room_id && room.custom_room_id.as_ref() != Some(only) {
-            return Err(ApiError::Forbidden(
+            return Err(AppError::Forbidden(
                 "this token is restricted to another room",
             ));
         }
     }
     let participant = match (&token.participant_id, requested_participant) {
         (Some(only), Some(asked)) if only != asked => {
-            return Err(ApiError::Forbidden(
+            return Err(AppError::Forbidden(
                 "this token is restricted to another participantId",
             ))
         }

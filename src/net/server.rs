@@ -4,7 +4,7 @@
 //! Convene accepts its own connections rather than calling `warp::serve` because a WebSocket
 //! upgraded by warp keeps tungstenite's default buffers (128 KiB to read, 128 KiB to write) for
 //! its whole life, and warp offers no way to size them; here the realtime endpoints receive the
-//! raw upgrade ([`crate::realtime::websocket`]) and size them themselves. The rest is what
+//! raw upgrade ([`crate::net::websocket`]) and size them themselves. The rest is what
 //! `warp::serve` does: HTTP/1.1 and HTTP/2 on one port, graceful shutdown (stop accepting, let
 //! requests in flight finish), and the peer's address for the rate limits ([`peer_addr`]).
 
@@ -27,7 +27,7 @@ use warp::http::Request;
 use warp::reply::Response;
 use warp::Filter;
 
-use crate::realtime::websocket::Upgrade;
+use crate::net::websocket::Upgrade;
 
 /// The address a request came from, for filters that need it ([`peer_addr`]).
 #[derive(Debug, Clone, Copy)]
@@ -106,7 +106,7 @@ impl Server {
                 let query = request.uri().query().unwrap_or("").to_owned();
                 return match Upgrade::take(&mut request) {
                     Ok(upgrade) => endpoint(&query, upgrade),
-                    Err(why) => crate::realtime::websocket::bad_handshake(why),
+                    Err(why) => crate::net::websocket::bad_handshake(why),
                 };
             }
         }

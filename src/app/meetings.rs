@@ -1,0 +1,185 @@
+//! Meetings as every dialect creates and controls them: [`create`] admits the meeting under
+//! the workspace's plan ([`crate::app::plans`]) and hands the command to the meeting's actor,
+//! where it is decided and logged; [`host_command`] runs a host action with the admin token;
+//! [`visible_row`] is the one tenancy check of a read.
+
+use convene_actors::{
+    CommandOutcome, CreateMeeting, HostAction, Meeting, MeetingCommand, MeetingError,
+};
+use convene_events::catalog::meeting::{Dialect, MeetingSettings};
+use convene_events::catalog::meeting_end::{meeting_end_stream, MeetingEndScheduled};
+use convene_events::{Actor, AppendError, DomainEvent, ExpectedVersion, MeetingId, Workspace};
+use convene_projections::MeetingRow;
+
+use crate::app::principal::Principal;
+use crate::app::{AppError, AppState};
+use crate::domain::AdminToken;
+
+pub fn check_max_participants(state: &AppState, max_participants: u32) -> Result<(), AppError> {
+    let cap = state.config.limits.max_participants;
+    if (1..=cap).contains(&max_participants) {
+        Ok(())
+    } else {
+        Err(AppError::BadRequest(format!(
+            "maxParticipants must be between 1 and {cap}"
+        )))
+    }
+}
+
+/// What a dialect asks for when it creates a meeting.
+pub struct NewMeeting {
+    pub workspace: Workspace,
+    pub title: String,
+    pub scheduled_at: Option<i64>,
+    pub settings: MeetingSettings,
+    pub actor: Actor,
+    pub via: Dialect,
+    /// When the meeting ends by itself (logged as `meeting_end.scheduled` just before it is
+    /// created; the scheduler ends it then).
+    pub ends_at: Option<i64>,
+}
+
+pub struct Created {
+    pub meeting: Meeting,
+    pub admin_token: String,
+    /// The log sequence of its `meeting.created`: EdCast's numeric meeting id.
+    pub created_seq: u64,
+}
+
+/// Creates a meeting through its actor and waits until the read models show it.
+pub async fn create(state: &AppState, new: NewMeeting) -> Result<Created, AppError> {
+    let admin_token = AdminToken::generate();
+    // Ids are random; a collision with an existing meeting is astronomically rare but possible,
+    // and the actor refuses it, so draw again.
+    for _ in 0..3 {
+        if let Some(created) =
+            create_with_id(state, &new, MeetingId::generate(), admin_token.expose()).await?
+        {
+            return Ok(created);
+        }
+    }
+    Err(AppError::Unexpected(
+        "three meeting id collisions in a row".into(),
+    ))
+}
+
+/// Creates a meeting with the id and admin token given (a dialect that must name the meeting
+/// before it exists: VideoSDK's session); `None` when the id is taken already.
+pub async fn create_with_id(
+    state: &AppState,
+    new: &NewMeeting,
+    meeting_id: MeetingId,
+    admin_token: &str,
+) -> Result<Option<Created>, AppError> {
+    if let Some(ends_at) = new.ends_at {
+        let scheduled = MeetingEndScheduled {
+            meeting_id: meeting_id.clone(),
+            ends_at,
+        };
+        match state
+            .log
+            .append_to(
+                meeting_end_stream(&meeting_id),
+                ExpectedVersion::NoStream,
+                vec![scheduled.to_new_event(new.actor.clone())],
+            )
+            .await
+        {
+            Ok(_) => {}
+            Err(AppendError::Conflict { .. }) => return Ok(None),
+            Err(err) => return Err(err.into()),
+        }
+    }
+    let command = MeetingCommand::Create(CreateMeeting {
+        meeting_id: meeting_id.clone(),
+        workspace: new.workspace,
+        title: new.title.clone(),
+        scheduled_at: new.scheduled_at,
+        settings: new.settings.clone(),
+        admin_token_sha256: convene_actors::sha256_hex(admin_token),
+        via: new.via,
+    });
+    match state
+        .registry
+        .execute(&meeting_id, command, new.actor.clone())
+        .await
+    {
+        Ok(outcome) => {
+            state.caught_up(outcome.last_seq).await?;
+            let created_seq = state
+                .log
+                .seq_of(&meeting_id.stream(), 1)
+                .map_err(|e| AppError::Unexpected(e.to_string()))?
+                .ok_or_else(|| {
+                    AppError::Unexpected(format!("meeting {meeting_id} has no first event"))
+                })?;
+            Ok(Some(Created {
+                meeting: outcome.meeting,
+                admin_token: admin_token.to_owned(),
+                created_seq,
+            }))
+        }
+        Err(MeetingError::AlreadyExists) => Ok(None),
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// Runs a host action on the meeting `raw_id` with its admin token, as `principal`.
+///
+/// The principal must be of the meeting's workspace. A guest meeting, which has no workspace,
+/// is controlled by its admin token alone — also when the browser happens to send a session
+/// cookie, as it does for a signed-in user who started a guest meeting.
+pub async fn host_command(
+    state: &AppState,
+    principal: Option<Principal>,
+    admin_token: Option<&str>,
+    raw_id: &str,
+    action: HostAction,
+) -> Result<CommandOutcome, AppError> {
+    let guest_row = visible_row(state, Workspace::Guest, raw_id).ok();
+    let (row, actor) = match (guest_row, &principal) {
+        (Some(row), Some(principal)) => (row, principal.actor()),
+        (Some(row), None) => {
+            let actor = Actor::MeetingHost {
+                meeting_id: row.meeting_id.clone(),
+            };
+            (row, actor)
+        }
+        (None, Some(principal)) => (
+            visible_row(state, principal.workspace(), raw_id)?,
+            principal.actor(),
+        ),
+        // Not a guest meeting and no credentials: the same 401 whether or not it exists.
+        (None, None) => {
+            return Err(AppError::Unauthorized(
+                "missing x-api-key header or session cookie",
+            ))
+        }
+    };
+    let admin_token = admin_token
+        .ok_or(AppError::Forbidden("missing x-admin-token header"))?
+        .to_owned();
+    let meeting_id =
+        MeetingId::parse(&row.meeting_id).map_err(|e| AppError::Unexpected(e.to_string()))?;
+    let command = MeetingCommand::host(row.workspace, admin_token, action);
+    let outcome = state.registry.execute(&meeting_id, command, actor).await?;
+    state.caught_up(outcome.last_seq).await?;
+    Ok(outcome)
+}
+
+/// The meeting if `workspace` may see it, or 404 — for malformed ids, unknown ids and other
+/// tenants' meetings alike.
+pub fn visible_row(
+    state: &AppState,
+    workspace: Workspace,
+    raw_id: &str,
+) -> Result<MeetingRow, AppError> {
+    let not_found = AppError::NotFound("meeting not found");
+    let Ok(id) = MeetingId::parse(raw_id) else {
+        return Err(not_found);
+    };
+    match state.projections.meetings().get(id.as_str())? {
+        Some(row) if row.workspace == workspace => Ok(row),
+        _ => Err(not_found),
+    }
+}
