@@ -7,32 +7,25 @@ use convene_events::catalog::account::AccountType;
 use convene_events::Actor;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use warp::http::Method;
 use warp::reply::Response;
-use warp::Filter;
 
-use super::body::{limited, parse_json};
-use super::error::{respond, ErrorBody};
+use super::body::parse_json;
+use super::error::ErrorBody;
 use super::reply;
 use super::router::Router;
-use super::with_state;
+use crate::app::rate_limits::Group;
 use crate::app::AppError;
 use crate::app::AppState;
 use crate::domain::{ApiKey, Email, InviteCode, Password};
+use crate::http::error::NATIVE;
 
 const COMPANY_NAME_CHARS: usize = 100;
 
-pub fn routes(state: &AppState, router: &mut Router) {
-    let body_limit = state.config.limits.body_bytes;
-    router.route(
-        Method::POST,
-        "/api/auth/register",
-        warp::path!("api" / "auth" / "register")
-            .and(warp::post())
-            .and(with_state(state.clone()))
-            .and(limited(body_limit))
-            .then(|state, body: bytes::Bytes| async move { respond(register(state, &body).await) }),
-    );
+pub fn routes(router: &mut Router) {
+    router
+        .add::<__path_register>(NATIVE)
+        .group(Group::Auth)
+        .serve(|r| async move { register(r.state, &r.body?).await });
 }
 
 #[derive(Deserialize, ToSchema)]

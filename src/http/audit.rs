@@ -11,59 +11,32 @@ use convene_events::MeetingId;
 use serde::Serialize;
 use serde_json::{json, Value};
 use utoipa::ToSchema;
-use warp::http::Method;
 use warp::reply::Response;
-use warp::{Filter, Reply};
+use warp::Reply;
 
-use super::auth::{authenticate, authenticate_admin, caller, Caller};
-use super::error::respond;
+use super::auth::{authenticate, authenticate_admin, Caller};
 use super::query::{number, param, MAX_SEQ};
 use super::router::Router;
-use super::with_state;
 use crate::app::meetings::visible_row;
 use crate::app::AppError;
 use crate::app::AppState;
 use crate::audit::{event_json, replay, Until};
 use crate::domain::parse_iso8601;
+use crate::http::error::NATIVE;
 
 /// Events answered when the request names no `limit`, and the most it may name.
 const MAX_EVENTS: usize = 1000;
 
-pub fn routes(state: &AppState, router: &mut Router) {
-    let query = || warp::query::raw().or(warp::any().map(String::new)).unify();
-    router.route(
-        Method::GET,
-        "/api/meetings/{meetingId}/events",
-        warp::path!("api" / "meetings" / String / "events")
-            .and(warp::get())
-            .and(with_state(state.clone()))
-            .and(caller())
-            .and(query())
-            .map(|id: String, state, caller, query: String| {
-                respond(meeting_events(state, caller, &id, &query))
-            }),
-    );
-    router.route(
-        Method::GET,
-        "/api/meetings/{meetingId}/state",
-        warp::path!("api" / "meetings" / String / "state")
-            .and(warp::get())
-            .and(with_state(state.clone()))
-            .and(caller())
-            .and(query())
-            .map(|id: String, state, caller, query: String| {
-                respond(meeting_state(state, caller, &id, &query))
-            }),
-    );
-    router.route(
-        Method::GET,
-        "/admin/api/audit/verify",
-        warp::path!("admin" / "api" / "audit" / "verify")
-            .and(warp::get())
-            .and(with_state(state.clone()))
-            .and(caller())
-            .then(|state, caller| async move { respond(verify(state, caller).await) }),
-    );
+pub fn routes(router: &mut Router) {
+    router
+        .add::<__path_meeting_events>(NATIVE)
+        .serve(|r| async move { meeting_events(r.state, r.caller, &r.params[0], &r.query) });
+    router
+        .add::<__path_meeting_state>(NATIVE)
+        .serve(|r| async move { meeting_state(r.state, r.caller, &r.params[0], &r.query) });
+    router
+        .add::<__path_verify>(NATIVE)
+        .serve(|r| async move { verify(r.state, r.caller).await });
 }
 
 /// The meeting `raw_id` if the caller's workspace owns it.

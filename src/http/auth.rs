@@ -9,12 +9,11 @@
 //! Keys and sessions are looked up by hash in the accounts directory; a revoked key or an ended
 //! session is gone from it, so it fails on its very next use.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
 use convene_actors::sha256_hex;
 use convene_projections::AccountRow;
 use warp::http::{HeaderMap, Method};
-use warp::Filter;
 
 use super::protection::is_allowed_origin;
 use crate::app::principal::{ensure_active, Credential, Principal};
@@ -30,17 +29,6 @@ pub struct Caller {
     pub method: Method,
     pub headers: HeaderMap,
     pub ip: Option<IpAddr>,
-}
-
-pub fn caller() -> impl Filter<Extract = (Caller,), Error = std::convert::Infallible> + Clone {
-    warp::method()
-        .and(warp::header::headers_cloned())
-        .and(crate::net::server::peer_addr())
-        .map(|method, headers, remote: Option<SocketAddr>| Caller {
-            method,
-            headers,
-            ip: remote.map(|addr| addr.ip()),
-        })
 }
 
 impl Caller {

@@ -9,73 +9,37 @@ use convene_events::{DomainEvent, ExpectedVersion, Workspace};
 use convene_projections::TransactionRow;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use warp::http::Method;
 use warp::reply::Response;
-use warp::{Filter, Reply};
+use warp::Reply;
 
-use super::auth::{account_in_path, authenticate, authenticate_admin, caller, Caller};
-use super::body::{limited, parse_json};
-use super::error::respond;
+use super::auth::{account_in_path, authenticate, authenticate_admin, Caller};
+use super::body::parse_json;
 use super::router::Router;
-use super::with_state;
 use crate::app::AppError;
 use crate::app::AppState;
 use crate::domain::{format_iso_seconds, Micros};
+use crate::http::error::NATIVE;
 
 /// Transactions shown, newest first.
 const TRANSACTIONS_SHOWN: usize = 500;
 /// The largest single top-up an administrator may give, in dollars.
 const MAX_TOPUP_USD: f64 = 100_000.0;
 
-pub fn routes(state: &AppState, router: &mut Router) {
-    let body_limit = state.config.limits.body_bytes;
-    router.route(
-        Method::GET,
-        "/api/billing/history",
-        warp::path!("api" / "billing" / "history")
-            .and(warp::get())
-            .and(with_state(state.clone()))
-            .and(caller())
-            .map(|state, caller| respond(billing_history(state, caller))),
-    );
-    router.route(
-        Method::POST,
-        "/api/billing/stripe/checkout",
-        warp::path!("api" / "billing" / "stripe" / "checkout")
-            .and(warp::post())
-            .and(with_state(state.clone()))
-            .and(caller())
-            .and(limited(body_limit))
-            .then(|state, caller, body: bytes::Bytes| async move {
-                respond(stripe_checkout(state, caller, &body).await)
-            }),
-    );
-    router.route(
-        Method::POST,
-        "/api/billing/stripe/webhook",
-        warp::path!("api" / "billing" / "stripe" / "webhook")
-            .and(warp::post())
-            .and(with_state(state.clone()))
-            .and(warp::header::optional::<String>("stripe-signature"))
-            .and(limited(body_limit))
-            .then(
-                |state, signature: Option<String>, body: bytes::Bytes| async move {
-                    respond(stripe_webhook(state, signature.as_deref(), &body).await)
-                },
-            ),
-    );
-    router.route(
-        Method::POST,
-        "/admin/api/accounts/{accountId}/credits",
-        warp::path!("admin" / "api" / "accounts" / String / "credits")
-            .and(warp::post())
-            .and(with_state(state.clone()))
-            .and(caller())
-            .and(limited(body_limit))
-            .then(|id: String, state, caller, body: bytes::Bytes| async move {
-                respond(add_credits(state, caller, &id, &body).await)
-            }),
-    );
+pub fn routes(router: &mut Router) {
+    router
+        .add::<__path_billing_history>(NATIVE)
+        .serve(|r| async move { billing_history(r.state, r.caller) });
+    router
+        .add::<__path_stripe_checkout>(NATIVE)
+        .serve(|r| async move { stripe_checkout(r.state, r.caller, &r.body?).await });
+    router
+        .add::<__path_stripe_webhook>(NATIVE)
+        .serve(|r| async move {
+            stripe_webhook(r.state, r.caller.header("stripe-signature"), &r.body?).await
+        });
+    router
+        .add::<__path_add_credits>(NATIVE)
+        .serve(|r| async move { add_credits(r.state, r.caller, &r.params[0], &r.body?).await });
 }
 
 /// One ledger entry (the seed's snake_case shape).

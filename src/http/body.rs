@@ -5,7 +5,6 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use crate::app::AppError;
-pub use crate::net::body::limited;
 
 /// An optional whole number that JSON may write as `167` or `167.0`: JSON Schema's `integer`
 /// (what the OpenAPI document promises) admits both. A fraction or a value out of range is an

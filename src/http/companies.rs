@@ -5,57 +5,31 @@ use convene_actors::{AccountCommand, AccountError};
 use convene_events::catalog::account::CompanyRole;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use warp::http::Method;
 use warp::reply::Response;
-use warp::Filter;
 
-use super::auth::{caller, require_session, Caller};
-use super::body::{limited, parse_json};
-use super::error::{respond, ErrorBody};
+use super::auth::{require_session, Caller};
+use super::body::parse_json;
+use super::error::ErrorBody;
 use super::keys::Deleted;
 use super::reply;
 use super::router::Router;
-use super::with_state;
 use crate::app::principal::Principal;
 use crate::app::AppError;
 use crate::app::AppState;
 use crate::domain::format_iso_seconds;
+use crate::http::error::NATIVE;
 use convene_actors::sha256_hex;
 
-pub fn routes(state: &AppState, router: &mut Router) {
-    let body_limit = state.config.limits.body_bytes;
-    router.route(
-        Method::POST,
-        "/api/company/join",
-        warp::path!("api" / "company" / "join")
-            .and(warp::post())
-            .and(with_state(state.clone()))
-            .and(caller())
-            .and(limited(body_limit))
-            .then(|state, caller, body: bytes::Bytes| async move {
-                respond(join(state, caller, &body).await)
-            }),
-    );
-    router.route(
-        Method::GET,
-        "/api/company/members",
-        warp::path!("api" / "company" / "members")
-            .and(warp::get())
-            .and(with_state(state.clone()))
-            .and(caller())
-            .map(|state, caller| respond(members(state, caller))),
-    );
-    router.route(
-        Method::DELETE,
-        "/api/company/members/{memberId}",
-        warp::path!("api" / "company" / "members" / String)
-            .and(warp::delete())
-            .and(with_state(state.clone()))
-            .and(caller())
-            .then(|id: String, state, caller| async move {
-                respond(remove_member(state, caller, &id).await)
-            }),
-    );
+pub fn routes(router: &mut Router) {
+    router
+        .add::<__path_join>(NATIVE)
+        .serve(|r| async move { join(r.state, r.caller, &r.body?).await });
+    router
+        .add::<__path_members>(NATIVE)
+        .serve(|r| async move { members(r.state, r.caller) });
+    router
+        .add::<__path_remove_member>(NATIVE)
+        .serve(|r| async move { remove_member(r.state, r.caller, &r.params[0]).await });
 }
 
 #[derive(Deserialize, ToSchema)]

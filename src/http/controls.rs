@@ -7,124 +7,55 @@ use convene_actors::HostAction;
 use convene_events::catalog::meeting::SettingsChanged;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use warp::http::Method;
 use warp::reply::Response;
-use warp::Filter;
 
-use super::auth::{caller, Caller};
-use super::body::{limited, parse_json};
-use super::error::{respond, ErrorBody};
+use super::auth::Caller;
+use super::body::parse_json;
+use super::error::ErrorBody;
 use super::meetings::{host_request, settings_view, MeetingSettingsView};
 use super::reply;
 use super::router::Router;
-use super::with_state;
 use crate::app::meetings::check_max_participants;
 use crate::app::AppError;
 use crate::app::AppState;
 use crate::domain::{SecretToken, Title};
+use crate::http::error::NATIVE;
 
 const NAME_CHARS: usize = 100;
 const REASON_CHARS: usize = 500;
 
-pub fn routes(state: &AppState, router: &mut Router) {
-    let body_limit = state.config.limits.body_bytes;
-    router.route(
-        Method::PATCH,
-        "/api/meetings/{meetingId}/settings",
-        warp::path!("api" / "meetings" / String / "settings")
-            .and(warp::patch())
-            .and(with_state(state.clone()))
-            .and(caller())
-            .and(limited(body_limit))
-            .then(|id: String, state, caller, body: bytes::Bytes| async move {
-                respond(update_settings(state, caller, &id, &body).await)
-            }),
-    );
-    router.route(
-        Method::POST,
-        "/api/meetings/{meetingId}/lock",
-        warp::path!("api" / "meetings" / String / "lock")
-            .and(warp::post())
-            .and(with_state(state.clone()))
-            .and(caller())
-            .then(
-                |id: String, state, caller| async move { respond(lock(state, caller, &id).await) },
-            ),
-    );
-    router.route(
-        Method::POST,
-        "/api/meetings/{meetingId}/unlock",
-        warp::path!("api" / "meetings" / String / "unlock")
-            .and(warp::post())
-            .and(with_state(state.clone()))
-            .and(caller())
-            .then(|id: String, state, caller| async move {
-                respond(unlock(state, caller, &id).await)
-            }),
-    );
-    router.route(
-        Method::POST,
-        "/api/meetings/{meetingId}/invite",
-        warp::path!("api" / "meetings" / String / "invite")
-            .and(warp::post())
-            .and(with_state(state.clone()))
-            .and(caller())
-            .and(limited(body_limit))
-            .then(|id: String, state, caller, body: bytes::Bytes| async move {
-                respond(invite(state, caller, &id, &body).await)
-            }),
-    );
-    router.route(
-        Method::POST,
-        "/api/meetings/{meetingId}/participants/{participantId}/mute",
-        warp::path!("api" / "meetings" / String / "participants" / String / "mute")
-            .and(warp::post())
-            .and(with_state(state.clone()))
-            .and(caller())
-            .then(
-                |id: String, participant: String, state, caller| async move {
-                    respond(mute(state, caller, &id, participant).await)
-                },
-            ),
-    );
-    router.route(
-        Method::POST,
-        "/api/meetings/{meetingId}/participants/{participantId}/unmute",
-        warp::path!("api" / "meetings" / String / "participants" / String / "unmute")
-            .and(warp::post())
-            .and(with_state(state.clone()))
-            .and(caller())
-            .then(
-                |id: String, participant: String, state, caller| async move {
-                    respond(unmute(state, caller, &id, participant).await)
-                },
-            ),
-    );
-    router.route(
-        Method::POST,
-        "/api/meetings/{meetingId}/participants/{participantId}/kick",
-        warp::path!("api" / "meetings" / String / "participants" / String / "kick")
-            .and(warp::post())
-            .and(with_state(state.clone()))
-            .and(caller())
-            .and(limited(body_limit))
-            .then(
-                |id: String, participant: String, state, caller, body: bytes::Bytes| async move {
-                    respond(kick(state, caller, &id, participant, &body).await)
-                },
-            ),
-    );
-    router.route(
-        Method::POST,
-        "/api/meetings/{meetingId}/mute-all",
-        warp::path!("api" / "meetings" / String / "mute-all")
-            .and(warp::post())
-            .and(with_state(state.clone()))
-            .and(caller())
-            .then(|id: String, state, caller| async move {
-                respond(mute_all(state, caller, &id).await)
-            }),
-    );
+pub fn routes(router: &mut Router) {
+    router
+        .add::<__path_update_settings>(NATIVE)
+        .serve(|r| async move { update_settings(r.state, r.caller, &r.params[0], &r.body?).await });
+    router
+        .add::<__path_lock>(NATIVE)
+        .serve(|r| async move { lock(r.state, r.caller, &r.params[0]).await });
+    router
+        .add::<__path_unlock>(NATIVE)
+        .serve(|r| async move { unlock(r.state, r.caller, &r.params[0]).await });
+    router
+        .add::<__path_invite>(NATIVE)
+        .serve(|r| async move { invite(r.state, r.caller, &r.params[0], &r.body?).await });
+    router
+        .add::<__path_mute>(NATIVE)
+        .serve(|r| async move { mute(r.state, r.caller, &r.params[0], r.params[1].clone()).await });
+    router.add::<__path_unmute>(NATIVE).serve(|r| async move {
+        unmute(r.state, r.caller, &r.params[0], r.params[1].clone()).await
+    });
+    router.add::<__path_kick>(NATIVE).serve(|r| async move {
+        kick(
+            r.state,
+            r.caller,
+            &r.params[0],
+            r.params[1].clone(),
+            &r.body?,
+        )
+        .await
+    });
+    router
+        .add::<__path_mute_all>(NATIVE)
+        .serve(|r| async move { mute_all(r.state, r.caller, &r.params[0]).await });
 }
 
 /// A partial update: only the fields present change.

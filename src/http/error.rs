@@ -6,7 +6,9 @@ use std::convert::Infallible;
 
 use serde::Serialize;
 
+use crate::app::rate_limits::Group;
 use crate::app::AppError;
+use crate::http::router::Dialect;
 use crate::net::body::BodyRefused;
 use warp::http::StatusCode;
 use warp::reply::Response;
@@ -74,13 +76,15 @@ impl AppError {
     }
 }
 
+/// The native dialect: `{"error": ...}` bodies, every route in the API rate-limit group unless it
+/// says otherwise.
+pub const NATIVE: Dialect = Dialect {
+    respond: AppError::into_response,
+    group: Some(Group::Api),
+};
+
 /// The 404 of a path that no route serves (distinct from "meeting not found" and the like).
 pub const NO_SUCH_ENDPOINT: &str = "no such endpoint";
-
-/// Turns a handler's result into the response.
-pub fn respond(result: Result<Response, AppError>) -> Response {
-    result.unwrap_or_else(AppError::into_response)
-}
 
 impl From<BodyRefused> for AppError {
     fn from(refused: BodyRefused) -> Self {

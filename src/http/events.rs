@@ -17,46 +17,30 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::watch;
 use utoipa::ToSchema;
-use warp::http::{HeaderMap, Method};
+use warp::http::HeaderMap;
 use warp::reply::Response;
-use warp::{Filter, Reply};
+use warp::Reply;
 
-use super::auth::{authenticate, caller, Caller};
-use super::error::respond;
+use super::auth::{authenticate, Caller};
 use super::query::{number, MAX_SEQ};
 use super::router::Router;
-use super::with_state;
 use crate::app::AppError;
 use crate::app::AppState;
 use crate::audit::event_json;
+use crate::http::error::NATIVE;
 
 const DEFAULT_LIMIT: u64 = 100;
 const MAX_LIMIT: u64 = 1000;
 /// Events read from the index at a time by a live stream.
 const STREAM_PAGE: usize = 256;
 
-pub fn routes(state: &AppState, router: &mut Router) {
-    let query = || warp::query::raw().or(warp::any().map(String::new)).unify();
-    router.route(
-        Method::GET,
-        "/api/events",
-        warp::path!("api" / "events")
-            .and(warp::get())
-            .and(with_state(state.clone()))
-            .and(caller())
-            .and(query())
-            .map(|state, caller, query: String| respond(list_events(state, caller, &query))),
-    );
-    router.route(
-        Method::GET,
-        "/api/events/stream",
-        warp::path!("api" / "events" / "stream")
-            .and(warp::get())
-            .and(with_state(state.clone()))
-            .and(caller())
-            .and(query())
-            .map(|state, caller, query: String| respond(stream_events(state, caller, &query))),
-    );
+pub fn routes(router: &mut Router) {
+    router
+        .add::<__path_list_events>(NATIVE)
+        .serve(|r| async move { list_events(r.state, r.caller, &r.query) });
+    router
+        .add::<__path_stream_events>(NATIVE)
+        .serve(|r| async move { stream_events(r.state, r.caller, &r.query) });
 }
 
 /// The envelopes of `seqs`, read from the log.

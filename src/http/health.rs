@@ -2,18 +2,16 @@
 
 use serde::Serialize;
 use utoipa::ToSchema;
-use warp::http::Method;
-use warp::Filter;
 
 use super::reply;
 use super::router::Router;
+use crate::http::error::NATIVE;
 
 pub fn routes(router: &mut Router) {
-    router.route(
-        Method::GET,
-        "/healthz",
-        warp::path!("healthz").and(warp::get()).map(healthz),
-    );
+    router
+        .add::<__path_healthz>(NATIVE)
+        .unlimited()
+        .serve(|_| async { Ok(healthz()) });
 }
 
 #[derive(Serialize, ToSchema)]

@@ -8,34 +8,25 @@
 use convene_projections::HistoryRow;
 use serde::Serialize;
 use utoipa::ToSchema;
-use warp::http::Method;
 use warp::reply::Response;
-use warp::{Filter, Reply};
+use warp::Reply;
 
-use super::auth::{authenticate, caller, Caller};
-use super::error::respond;
+use super::auth::{authenticate, Caller};
 use super::query::number;
 use super::router::Router;
-use super::with_state;
 use crate::app::AppError;
 use crate::app::AppState;
 use crate::domain::{format_iso_seconds, render_minutes, Micros};
+use crate::http::error::NATIVE;
 
 /// Entries answered when the request names no `limit`, and the most it may name.
 const DEFAULT_LIMIT: u64 = 100;
 const MAX_LIMIT: u64 = 1000;
 
-pub fn routes(state: &AppState, router: &mut Router) {
-    router.route(
-        Method::GET,
-        "/api/meetings/history",
-        warp::path!("api" / "meetings" / "history")
-            .and(warp::get())
-            .and(with_state(state.clone()))
-            .and(caller())
-            .and(warp::query::raw().or(warp::any().map(String::new)).unify())
-            .map(|state, caller, query: String| respond(history(state, caller, &query))),
-    );
+pub fn routes(router: &mut Router) {
+    router
+        .add::<__path_history>(NATIVE)
+        .serve(|r| async move { history(r.state, r.caller, &r.query) });
 }
 
 #[derive(Serialize, ToSchema)]

@@ -8,29 +8,20 @@ use base64::Engine;
 use hmac::{Hmac, KeyInit, Mac};
 use serde::Serialize;
 use utoipa::ToSchema;
-use warp::http::Method;
 use warp::reply::Response;
-use warp::Filter;
 
-use super::auth::{authenticate_optional, caller, Caller};
-use super::error::respond;
+use super::auth::{authenticate_optional, Caller};
 use super::reply;
 use super::router::Router;
-use super::with_state;
 use crate::app::AppError;
 use crate::app::AppState;
 use crate::config::Config;
+use crate::http::error::NATIVE;
 
-pub fn routes(state: &AppState, router: &mut Router) {
-    router.route(
-        Method::GET,
-        "/api/config/ice-servers",
-        warp::path!("api" / "config" / "ice-servers")
-            .and(warp::get())
-            .and(with_state(state.clone()))
-            .and(caller())
-            .map(|state, caller| respond(ice_servers(state, caller))),
-    );
+pub fn routes(router: &mut Router) {
+    router
+        .add::<__path_ice_servers>(NATIVE)
+        .serve(|r| async move { ice_servers(r.state, r.caller) });
 }
 
 /// An `RTCIceServer` as the browser's `RTCPeerConnection` takes it.

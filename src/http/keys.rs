@@ -5,56 +5,30 @@ use convene_actors::account::NewApiKey;
 use convene_actors::AccountCommand;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use warp::http::Method;
 use warp::reply::Response;
-use warp::Filter;
 
-use super::auth::{caller, require_session, Caller};
-use super::body::{limited, parse_json};
-use super::error::{respond, ErrorBody};
+use super::auth::{require_session, Caller};
+use super::body::parse_json;
+use super::error::ErrorBody;
 use super::reply;
 use super::router::Router;
-use super::with_state;
 use crate::app::AppError;
 use crate::app::AppState;
 use crate::domain::{format_iso_seconds, ApiKey};
+use crate::http::error::NATIVE;
 
 const LABEL_CHARS: usize = 100;
 
-pub fn routes(state: &AppState, router: &mut Router) {
-    let body_limit = state.config.limits.body_bytes;
-    router.route(
-        Method::GET,
-        "/api/user/keys",
-        warp::path!("api" / "user" / "keys")
-            .and(warp::get())
-            .and(with_state(state.clone()))
-            .and(caller())
-            .map(|state, caller| respond(list_keys(state, caller))),
-    );
-    router.route(
-        Method::POST,
-        "/api/user/keys",
-        warp::path!("api" / "user" / "keys")
-            .and(warp::post())
-            .and(with_state(state.clone()))
-            .and(caller())
-            .and(limited(body_limit))
-            .then(|state, caller, body: bytes::Bytes| async move {
-                respond(create_key(state, caller, &body).await)
-            }),
-    );
-    router.route(
-        Method::DELETE,
-        "/api/user/keys/{keyId}",
-        warp::path!("api" / "user" / "keys" / String)
-            .and(warp::delete())
-            .and(with_state(state.clone()))
-            .and(caller())
-            .then(|id: String, state, caller| async move {
-                respond(revoke_key(state, caller, &id).await)
-            }),
-    );
+pub fn routes(router: &mut Router) {
+    router
+        .add::<__path_list_keys>(NATIVE)
+        .serve(|r| async move { list_keys(r.state, r.caller) });
+    router
+        .add::<__path_create_key>(NATIVE)
+        .serve(|r| async move { create_key(r.state, r.caller, &r.body?).await });
+    router
+        .add::<__path_revoke_key>(NATIVE)
+        .serve(|r| async move { revoke_key(r.state, r.caller, &r.params[0]).await });
 }
 
 /// An API key as its account sees it: the full key only at creation, a preview afterwards.

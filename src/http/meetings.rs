@@ -10,88 +10,44 @@ use convene_events::{Actor, Workspace};
 use convene_projections::{MeetingRow, RowStatus};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use warp::http::Method;
 use warp::reply::Response;
-use warp::Filter;
 
-use super::auth::{authenticate, authenticate_optional, caller, Caller};
-use super::body::{limited, parse_json};
-use super::error::{respond, ErrorBody};
+use super::auth::{authenticate, authenticate_optional, Caller};
+use super::body::parse_json;
+use super::error::ErrorBody;
 use super::reply;
 use super::router::Router;
-use super::with_state;
 use crate::app::meetings::{
     check_max_participants, create, host_command, visible_row, Created, NewMeeting,
 };
+use crate::app::rate_limits::Group;
 use crate::app::AppError;
 use crate::app::AppState;
 use crate::domain::{format_iso_millis, parse_iso8601, Title};
+use crate::http::error::NATIVE;
 
 const DEFAULT_TITLE: &str = "Untitled Meeting";
 
-pub fn routes(state: &AppState, router: &mut Router) {
-    let body_limit = state.config.limits.body_bytes;
-    router.route(
-        Method::POST,
-        "/api/meetings",
-        warp::path!("api" / "meetings")
-            .and(warp::post())
-            .and(with_state(state.clone()))
-            .and(caller())
-            .and(limited(body_limit))
-            .then(|state, caller, body: bytes::Bytes| async move {
-                respond(create_meeting(state, caller, &body).await)
-            }),
-    );
-    router.route(
-        Method::POST,
-        "/api/meetings/guest",
-        warp::path!("api" / "meetings" / "guest")
-            .and(warp::post())
-            .and(with_state(state.clone()))
-            .and(limited(body_limit))
-            .then(|state, body: bytes::Bytes| async move {
-                respond(create_guest_meeting(state, &body).await)
-            }),
-    );
-    router.route(
-        Method::GET,
-        "/api/meetings",
-        warp::path!("api" / "meetings")
-            .and(warp::get())
-            .and(with_state(state.clone()))
-            .and(caller())
-            .map(|state, caller| respond(list_meetings(state, caller))),
-    );
-    router.route(
-        Method::GET,
-        "/api/meetings/scheduled/list",
-        warp::path!("api" / "meetings" / "scheduled" / "list")
-            .and(warp::get())
-            .and(with_state(state.clone()))
-            .and(caller())
-            .map(|state, caller| respond(list_scheduled_meetings(state, caller))),
-    );
-    router.route(
-        Method::GET,
-        "/api/meetings/{meetingId}",
-        warp::path!("api" / "meetings" / String)
-            .and(warp::get())
-            .and(with_state(state.clone()))
-            .and(caller())
-            .map(|id: String, state, caller| respond(get_meeting(state, caller, &id))),
-    );
-    router.route(
-        Method::DELETE,
-        "/api/meetings/{meetingId}",
-        warp::path!("api" / "meetings" / String)
-            .and(warp::delete())
-            .and(with_state(state.clone()))
-            .and(caller())
-            .then(|id: String, state, caller| async move {
-                respond(end_meeting(state, caller, &id).await)
-            }),
-    );
+pub fn routes(router: &mut Router) {
+    router
+        .add::<__path_create_meeting>(NATIVE)
+        .serve(|r| async move { create_meeting(r.state, r.caller, &r.body?).await });
+    router
+        .add::<__path_create_guest_meeting>(NATIVE)
+        .group(Group::Guest)
+        .serve(|r| async move { create_guest_meeting(r.state, &r.body?).await });
+    router
+        .add::<__path_list_meetings>(NATIVE)
+        .serve(|r| async move { list_meetings(r.state, r.caller) });
+    router
+        .add::<__path_list_scheduled_meetings>(NATIVE)
+        .serve(|r| async move { list_scheduled_meetings(r.state, r.caller) });
+    router
+        .add::<__path_get_meeting>(NATIVE)
+        .serve(|r| async move { get_meeting(r.state, r.caller, &r.params[0]) });
+    router
+        .add::<__path_end_meeting>(NATIVE)
+        .serve(|r| async move { end_meeting(r.state, r.caller, &r.params[0]).await });
 }
 
 /// A new meeting; every field is optional.

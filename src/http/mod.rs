@@ -1,17 +1,16 @@
-//! HTTP: one module per API area, all routes assembled in [`routes`].
+//! HTTP: the REST dialects (native, EdCast, VideoSDK), one module per API area, every route
+//! in one table ([`route_table`]).
 //!
-//! Handlers are plain async functions returning `Result<Response, AppError>`; once a route's
-//! path and method match, its handler's answer is final, and [`error::respond`] is the single
-//! place that maps errors to statuses. A write answers only after the read models that the API
-//! reads have caught up with it (read-your-writes).
+//! Handlers are plain functions returning `Result<Response, AppError>`; each route is declared
+//! once, from its handler's `#[utoipa::path]` ([`router`]), and belongs to a dialect whose
+//! responder words its errors ([`error::NATIVE`], `edcast::error::DIALECT`,
+//! `videosdk::error::DIALECT`). A write answers only after the read models that the API reads
+//! have caught up with it (read-your-writes). [`openapi`] builds the document served at
+//! `/api/openapi.json` from the same table.
 //!
-//! Every endpoint is an entry of the route table ([`route_table`], [`router`]) with its
-//! handler's `#[utoipa::path]` beside it; [`openapi`] assembles the document served at
-//! `/api/openapi.json`, and a test holds the table and the document to each other.
-//!
-//! Around every route ([`routes`]): the rate limit of the request's group first, then the
-//! handler, then security headers, CORS and compression on the way out
-//! ([`protection`], [`compression`]).
+//! Around every route ([`api`]): CORS preflights, then [`dispatch`] (the rate limit of the
+//! route's group, the body under its limit, the handler), then security headers, CORS and
+//! compression on the way out ([`protection`], [`compression`]).
 
 pub mod accounts;
 pub mod analytics;
@@ -22,6 +21,7 @@ pub mod body;
 pub mod companies;
 pub mod compression;
 pub mod controls;
+pub mod dispatch;
 pub mod edcast;
 pub mod error;
 pub mod events;
@@ -42,56 +42,50 @@ pub mod videosdk;
 pub mod web;
 pub mod webhooks;
 
+use std::sync::Arc;
+
 use warp::filters::BoxedFilter;
-use warp::http::{HeaderMap, HeaderValue, Method, StatusCode};
-use warp::path::FullPath;
+use warp::http::HeaderMap;
 use warp::reply::Response;
 use warp::Filter;
 
 use crate::app::AppState;
 use crate::config::Config;
-use router::{Endpoint, Router};
+use router::Router;
 
-pub fn with_state(
-    state: AppState,
-) -> impl Filter<Extract = (AppState,), Error = std::convert::Infallible> + Clone {
-    warp::any().map(move || state.clone())
-}
-
-/// Every endpoint the server answers.
-pub fn route_table(state: &AppState) -> Router {
+/// Every endpoint the server answers, in matching order.
+pub fn route_table() -> Router {
     let mut router = Router::new();
     health::routes(&mut router);
     web::routes(&mut router);
-    openapi::routes(state, &mut router);
-    accounts::routes(state, &mut router);
-    sessions::routes(state, &mut router);
-    passwords::routes(state, &mut router);
-    keys::routes(state, &mut router);
-    companies::routes(state, &mut router);
+    openapi::routes(&mut router);
+    accounts::routes(&mut router);
+    sessions::routes(&mut router);
+    passwords::routes(&mut router);
+    keys::routes(&mut router);
+    companies::routes(&mut router);
     // Before meetings: `/api/meetings/history` would otherwise be taken for a meeting id.
-    history::routes(state, &mut router);
-    meetings::routes(state, &mut router);
-    audit::routes(state, &mut router);
-    events::routes(state, &mut router);
-    webhooks::routes(state, &mut router);
-    billing::routes(state, &mut router);
-    analytics::routes(state, &mut router);
-    plans::routes(state, &mut router);
-    edcast::routes(state, &mut router);
-    videosdk::routes(state, &mut router);
-    controls::routes(state, &mut router);
-    ice::routes(state, &mut router);
+    history::routes(&mut router);
+    meetings::routes(&mut router);
+    audit::routes(&mut router);
+    events::routes(&mut router);
+    webhooks::routes(&mut router);
+    billing::routes(&mut router);
+    analytics::routes(&mut router);
+    plans::routes(&mut router);
+    edcast::routes(&mut router);
+    videosdk::routes(&mut router);
+    controls::routes(&mut router);
+    ice::routes(&mut router);
     router
 }
 
-/// The REST dialects, with their protection: every route of the [`route_table`], the rate limit
-/// of the request's group first, then the handler, then security headers, CORS and compression
-/// on the way out; CORS preflights; a 405 that names the allowed methods.
+/// The REST dialects, with their protection: CORS preflights, then every route of the
+/// [`route_table`] through [`dispatch`] (rate limit, body, handler), then security headers,
+/// CORS and compression on the way out.
 pub fn api(state: &AppState) -> BoxedFilter<(Response,)> {
-    let (endpoints, api) = route_table(state).finish();
-    let limited = rate_limited(state.clone())
-        .and(api)
+    let table = Arc::new(route_table());
+    let routed = dispatch::filter(state.clone(), table)
         .recover(error::recover)
         .unify();
     let config = state.config.clone();
@@ -100,54 +94,12 @@ pub fn api(state: &AppState) -> BoxedFilter<(Response,)> {
         .map(move |headers: HeaderMap| protection::preflight(&config, origin(&headers)));
     let config = state.config.clone();
     warp::header::headers_cloned()
-        .and(warp::path::full())
-        .and(preflight.or(limited).unify())
-        .then(
-            move |headers: HeaderMap, path: FullPath, mut response: Response| {
-                let config = config.clone();
-                let endpoints = endpoints.clone();
-                async move {
-                    if response.status() == StatusCode::METHOD_NOT_ALLOWED {
-                        add_allow_header(&endpoints, path.as_str(), &mut response);
-                    }
-                    finish(&config, &headers, response).await
-                }
-            },
-        )
+        .and(preflight.or(routed).unify())
+        .then(move |headers: HeaderMap, response: Response| {
+            let config = config.clone();
+            async move { finish(&config, &headers, response).await }
+        })
         .boxed()
-}
-
-/// Rejects the request with 429 when its group's limit for its address is spent.
-fn rate_limited(state: AppState) -> impl Filter<Extract = (), Error = warp::Rejection> + Clone {
-    warp::method()
-        .and(warp::path::full())
-        .and(crate::net::server::peer_addr())
-        .and_then(
-            move |method: Method,
-                  path: warp::path::FullPath,
-                  remote: Option<std::net::SocketAddr>| {
-                let state = state.clone();
-                async move {
-                    match protection::group_of(&method, path.as_str()) {
-                        Some(group) => state
-                            .rate_limits
-                            .check(group, remote.map(|a| a.ip()))
-                            .map_err(warp::reject::custom),
-                        None => Ok(()),
-                    }
-                }
-            },
-        )
-        .untuple_one()
-}
-
-/// A 405 names the methods the path does answer (RFC 9110 §15.5.6).
-fn add_allow_header(endpoints: &[Endpoint], path: &str, response: &mut Response) {
-    let mut methods = router::allowed_methods(endpoints, path);
-    methods.push("OPTIONS".into());
-    if let Ok(value) = HeaderValue::from_str(&methods.join(", ")) {
-        response.headers_mut().insert("allow", value);
-    }
 }
 
 fn origin(headers: &HeaderMap) -> Option<&str> {

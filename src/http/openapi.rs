@@ -1,27 +1,22 @@
 //! The OpenAPI 3.1 document of the native API, served at `GET /api/openapi.json`.
 //!
-//! Operations and schemas come from the handlers' `#[utoipa::path]` attributes and their
-//! request and response types (`ToSchema`), so the document cannot drift from what the code
-//! parses and writes. Three things are added here because they are the same for every
+//! Operations and schemas come from the route table ([`super::router`]): each route is its
+//! handler's `#[utoipa::path]` with its request and response types (`ToSchema`), so the
+//! document cannot drift from what the code serves, parses and writes. Three things are added here because they are the same for every
 //! operation or depend on the running configuration: the security schemes, the shared error
 //! answers (400, 401, 413, 429, 503 — each operation lists only its own 403/404/409), and the
 //! limits that `config.toml` sets (title length, participant cap, password length).
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde_json::{json, Map, Value};
 use utoipa::OpenApi;
-use warp::http::Method;
-use warp::{Filter, Reply};
+use warp::Reply;
 
 use super::router::Router;
-use super::{
-    accounts, analytics, audit, billing, companies, controls, events, health, history, ice, keys,
-    meetings, passwords, plans, sessions, web, webhooks,
-};
 use super::{error::ErrorBody, reply::Message};
-use crate::app::AppState;
 use crate::config::Config;
+use crate::http::error::NATIVE;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -30,68 +25,6 @@ use crate::config::Config;
         description = "The onepizza v3 dialect of Convene, a self-hostable video-meeting backend. \
                        Every state change is an event in an append-only log.",
         license(name = "Apache-2.0"),
-    ),
-    paths(
-        health::healthz,
-        web::dashboard,
-        web::join_page,
-        web::asset,
-        openapi_json,
-        accounts::register,
-        sessions::login,
-        sessions::logout,
-        sessions::me,
-        sessions::change_password,
-        passwords::forgot,
-        passwords::check_token,
-        passwords::reset,
-        keys::list_keys,
-        keys::create_key,
-        keys::revoke_key,
-        companies::join,
-        companies::members,
-        companies::remove_member,
-        meetings::create_meeting,
-        meetings::create_guest_meeting,
-        meetings::list_meetings,
-        meetings::list_scheduled_meetings,
-        history::history,
-        audit::meeting_events,
-        audit::meeting_state,
-        audit::verify,
-        events::list_events,
-        events::stream_events,
-        webhooks::list_webhooks,
-        webhooks::create_webhook,
-        webhooks::delete_webhook,
-        webhooks::rotate_secret,
-        webhooks::deliveries,
-        webhooks::redeliver,
-        billing::billing_history,
-        billing::add_credits,
-        billing::stripe_checkout,
-        billing::stripe_webhook,
-        plans::assign_plan,
-        plans::deactivate,
-        plans::reactivate,
-        analytics::errors::report_error,
-        analytics::errors::errors,
-        analytics::usage::features,
-        analytics::usage::peak_hours,
-        analytics::usage::retention,
-        analytics::live::realtime,
-        analytics::live::health,
-        meetings::get_meeting,
-        meetings::end_meeting,
-        controls::update_settings,
-        controls::lock,
-        controls::unlock,
-        controls::invite,
-        controls::mute,
-        controls::unmute,
-        controls::kick,
-        controls::mute_all,
-        ice::ice_servers,
     ),
     components(schemas(ErrorBody, Message)),
     tags(
@@ -113,15 +46,16 @@ use crate::config::Config;
 )]
 struct NativeApi;
 
-pub fn routes(state: &AppState, router: &mut Router) {
-    let document: Arc<str> = document(&state.config).to_string().into();
-    router.route(
-        Method::GET,
-        "/api/openapi.json",
-        warp::path!("api" / "openapi.json")
-            .and(warp::get())
-            .map(move || openapi_json(&document)),
-    );
+pub fn routes(router: &mut Router) {
+    // Built on the first request, from the route table and the server's configuration.
+    let served: Arc<OnceLock<Arc<str>>> = Arc::default();
+    router.add::<__path_openapi_json>(NATIVE).serve(move |r| {
+        let served = served.clone();
+        async move {
+            let document = served.get_or_init(|| document(&r.state.config).to_string().into());
+            Ok(openapi_json(document))
+        }
+    });
 }
 
 /// This document.
@@ -142,6 +76,13 @@ pub fn document(config: &Config) -> Value {
     api.merge(super::edcast::EdCastApi::openapi());
     // The VideoSDK dialect's, with its JWT scheme and `{message, code, httpStatus}` errors.
     api.merge(super::videosdk::VideoSdkApi::openapi());
+    // Every operation the route table serves, with the schemas they use.
+    let (paths, schemas) = super::route_table().document();
+    api.paths = paths;
+    api.components
+        .get_or_insert_with(Default::default)
+        .schemas
+        .extend(schemas);
     let mut document = serde_json::to_value(api).expect("a document serializes");
     add_components(&mut document);
     add_shared_responses(&mut document);

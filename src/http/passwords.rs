@@ -9,49 +9,32 @@ use convene_actors::AccountCommand;
 use convene_events::Actor;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use warp::http::Method;
 use warp::reply::Response;
-use warp::Filter;
 
-use super::body::{limited, parse_json};
-use super::error::{respond, ErrorBody};
+use super::body::parse_json;
+use super::error::ErrorBody;
 use super::reply::{self, Message};
 use super::router::Router;
-use super::with_state;
+use crate::app::rate_limits::Group;
 use crate::app::AppError;
 use crate::app::AppState;
 use crate::domain::{Email, Password, SecretToken};
+use crate::http::error::NATIVE;
 use convene_actors::{sha256_hex, AccountError};
 
-pub fn routes(state: &AppState, router: &mut Router) {
-    let body_limit = state.config.limits.body_bytes;
-    router.route(
-        Method::POST,
-        "/api/auth/forgot-password",
-        warp::path!("api" / "auth" / "forgot-password")
-            .and(warp::post())
-            .and(with_state(state.clone()))
-            .and(limited(body_limit))
-            .map(|state, body: bytes::Bytes| respond(forgot(state, &body))),
-    );
-    router.route(
-        Method::GET,
-        "/api/auth/reset-password",
-        warp::path!("api" / "auth" / "reset-password")
-            .and(warp::get())
-            .and(with_state(state.clone()))
-            .and(warp::query::raw().or(warp::any().map(String::new)).unify())
-            .map(|state, query: String| respond(check_token(state, &query))),
-    );
-    router.route(
-        Method::POST,
-        "/api/auth/reset-password",
-        warp::path!("api" / "auth" / "reset-password")
-            .and(warp::post())
-            .and(with_state(state.clone()))
-            .and(limited(body_limit))
-            .then(|state, body: bytes::Bytes| async move { respond(reset(state, &body).await) }),
-    );
+pub fn routes(router: &mut Router) {
+    router
+        .add::<__path_forgot>(NATIVE)
+        .group(Group::Password)
+        .serve(|r| async move { forgot(r.state, &r.body?) });
+    router
+        .add::<__path_check_token>(NATIVE)
+        .group(Group::Password)
+        .serve(|r| async move { check_token(r.state, &r.query) });
+    router
+        .add::<__path_reset>(NATIVE)
+        .group(Group::Password)
+        .serve(|r| async move { reset(r.state, &r.body?).await });
 }
 
 #[derive(Deserialize, ToSchema)]

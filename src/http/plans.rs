@@ -13,56 +13,27 @@ use convene_events::Workspace;
 use convene_projections::AccountRow;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use warp::http::Method;
 use warp::reply::Response;
-use warp::Filter;
 
-use super::auth::{account_in_path, authenticate_admin, caller, Caller};
-use super::body::{limited, parse_json};
-use super::error::{respond, ErrorBody};
+use super::auth::{account_in_path, authenticate_admin, Caller};
+use super::body::parse_json;
+use super::error::ErrorBody;
 use super::reply;
 use super::router::Router;
-use super::with_state;
 use crate::app::AppError;
 use crate::app::AppState;
+use crate::http::error::NATIVE;
 
-pub fn routes(state: &AppState, router: &mut Router) {
-    let body_limit = state.config.limits.body_bytes;
-    router.route(
-        Method::POST,
-        "/admin/api/accounts/{accountId}/plan",
-        warp::path!("admin" / "api" / "accounts" / String / "plan")
-            .and(warp::post())
-            .and(with_state(state.clone()))
-            .and(caller())
-            .and(limited(body_limit))
-            .then(|id: String, state, caller, body: bytes::Bytes| async move {
-                respond(assign_plan(state, caller, &id, &body).await)
-            }),
-    );
-    router.route(
-        Method::POST,
-        "/admin/api/accounts/{accountId}/deactivate",
-        warp::path!("admin" / "api" / "accounts" / String / "deactivate")
-            .and(warp::post())
-            .and(with_state(state.clone()))
-            .and(caller())
-            .and(limited(body_limit))
-            .then(|id: String, state, caller, body: bytes::Bytes| async move {
-                respond(deactivate(state, caller, &id, &body).await)
-            }),
-    );
-    router.route(
-        Method::POST,
-        "/admin/api/accounts/{accountId}/reactivate",
-        warp::path!("admin" / "api" / "accounts" / String / "reactivate")
-            .and(warp::post())
-            .and(with_state(state.clone()))
-            .and(caller())
-            .then(|id: String, state, caller| async move {
-                respond(reactivate(state, caller, &id).await)
-            }),
-    );
+pub fn routes(router: &mut Router) {
+    router
+        .add::<__path_assign_plan>(NATIVE)
+        .serve(|r| async move { assign_plan(r.state, r.caller, &r.params[0], &r.body?).await });
+    router
+        .add::<__path_deactivate>(NATIVE)
+        .serve(|r| async move { deactivate(r.state, r.caller, &r.params[0], &r.body?).await });
+    router
+        .add::<__path_reactivate>(NATIVE)
+        .serve(|r| async move { reactivate(r.state, r.caller, &r.params[0]).await });
 }
 
 #[derive(Deserialize, ToSchema)]

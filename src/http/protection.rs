@@ -2,23 +2,10 @@
 //! (the limits themselves are [`crate::app::rate_limits`]), security headers, CORS.
 
 use warp::http::header::{HeaderName, HeaderValue};
-use warp::http::{HeaderMap, Method};
+use warp::http::HeaderMap;
 use warp::reply::Response;
 
-use crate::app::rate_limits::Group;
 use crate::config::Config;
-
-/// Which group a request belongs to, by path and method.
-pub fn group_of(method: &Method, path: &str) -> Option<Group> {
-    match (method, path) {
-        (&Method::POST, "/api/auth/login" | "/api/auth/register") => Some(Group::Auth),
-        (_, "/api/auth/forgot-password" | "/api/auth/reset-password") => Some(Group::Password),
-        (&Method::POST, "/api/meetings/guest") => Some(Group::Guest),
-        (&Method::OPTIONS, _) => None,
-        (_, path) if path.starts_with("/api/") || path.starts_with("/v2/") => Some(Group::Api),
-        _ => None,
-    }
-}
 
 /// Headers every response carries.
 pub fn add_security_headers(config: &Config, response: &mut Response) {

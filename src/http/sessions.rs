@@ -7,63 +7,36 @@ use convene_actors::AccountCommand;
 use convene_events::catalog::session::{SessionEnded, SessionStarted};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use warp::http::Method;
 use warp::reply::Response;
-use warp::{Filter, Reply};
+use warp::Reply;
 
 use super::accounts::AccountTypeName;
-use super::auth::{caller, require_session, session_hash, Caller, SESSION_COOKIE};
-use super::body::{limited, parse_json};
-use super::error::{respond, ErrorBody};
+use super::auth::{require_session, session_hash, Caller, SESSION_COOKIE};
+use super::body::parse_json;
+use super::error::ErrorBody;
 use super::reply::{self, Message};
 use super::router::Router;
-use super::with_state;
 use crate::app::principal::Credential;
+use crate::app::rate_limits::Group;
 use crate::app::AppError;
 use crate::app::AppState;
 use crate::domain::{format_iso_seconds, Email, Password, SecretToken, DECOY_HASH};
+use crate::http::error::NATIVE;
 
-pub fn routes(state: &AppState, router: &mut Router) {
-    let body_limit = state.config.limits.body_bytes;
-    router.route(
-        Method::POST,
-        "/api/auth/login",
-        warp::path!("api" / "auth" / "login")
-            .and(warp::post())
-            .and(with_state(state.clone()))
-            .and(limited(body_limit))
-            .then(|state, body: bytes::Bytes| async move { respond(login(state, &body).await) }),
-    );
-    router.route(
-        Method::POST,
-        "/api/auth/logout",
-        warp::path!("api" / "auth" / "logout")
-            .and(warp::post())
-            .and(with_state(state.clone()))
-            .and(caller())
-            .then(|state, caller| async move { respond(logout(state, caller).await) }),
-    );
-    router.route(
-        Method::GET,
-        "/api/auth/me",
-        warp::path!("api" / "auth" / "me")
-            .and(warp::get())
-            .and(with_state(state.clone()))
-            .and(caller())
-            .map(|state, caller| respond(me(state, caller))),
-    );
-    router.route(
-        Method::POST,
-        "/api/auth/change-password",
-        warp::path!("api" / "auth" / "change-password")
-            .and(warp::post())
-            .and(with_state(state.clone()))
-            .and(caller())
-            .and(limited(body_limit))
-            .then(|state, caller, body: bytes::Bytes| async move {
-                respond(change_password(state, caller, &body).await)
-            }),
-    );
+pub fn routes(router: &mut Router) {
+    router
+        .add::<__path_login>(NATIVE)
+        .group(Group::Auth)
+        .serve(|r| async move { login(r.state, &r.body?).await });
+    router
+        .add::<__path_logout>(NATIVE)
+        .serve(|r| async move { logout(r.state, r.caller).await });
+    router
+        .add::<__path_me>(NATIVE)
+        .serve(|r| async move { me(r.state, r.caller) });
+    router
+        .add::<__path_change_password>(NATIVE)
+        .serve(|r| async move { change_password(r.state, r.caller, &r.body?).await });
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -11,12 +11,12 @@ use std::sync::LazyLock;
 
 use sha2::{Digest, Sha256};
 use warp::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG};
-use warp::http::{HeaderValue, Method, StatusCode};
+use warp::http::{HeaderValue, StatusCode};
 use warp::reply::Response;
-use warp::Filter;
 
 use super::router::Router;
 use crate::domain::to_hex;
+use crate::http::error::NATIVE;
 
 /// One embedded file.
 struct Asset {
@@ -67,7 +67,7 @@ fn find(name: &str) -> Option<(&'static Asset, &'static str)> {
 }
 
 /// The asset, or 304 when the client holds this version already.
-fn serve(name: &str, if_none_match: Option<String>) -> Response {
+fn serve(name: &str, if_none_match: Option<&str>) -> Response {
     let Some((asset, etag)) = find(name) else {
         return crate::app::AppError::NotFound("asset not found").into_response();
     };
@@ -100,30 +100,18 @@ fn serve(name: &str, if_none_match: Option<String>) -> Response {
 }
 
 pub fn routes(router: &mut Router) {
-    router.route(
-        Method::GET,
-        "/",
-        warp::path::end()
-            .and(warp::get())
-            .and(warp::header::optional::<String>("if-none-match"))
-            .map(dashboard),
-    );
-    router.route(
-        Method::GET,
-        "/join/{meetingId}",
-        warp::path!("join" / String)
-            .and(warp::get())
-            .and(warp::header::optional::<String>("if-none-match"))
-            .map(|_meeting_id: String, tag| join_page(tag)),
-    );
-    router.route(
-        Method::GET,
-        "/assets/{file}",
-        warp::path!("assets" / String)
-            .and(warp::get())
-            .and(warp::header::optional::<String>("if-none-match"))
-            .map(|file: String, tag| asset(&file, tag)),
-    );
+    router
+        .add::<__path_dashboard>(NATIVE)
+        .unlimited()
+        .serve(|r| async move { Ok(dashboard(r.caller.header("if-none-match"))) });
+    router
+        .add::<__path_join_page>(NATIVE)
+        .unlimited()
+        .serve(|r| async move { Ok(join_page(r.caller.header("if-none-match"))) });
+    router
+        .add::<__path_asset>(NATIVE)
+        .unlimited()
+        .serve(|r| async move { Ok(asset(&r.params[0], r.caller.header("if-none-match"))) });
 }
 
 /// The dashboard: sign up or log in, then API keys, meetings (create, list, end, copy the join
@@ -137,7 +125,7 @@ pub fn routes(router: &mut Router) {
         (status = 304, description = "the client's copy is current (If-None-Match)"),
     )
 )]
-pub(super) fn dashboard(if_none_match: Option<String>) -> Response {
+pub(super) fn dashboard(if_none_match: Option<&str>) -> Response {
     serve("index.html", if_none_match)
 }
 
@@ -154,7 +142,7 @@ pub(super) fn dashboard(if_none_match: Option<String>) -> Response {
         (status = 304, description = "the client's copy is current (If-None-Match)"),
     )
 )]
-pub(super) fn join_page(if_none_match: Option<String>) -> Response {
+pub(super) fn join_page(if_none_match: Option<&str>) -> Response {
     serve("join.html", if_none_match)
 }
 
@@ -169,7 +157,7 @@ pub(super) fn join_page(if_none_match: Option<String>) -> Response {
         (status = 404, description = "no such file", body = super::error::ErrorBody),
     )
 )]
-pub(super) fn asset(file: &str, if_none_match: Option<String>) -> Response {
+pub(super) fn asset(file: &str, if_none_match: Option<&str>) -> Response {
     serve(file, if_none_match)
 }
 
@@ -183,8 +171,8 @@ mod tests {
         assert_eq!(first.status(), StatusCode::OK);
         let etag = first.headers()[ETAG].to_str().unwrap().to_owned();
         assert_eq!(first.headers()[CACHE_CONTROL], "public, max-age=3600");
-        assert_eq!(serve("join.js", Some(etag.clone())).status(), 304);
-        assert_eq!(serve("join.js", Some("\"other\"".into())).status(), 200);
+        assert_eq!(serve("join.js", Some(&etag)).status(), 304);
+        assert_eq!(serve("join.js", Some("\"other\"")).status(), 200);
         assert_eq!(
             serve("join.html", None).headers()[CACHE_CONTROL],
             "no-cache"

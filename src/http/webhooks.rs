@@ -12,88 +12,41 @@ use convene_events::{DomainEvent, ExpectedVersion, Workspace};
 use convene_projections::WebhookRow;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use warp::http::{Method, StatusCode};
+use warp::http::StatusCode;
 use warp::reply::Response;
-use warp::{Filter, Reply};
+use warp::Reply;
 
-use super::auth::{authenticate, caller, Caller};
-use super::body::{limited, parse_json};
-use super::error::respond;
+use super::auth::{authenticate, Caller};
+use super::body::parse_json;
 use super::reply::Message;
 use super::router::Router;
-use super::with_state;
 use crate::app::principal::Principal;
 use crate::app::AppError;
 use crate::app::AppState;
 use crate::domain::format_iso_seconds;
+use crate::http::error::NATIVE;
 use crate::webhooks::delivery::Attempt;
 use crate::webhooks::{parse_events, signing, target};
 
-pub fn routes(state: &AppState, router: &mut Router) {
-    let body_limit = state.config.limits.body_bytes;
-    router.route(
-        Method::GET,
-        "/api/webhooks",
-        warp::path!("api" / "webhooks")
-            .and(warp::get())
-            .and(with_state(state.clone()))
-            .and(caller())
-            .map(|state, caller| respond(list_webhooks(state, caller))),
-    );
-    router.route(
-        Method::POST,
-        "/api/webhooks",
-        warp::path!("api" / "webhooks")
-            .and(warp::post())
-            .and(with_state(state.clone()))
-            .and(caller())
-            .and(limited(body_limit))
-            .then(|state, caller, body: bytes::Bytes| async move {
-                respond(create_webhook(state, caller, &body).await)
-            }),
-    );
-    router.route(
-        Method::DELETE,
-        "/api/webhooks/{webhookId}",
-        warp::path!("api" / "webhooks" / String)
-            .and(warp::delete())
-            .and(with_state(state.clone()))
-            .and(caller())
-            .then(|id: String, state, caller| async move {
-                respond(delete_webhook(state, caller, &id).await)
-            }),
-    );
-    router.route(
-        Method::POST,
-        "/api/webhooks/{webhookId}/rotate-secret",
-        warp::path!("api" / "webhooks" / String / "rotate-secret")
-            .and(warp::post())
-            .and(with_state(state.clone()))
-            .and(caller())
-            .then(|id: String, state, caller| async move {
-                respond(rotate_secret(state, caller, &id).await)
-            }),
-    );
-    router.route(
-        Method::GET,
-        "/api/webhooks/{webhookId}/deliveries",
-        warp::path!("api" / "webhooks" / String / "deliveries")
-            .and(warp::get())
-            .and(with_state(state.clone()))
-            .and(caller())
-            .map(|id: String, state, caller| respond(deliveries(state, caller, &id))),
-    );
-    router.route(
-        Method::POST,
-        "/api/webhooks/{webhookId}/deliveries/{seq}/redeliver",
-        warp::path!("api" / "webhooks" / String / "deliveries" / String / "redeliver")
-            .and(warp::post())
-            .and(with_state(state.clone()))
-            .and(caller())
-            .then(|id: String, seq: String, state, caller| async move {
-                respond(redeliver(state, caller, &id, &seq).await)
-            }),
-    );
+pub fn routes(router: &mut Router) {
+    router
+        .add::<__path_list_webhooks>(NATIVE)
+        .serve(|r| async move { list_webhooks(r.state, r.caller) });
+    router
+        .add::<__path_create_webhook>(NATIVE)
+        .serve(|r| async move { create_webhook(r.state, r.caller, &r.body?).await });
+    router
+        .add::<__path_delete_webhook>(NATIVE)
+        .serve(|r| async move { delete_webhook(r.state, r.caller, &r.params[0]).await });
+    router
+        .add::<__path_rotate_secret>(NATIVE)
+        .serve(|r| async move { rotate_secret(r.state, r.caller, &r.params[0]).await });
+    router
+        .add::<__path_deliveries>(NATIVE)
+        .serve(|r| async move { deliveries(r.state, r.caller, &r.params[0]) });
+    router
+        .add::<__path_redeliver>(NATIVE)
+        .serve(|r| async move { redeliver(r.state, r.caller, &r.params[0], &r.params[1]).await });
 }
 
 /// An endpoint as its owner sees it (the seed's snake_case shape).

@@ -22,24 +22,30 @@ impl warp::reject::Reject for BodyRefused {}
 pub fn limited(limit: u64) -> impl Filter<Extract = (Bytes,), Error = Rejection> + Clone {
     warp::header::optional::<u64>("content-length")
         .and(warp::body::stream())
-        .and_then(move |declared: Option<u64>, stream| collect(declared, stream, limit))
+        .and_then(move |declared: Option<u64>, stream| async move {
+            read(declared, stream, limit)
+                .await
+                .map_err(warp::reject::custom)
+        })
 }
 
-async fn collect<S, B>(declared: Option<u64>, stream: S, limit: u64) -> Result<Bytes, Rejection>
+/// Reads the whole body, or refuses it: past `limit` bytes (declared or streamed), or when the
+/// connection fails mid-body.
+pub async fn read<S, B>(declared: Option<u64>, stream: S, limit: u64) -> Result<Bytes, BodyRefused>
 where
     S: futures_util::Stream<Item = Result<B, warp::Error>>,
     B: Buf,
 {
-    let too_large = || warp::reject::custom(BodyRefused::TooLarge { limit });
+    let too_large = BodyRefused::TooLarge { limit };
     if declared.is_some_and(|len| len > limit) {
-        return Err(too_large());
+        return Err(too_large);
     }
     let mut stream = std::pin::pin!(stream);
     let mut body = BytesMut::new();
     while let Some(chunk) = stream.next().await {
-        let mut chunk = chunk.map_err(|_| warp::reject::custom(BodyRefused::Unreadable))?;
+        let mut chunk = chunk.map_err(|_| BodyRefused::Unreadable)?;
         if body.len() as u64 + chunk.remaining() as u64 > limit {
-            return Err(too_large());
+            return Err(too_large);
         }
         while chunk.has_remaining() {
             let part = chunk.chunk();

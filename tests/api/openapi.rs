@@ -36,7 +36,7 @@ async fn the_document_describes_exactly_the_routes_the_router_serves() {
     let state = convene::startup::build_state(config, Arc::new(ManualClock::new(T0)))
         .await
         .expect("state");
-    let served: BTreeSet<(String, String)> = convene::http::route_table(&state)
+    let served: BTreeSet<(String, String)> = convene::http::route_table()
         .endpoints()
         .iter()
         .map(|e| (e.method.clone(), e.path.to_owned()))

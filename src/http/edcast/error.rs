@@ -2,14 +2,14 @@
 //! titles and statuses. `error` is the seed's title ("Invalid API Key", "Monthly limit
 //! reached"); `message` is a sentence a developer can act on, naming the field for a 400.
 
-use bytes::Bytes;
 use serde::Serialize;
 use utoipa::ToSchema;
 use warp::reply::Response;
-use warp::{Filter, Rejection, Reply};
+use warp::Reply;
 
+use crate::app::rate_limits::Group;
 use crate::app::AppError;
-use crate::net::body::{limited, BodyRefused};
+use crate::http::router::Dialect;
 
 #[derive(Serialize, ToSchema)]
 pub struct EdCastError {
@@ -25,10 +25,11 @@ pub struct EdCastError {
     message: String,
 }
 
-/// Turns a handler's result into EdCast's answer.
-pub fn respond(result: Result<Response, AppError>) -> Response {
-    result.unwrap_or_else(into_response)
-}
+/// The dialect's routes: EdCast's error shape, the API rate-limit group.
+pub const DIALECT: Dialect = Dialect {
+    respond: into_response,
+    group: Some(Group::Api),
+};
 
 pub fn into_response(err: AppError) -> Response {
     if let AppError::Unexpected(detail) = &err {
@@ -114,28 +115,6 @@ fn sentence(detail: &str) -> String {
         text.push('.');
     }
     text
-}
-
-/// The raw body, limited like the native API's; a body it refuses is handed to the handler as
-/// the error, so that it is answered in EdCast's shape (the native filter would answer it in
-/// the native one).
-pub fn body(
-    limit: u64,
-) -> impl Filter<Extract = (Result<Bytes, AppError>,), Error = Rejection> + Clone {
-    limited(limit)
-        .map(Ok)
-        .or_else(|rejection: Rejection| async move {
-            let error = match rejection.find::<BodyRefused>() {
-                Some(refused) => AppError::from(*refused),
-                None => match rejection.find::<warp::reject::InvalidHeader>() {
-                    Some(invalid) => {
-                        AppError::BadRequest(format!("invalid {} header", invalid.name()))
-                    }
-                    None => AppError::BadRequest("request body could not be read".into()),
-                },
-            };
-            Ok::<_, Rejection>((Err(error),))
-        })
 }
 
 #[cfg(test)]

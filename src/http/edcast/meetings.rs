@@ -14,60 +14,35 @@ use convene_events::{DomainEvent, MeetingId};
 use convene_projections::RowStatus;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use warp::http::Method;
 use warp::reply::Response;
-use warp::Filter;
 
-use super::error::{body, respond, EdCastError};
+use super::error::EdCastError;
+use super::error::DIALECT;
 use crate::app::meetings::{create, Created, NewMeeting};
 use crate::app::plans::admit_meeting;
 use crate::app::principal::Principal;
 use crate::app::AppError;
 use crate::app::AppState;
 use crate::domain::{format_iso_seconds, parse_iso8601, Title};
-use crate::http::auth::{authenticate, caller, Caller};
+use crate::http::auth::{authenticate, Caller};
 use crate::http::body::parse_json;
 use crate::http::reply;
 use crate::http::router::Router;
-use crate::http::with_state;
+use crate::net::body::BodyRefused;
 
 const DEFAULT_TITLE: &str = "Instant Meeting";
 const DELETED: &str = "Meeting and associated join link deleted successfully";
 
-pub fn routes(state: &AppState, router: &mut Router) {
-    let body_limit = state.config.limits.body_bytes;
-    router.route(
-        Method::POST,
-        "/api/developer/v1/meetings",
-        warp::path!("api" / "developer" / "v1" / "meetings")
-            .and(warp::post())
-            .and(with_state(state.clone()))
-            .and(caller())
-            .and(body(body_limit))
-            .then(|state, caller, body| async move {
-                respond(create_meeting(state, caller, body).await)
-            }),
-    );
-    router.route(
-        Method::GET,
-        "/api/developer/v1/meetings",
-        warp::path!("api" / "developer" / "v1" / "meetings")
-            .and(warp::get())
-            .and(with_state(state.clone()))
-            .and(caller())
-            .map(|state, caller| respond(list_meetings(state, caller))),
-    );
-    router.route(
-        Method::DELETE,
-        "/api/developer/v1/meetings/{id}",
-        warp::path!("api" / "developer" / "v1" / "meetings" / String)
-            .and(warp::delete())
-            .and(with_state(state.clone()))
-            .and(caller())
-            .then(|id: String, state, caller| async move {
-                respond(delete_meeting(state, caller, &id).await)
-            }),
-    );
+pub fn routes(router: &mut Router) {
+    router
+        .add::<__path_create_meeting>(DIALECT)
+        .serve(|r| async move { create_meeting(r.state, r.caller, r.body).await });
+    router
+        .add::<__path_list_meetings>(DIALECT)
+        .serve(|r| async move { list_meetings(r.state, r.caller) });
+    router
+        .add::<__path_delete_meeting>(DIALECT)
+        .serve(|r| async move { delete_meeting(r.state, r.caller, &r.params[0]).await });
 }
 
 /// `instant` (the default) or `normal`.
@@ -178,7 +153,7 @@ fn authenticate_key(caller: &Caller, state: &AppState) -> Result<Principal, AppE
 pub(super) async fn create_meeting(
     state: AppState,
     caller: Caller,
-    body: Result<Bytes, AppError>,
+    body: Result<Bytes, BodyRefused>,
 ) -> Result<Response, AppError> {
     let principal = authenticate_key(&caller, &state)?;
     let request: CreateRequest = parse_json(&body?)?;

@@ -19,17 +19,15 @@ pub mod meetings;
 use utoipa::OpenApi;
 
 use super::router::Router;
-use crate::app::AppState;
 
 /// The dialect's operations and schemas, merged into the served OpenAPI document.
 #[derive(OpenApi)]
 #[openapi(
-    paths(meetings::create_meeting, meetings::list_meetings, meetings::delete_meeting),
     components(schemas(error::EdCastError)),
     tags((name = "edcast", description = "EdCast developer API v1: meetings with shareable join links, under the workspace's plan"))
 )]
 pub struct EdCastApi;
 
-pub fn routes(state: &AppState, router: &mut Router) {
-    meetings::routes(state, router);
+pub fn routes(router: &mut Router) {
+    meetings::routes(router);
 }

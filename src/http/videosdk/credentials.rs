@@ -11,33 +11,22 @@ use convene_events::{DomainEvent, ExpectedVersion};
 use rand::Rng;
 use serde::Serialize;
 use utoipa::ToSchema;
-use warp::http::Method;
 use warp::reply::Response;
-use warp::Filter;
 
 use crate::app::AppError;
 use crate::app::AppState;
 use crate::domain::SecretToken;
-use crate::http::auth::{authenticate, caller, Caller};
-use crate::http::body::{limited, parse_json};
-use crate::http::error::{respond, ErrorBody};
+use crate::http::auth::{authenticate, Caller};
+use crate::http::body::parse_json;
+use crate::http::error::ErrorBody;
+use crate::http::error::NATIVE;
+use crate::http::reply;
 use crate::http::router::Router;
-use crate::http::{reply, with_state};
 
-pub fn routes(state: &AppState, router: &mut Router) {
-    let body_limit = state.config.limits.body_bytes;
-    router.route(
-        Method::POST,
-        "/api/user/videosdk-credentials",
-        warp::path!("api" / "user" / "videosdk-credentials")
-            .and(warp::post())
-            .and(with_state(state.clone()))
-            .and(caller())
-            .and(limited(body_limit))
-            .then(|state, caller, body: bytes::Bytes| async move {
-                respond(create_credential(state, caller, &body).await)
-            }),
-    );
+pub fn routes(router: &mut Router) {
+    router
+        .add::<__path_create_credential>(NATIVE)
+        .serve(|r| async move { create_credential(r.state, r.caller, &r.body?).await });
 }
 
 /// No fields: an empty body or `{}`.

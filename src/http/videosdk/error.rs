@@ -8,7 +8,9 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::Reply;
 
+use crate::app::rate_limits::Group;
 use crate::app::AppError;
+use crate::http::router::Dialect;
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -23,10 +25,11 @@ pub struct VsdkError {
     pub http_status: u16,
 }
 
-/// Turns a handler's result into VideoSDK's answer.
-pub fn respond(result: Result<Response, AppError>) -> Response {
-    result.unwrap_or_else(into_response)
-}
+/// The dialect's routes: VideoSDK's error shape, the API rate-limit group.
+pub const DIALECT: Dialect = Dialect {
+    respond: into_response,
+    group: Some(Group::Api),
+};
 
 pub fn into_response(err: AppError) -> Response {
     if let AppError::Unexpected(detail) = &err {

@@ -34,56 +34,16 @@ use crate::app::AppState;
 /// The dialect's operations and schemas, merged into the served OpenAPI document.
 #[derive(OpenApi)]
 #[openapi(
-    paths(
-        credentials::create_credential,
-        rooms::create_room,
-        rooms::list_rooms,
-        rooms::validate_room,
-        rooms::validate_room_post,
-        rooms::deactivate_room,
-        rooms::get_room,
-        sessions::list_sessions,
-        sessions::end_session,
-        sessions::remove_participant,
-        sessions::get_session,
-        sessions::session_participants,
-        sessions::active_participants,
-        media::recording_start,
-        media::recording_end,
-        media::recording_stop,
-        media::recordings,
-        media::participant_recording_start,
-        media::participant_recording_stop,
-        media::participant_recordings,
-        media::track_recording_start,
-        media::track_recording_stop,
-        media::participant_recording,
-        media::delete_participant_recording,
-        media::recording,
-        media::delete_recording,
-        media::livestream_start,
-        media::livestream_end,
-        media::livestream_stop,
-        media::livestreams,
-        media::livestream,
-        media::hls_start,
-        media::hls_end,
-        media::hls_stop,
-        media::hls_list,
-        media::hls_active,
-        media::hls_one,
-        media::delete_hls,
-    ),
     components(schemas(error::VsdkError, PageInfo)),
     tags((name = "videosdk", description = "VideoSDK REST API v2: rooms and sessions with HS256 JWTs; recordings, RTMP and HLS answer 501"))
 )]
 pub struct VideoSdkApi;
 
-pub fn routes(state: &AppState, router: &mut Router) {
-    credentials::routes(state, router);
-    rooms::routes(state, router);
-    sessions::routes(state, router);
-    media::routes(state, router);
+pub fn routes(router: &mut Router) {
+    credentials::routes(router);
+    rooms::routes(router);
+    sessions::routes(router);
+    media::routes(router);
 }
 
 /// A VideoSDK room id: twelve random lowercase letters and digits grouped 4-4-4

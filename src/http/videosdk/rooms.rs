@@ -16,21 +16,20 @@ use convene_events::{AppendError, DomainEvent, ExpectedVersion, StreamWrite};
 use convene_projections::videosdk::RoomRow;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use warp::http::Method;
 use warp::reply::Response;
-use warp::Filter;
 
-use super::error::{respond, VsdkError};
+use super::error::VsdkError;
+use super::error::DIALECT;
 use super::{api_caller, link, parse_custom_room_id, ApiCaller, PageInfo, Paging, RoomId};
 use crate::app::videosdk::find_room;
 use crate::app::AppError;
 use crate::app::AppState;
 use crate::domain::format_iso_millis;
-use crate::http::auth::{caller, Caller};
+use crate::http::auth::Caller;
 use crate::http::body::parse_json;
-use crate::http::edcast::error::body;
+use crate::http::reply;
 use crate::http::router::Router;
-use crate::http::{reply, with_state};
+use crate::net::body::BodyRefused;
 
 /// The webhook events a room can subscribe to.
 pub const WEBHOOK_EVENTS: [&str; 4] = [
@@ -43,73 +42,25 @@ pub const WEBHOOK_EVENTS: [&str; 4] = [
 /// `autoCloseConfig.duration` when absent, in minutes (VideoSDK's default).
 const DEFAULT_AUTO_CLOSE_MINUTES: u32 = 480;
 
-fn query() -> impl Filter<Extract = (String,), Error = std::convert::Infallible> + Clone {
-    warp::query::raw().or(warp::any().map(String::new)).unify()
-}
-
-pub fn routes(state: &AppState, router: &mut Router) {
-    let limit = state.config.limits.body_bytes;
-    router.route(
-        Method::POST,
-        "/v2/rooms",
-        warp::path!("v2" / "rooms")
-            .and(warp::post())
-            .and(with_state(state.clone()))
-            .and(caller())
-            .and(body(limit))
-            .then(|state, caller, body| async move {
-                respond(create_room(state, caller, body).await)
-            }),
-    );
-    router.route(
-        Method::GET,
-        "/v2/rooms",
-        warp::path!("v2" / "rooms")
-            .and(warp::get())
-            .and(with_state(state.clone()))
-            .and(caller())
-            .and(query())
-            .map(|state, caller, query: String| respond(list_rooms(state, caller, &query))),
-    );
-    router.route(
-        Method::GET,
-        "/v2/rooms/validate/{roomId}",
-        warp::path!("v2" / "rooms" / "validate" / String)
-            .and(warp::get())
-            .and(with_state(state.clone()))
-            .and(caller())
-            .map(|id: String, state, caller| respond(validate_room(state, caller, &id))),
-    );
-    router.route(
-        Method::POST,
-        "/v2/rooms/validate/{roomId}",
-        warp::path!("v2" / "rooms" / "validate" / String)
-            .and(warp::post())
-            .and(with_state(state.clone()))
-            .and(caller())
-            .map(|id: String, state, caller| respond(validate_room_post(state, caller, &id))),
-    );
-    router.route(
-        Method::POST,
-        "/v2/rooms/deactivate",
-        warp::path!("v2" / "rooms" / "deactivate")
-            .and(warp::post())
-            .and(with_state(state.clone()))
-            .and(caller())
-            .and(body(limit))
-            .then(|state, caller, body| async move {
-                respond(deactivate_room(state, caller, body).await)
-            }),
-    );
-    router.route(
-        Method::GET,
-        "/v2/rooms/{roomId}",
-        warp::path!("v2" / "rooms" / String)
-            .and(warp::get())
-            .and(with_state(state.clone()))
-            .and(caller())
-            .map(|id: String, state, caller| respond(get_room(state, caller, &id))),
-    );
+pub fn routes(router: &mut Router) {
+    router
+        .add::<__path_create_room>(DIALECT)
+        .serve(|r| async move { create_room(r.state, r.caller, r.body).await });
+    router
+        .add::<__path_list_rooms>(DIALECT)
+        .serve(|r| async move { list_rooms(r.state, r.caller, &r.query) });
+    router
+        .add::<__path_validate_room>(DIALECT)
+        .serve(|r| async move { validate_room(r.state, r.caller, &r.params[0]) });
+    router
+        .add::<__path_validate_room_post>(DIALECT)
+        .serve(|r| async move { validate_room_post(r.state, r.caller, &r.params[0]) });
+    router
+        .add::<__path_deactivate_room>(DIALECT)
+        .serve(|r| async move { deactivate_room(r.state, r.caller, r.body).await });
+    router
+        .add::<__path_get_room>(DIALECT)
+        .serve(|r| async move { get_room(r.state, r.caller, &r.params[0]) });
 }
 
 /// The room's webhook: where, and which of [`WEBHOOK_EVENTS`].
@@ -294,7 +245,7 @@ async fn webhook_of(
 pub(super) async fn create_room(
     state: AppState,
     caller: Caller,
-    body: Result<Bytes, AppError>,
+    body: Result<Bytes, BodyRefused>,
 ) -> Result<Response, AppError> {
     let caller = api_caller(&caller, &state)?;
     if caller.token.room_id.is_some() {
@@ -577,7 +528,7 @@ pub(super) struct DeactivateRequest {
 pub(super) async fn deactivate_room(
     state: AppState,
     caller: Caller,
-    body: Result<Bytes, AppError>,
+    body: Result<Bytes, BodyRefused>,
 ) -> Result<Response, AppError> {
     let caller = api_caller(&caller, &state)?;
     let request: DeactivateRequest = parse_json(&body?)?;

@@ -8,92 +8,40 @@ use convene_actors::{HostAction, MeetingCommand, MeetingError};
 use convene_projections::videosdk::{ParticipantLog, RoomRow, SessionRow, Span};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use warp::http::Method;
 use warp::reply::Response;
-use warp::Filter;
 
-use super::error::{respond, VsdkError};
+use super::error::VsdkError;
+use super::error::DIALECT;
 use super::{api_caller, link, ApiCaller, PageInfo, Paging};
 use crate::app::videosdk::{find_room, session_meeting_id};
 use crate::app::AppError;
 use crate::app::AppState;
 use crate::domain::format_iso_millis;
-use crate::http::auth::{caller, Caller};
+use crate::http::auth::Caller;
 use crate::http::body::parse_json;
-use crate::http::edcast::error::body;
+use crate::http::reply;
 use crate::http::router::Router;
-use crate::http::{reply, with_state};
+use crate::net::body::BodyRefused;
 
-fn query() -> impl Filter<Extract = (String,), Error = std::convert::Infallible> + Clone {
-    warp::query::raw().or(warp::any().map(String::new)).unify()
-}
-
-pub fn routes(state: &AppState, router: &mut Router) {
-    let limit = state.config.limits.body_bytes;
-    router.route(
-        Method::GET,
-        "/v2/sessions",
-        warp::path!("v2" / "sessions")
-            .and(warp::get())
-            .and(with_state(state.clone()))
-            .and(caller())
-            .and(query())
-            .map(|state, caller, query: String| respond(list_sessions(state, caller, &query))),
-    );
-    router.route(
-        Method::POST,
-        "/v2/sessions/end",
-        warp::path!("v2" / "sessions" / "end")
-            .and(warp::post())
-            .and(with_state(state.clone()))
-            .and(caller())
-            .and(body(limit))
-            .then(|state, caller, body| async move {
-                respond(end_session(state, caller, body).await)
-            }),
-    );
-    router.route(
-        Method::POST,
-        "/v2/sessions/participants/remove",
-        warp::path!("v2" / "sessions" / "participants" / "remove")
-            .and(warp::post())
-            .and(with_state(state.clone()))
-            .and(caller())
-            .and(body(limit))
-            .then(|state, caller, body| async move {
-                respond(remove_participant(state, caller, body).await)
-            }),
-    );
-    router.route(
-        Method::GET,
-        "/v2/sessions/{sessionId}",
-        warp::path!("v2" / "sessions" / String)
-            .and(warp::get())
-            .and(with_state(state.clone()))
-            .and(caller())
-            .map(|id: String, state, caller| respond(get_session(state, caller, &id))),
-    );
-    router.route(
-        Method::GET,
-        "/v2/sessions/{sessionId}/participants",
-        warp::path!("v2" / "sessions" / String / "participants")
-            .and(warp::get())
-            .and(with_state(state.clone()))
-            .and(caller())
-            .and(query())
-            .map(|id: String, state, caller, query: String| {
-                respond(session_participants(state, caller, &id, &query))
-            }),
-    );
-    router.route(
-        Method::GET,
-        "/v2/sessions/{sessionId}/participants/active",
-        warp::path!("v2" / "sessions" / String / "participants" / "active")
-            .and(warp::get())
-            .and(with_state(state.clone()))
-            .and(caller())
-            .map(|id: String, state, caller| respond(active_participants(state, caller, &id))),
-    );
+pub fn routes(router: &mut Router) {
+    router
+        .add::<__path_list_sessions>(DIALECT)
+        .serve(|r| async move { list_sessions(r.state, r.caller, &r.query) });
+    router
+        .add::<__path_end_session>(DIALECT)
+        .serve(|r| async move { end_session(r.state, r.caller, r.body).await });
+    router
+        .add::<__path_remove_participant>(DIALECT)
+        .serve(|r| async move { remove_participant(r.state, r.caller, r.body).await });
+    router
+        .add::<__path_get_session>(DIALECT)
+        .serve(|r| async move { get_session(r.state, r.caller, &r.params[0]) });
+    router
+        .add::<__path_session_participants>(DIALECT)
+        .serve(|r| async move { session_participants(r.state, r.caller, &r.params[0], &r.query) });
+    router
+        .add::<__path_active_participants>(DIALECT)
+        .serve(|r| async move { active_participants(r.state, r.caller, &r.params[0]) });
 }
 
 /// From `start` to `end` (null while it lasts).
@@ -471,7 +419,7 @@ fn target_session(
 pub(super) async fn end_session(
     state: AppState,
     caller: Caller,
-    body: Result<Bytes, AppError>,
+    body: Result<Bytes, BodyRefused>,
 ) -> Result<Response, AppError> {
     let caller = api_caller(&caller, &state)?;
     let request: EndSessionRequest = parse_json(&body?)?;
@@ -534,7 +482,7 @@ pub(super) struct RemoveParticipantRequest {
 pub(super) async fn remove_participant(
     state: AppState,
     caller: Caller,
-    body: Result<Bytes, AppError>,
+    body: Result<Bytes, BodyRefused>,
 ) -> Result<Response, AppError> {
     let caller = api_caller(&caller, &state)?;
     let request: RemoveParticipantRequest = parse_json(&body?)?;
