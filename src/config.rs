@@ -406,9 +406,6 @@ impl Config {
         if !self.plans.catalog.contains_key(&self.plans.default) {
             return invalid("plans.default", "must name a plan of plans.catalog");
         }
-        if self.scheduler.tick_ms == 0 {
-            return invalid("scheduler.tick_ms", "must be at least 1");
-        }
         let rate_limits = &self.rate_limits;
         for (key, requests, window) in [
             (

@@ -4,8 +4,10 @@
 //!
 //! It keeps no timers of its own: every `scheduler.tick_ms` it reads the time index (a
 //! projection ordered by due time) up to the clock's "now" and sends each due meeting an
-//! idempotent command. A meeting that came due while the server was down is therefore handled
-//! on the first tick after start-up, and tests move the injected clock instead of waiting.
+//! idempotent command. The server runs it once before it accepts connections, so a meeting
+//! that came due while the server was down is handled before anyone can see it late; with
+//! `tick_ms = 0` that start-up run is all the server does by itself, and tests move the
+//! injected clock and run it themselves ([`Scheduler::run_due`]) instead of waiting for a tick.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,9 +39,10 @@ impl Scheduler {
         }
     }
 
+    /// Runs every `tick` from now on (the first run one tick from now).
     pub fn spawn(self, tick: Duration) -> JoinHandle<()> {
         tokio::spawn(async move {
-            let mut interval = tokio::time::interval(tick);
+            let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + tick, tick);
             interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 interval.tick().await;
@@ -48,15 +51,19 @@ impl Scheduler {
         })
     }
 
-    /// Handles everything due at the clock's current time.
-    pub async fn run_due(&self) {
+    /// Handles everything due at the clock's current time; returns the log sequence of the last
+    /// event it caused (0 when nothing was due), for a caller that must see its effects.
+    pub async fn run_due(&self) -> u64 {
+        let mut last_seq = 0;
         let now = self.clock.now_ms();
         let index = self.projections.time_index();
         match index.due_activations(now) {
             Ok(due) => {
                 for meeting_id in due {
-                    self.send(&meeting_id, MeetingCommand::ActivateOnSchedule, "activate")
-                        .await;
+                    last_seq = last_seq.max(
+                        self.send(&meeting_id, MeetingCommand::ActivateOnSchedule, "activate")
+                            .await,
+                    );
                 }
             }
             Err(error) => tracing::error!(%error, "scheduler cannot read the time index"),
@@ -67,7 +74,7 @@ impl Scheduler {
                     empty_for_ms: self.guest_expiry_ms,
                 };
                 for meeting_id in due {
-                    self.send(&meeting_id, expire.clone(), "expire").await;
+                    last_seq = last_seq.max(self.send(&meeting_id, expire.clone(), "expire").await);
                 }
             }
             Err(error) => tracing::error!(%error, "scheduler cannot read the time index"),
@@ -75,15 +82,24 @@ impl Scheduler {
         match index.due_ends(now) {
             Ok(due) => {
                 for meeting_id in due {
-                    self.send(&meeting_id, MeetingCommand::EndOnTimeLimit, "end")
-                        .await;
+                    last_seq = last_seq.max(
+                        self.send(&meeting_id, MeetingCommand::EndOnTimeLimit, "end")
+                            .await,
+                    );
                 }
             }
             Err(error) => tracing::error!(%error, "scheduler cannot read the time index"),
         }
+        last_seq
     }
 
-    async fn send(&self, meeting_id: &MeetingId, command: MeetingCommand, duty: &'static str) {
+    /// Sends one due command; the sequence of its last event, or 0.
+    async fn send(
+        &self,
+        meeting_id: &MeetingId,
+        command: MeetingCommand,
+        duty: &'static str,
+    ) -> u64 {
         match self
             .registry
             .execute(meeting_id, command, Actor::System)
@@ -91,12 +107,14 @@ impl Scheduler {
         {
             Ok(outcome) if outcome.last_seq > 0 => {
                 tracing::info!(meeting_id = %meeting_id, duty, "scheduler acted");
+                outcome.last_seq
             }
-            Ok(_) => {}
+            Ok(_) => 0,
             // Ended in the meantime: the index catches up with the event that ended it.
-            Err(MeetingError::AlreadyEnded | MeetingError::NotFound) => {}
+            Err(MeetingError::AlreadyEnded | MeetingError::NotFound) => 0,
             Err(error) => {
-                tracing::warn!(meeting_id = %meeting_id, duty, %error, "scheduler command failed")
+                tracing::warn!(meeting_id = %meeting_id, duty, %error, "scheduler command failed");
+                0
             }
         }
     }

@@ -94,8 +94,16 @@ pub async fn serve(
         projections.clone(),
         state.clock.clone(),
         guest_expiry_ms,
-    )
-    .spawn(Duration::from_millis(state.config.scheduler.tick_ms));
+    );
+    // What came due while the server was down is handled before anyone can ask.
+    let caused = scheduler.run_due().await;
+    if let Err(err) = state.caught_up(caused).await {
+        tracing::warn!(error = %err.message(), "read models lag behind the start-up scheduler run");
+    }
+    let scheduler = match state.config.scheduler.tick_ms {
+        0 => None,
+        tick => Some(scheduler.spawn(Duration::from_millis(tick))),
+    };
     let forget_idle_clients = tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(60));
         loop {
@@ -135,7 +143,9 @@ pub async fn serve(
         let _ = billing.await;
     }
     tracing::info!("shutting down");
-    scheduler.abort();
+    if let Some(scheduler) = scheduler {
+        scheduler.abort();
+    }
     forget_idle_clients.abort();
     stop(&registry, &projections, &log).await;
 }

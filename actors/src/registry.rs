@@ -316,6 +316,22 @@ impl MeetingRegistry {
             .await;
     }
 
+    /// Sweeps, and returns once every live meeting has handled its idle check: the supervisor
+    /// has sent them (it answered a ping queued after the sweep), and each actor has answered a
+    /// snapshot queued after its check. A witness, so tests need not wait and see.
+    #[cfg(test)]
+    pub(crate) async fn sweep_and_settle(&self) {
+        self.sweep();
+        let _ = ractor::call!(self.supervisor, SupervisorMsg::Ping);
+        let live: Vec<ActorRef<MeetingMsg>> = {
+            let live = self.ctx.live.lock().expect("registry lock");
+            live.by_meeting.values().cloned().collect()
+        };
+        for actor in live {
+            let _ = ractor::call!(actor, MeetingMsg::Snapshot);
+        }
+    }
+
     #[cfg(test)]
     pub(crate) fn live_actor(&self, id: &MeetingId) -> Option<ActorRef<MeetingMsg>> {
         self.ctx.lookup(id)
@@ -351,6 +367,9 @@ async fn spawn_or_get(
 
 enum SupervisorMsg {
     Sweep,
+    /// Answers once every message before it has been handled (tests' witness of a sweep).
+    #[cfg(test)]
+    Ping(ractor::RpcReplyPort<()>),
 }
 
 struct Supervisor;
@@ -403,6 +422,10 @@ impl Actor for Supervisor {
                 for actor in live {
                     let _ = actor.cast(MeetingMsg::IdleCheck);
                 }
+            }
+            #[cfg(test)]
+            SupervisorMsg::Ping(reply) => {
+                let _ = reply.send(());
             }
         }
         Ok(())
@@ -619,8 +642,7 @@ mod tests {
 
         // Not idle long enough yet: stays.
         f.clock.advance(59_000);
-        f.registry.sweep();
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        f.registry.sweep_and_settle().await;
         assert_eq!(f.registry.live_count(), 1);
         // Past the idle limit: passivated.
         f.clock.advance(2_000);

@@ -4,7 +4,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::cli::convene;
-use crate::helpers::{assert_error, spawn_app_with, TestApp};
+use crate::helpers::{assert_error, poll_until, spawn_app_with, TestApp};
 use crate::ws::Client;
 
 async fn report(app: &TestApp, key: Option<&str>, body: Value) -> reqwest::Response {
@@ -114,14 +114,11 @@ async fn assert_rebuilds_equal(mut app: TestApp, projection: &str) {
     };
     // Realtime connections end on their own tasks after the server stops, and the store is
     // released when the last of them has: until then the CLI finds it in use.
-    let mut rebuilt = rebuild();
-    for _ in 0..100 {
-        if !String::from_utf8_lossy(&rebuilt.stderr).contains("is in use") {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        rebuilt = rebuild();
-    }
+    let rebuilt = poll_until("the store to be released", || async {
+        let rebuilt = rebuild();
+        (!String::from_utf8_lossy(&rebuilt.stderr).contains("is in use")).then_some(rebuilt)
+    })
+    .await;
     let stdout = String::from_utf8_lossy(&rebuilt.stdout);
     assert!(
         rebuilt.status.success() && stdout.contains("equal to the live read model"),
@@ -130,22 +127,18 @@ async fn assert_rebuilds_equal(mut app: TestApp, projection: &str) {
     );
 }
 
-/// Polls an admin analytics endpoint until `done` holds; panics after 5 s with the last body.
+/// Polls an admin analytics endpoint until `done` holds for its body.
 async fn analytics_when(
     app: &TestApp,
     admin: &str,
     path: &str,
     done: impl Fn(&Value) -> bool,
 ) -> Value {
-    let mut body = Value::Null;
-    for _ in 0..250 {
-        body = app.session_json(path, admin).await;
-        if done(&body) {
-            return body;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    panic!("{path} never showed what was expected: {body}");
+    poll_until(path, || async {
+        let body = app.session_json(path, admin).await;
+        done(&body).then_some(body)
+    })
+    .await
 }
 
 fn feature<'a>(body: &'a Value, name: &str) -> &'a Value {

@@ -362,11 +362,12 @@ async fn the_free_plan_counts_meetings_per_calendar_month_through_every_api() {
 
     // The ones whose time has come end by themselves.
     app.clock.set(MARCH_31_2350 + 5 * MINUTE);
+    app.run_scheduler().await;
     let second_code = second["meeting_code"].as_str().unwrap();
-    app.eventually(&format!("/api/meetings/{second_code}"), &key, |m| {
-        m["status"] == "ended"
-    })
-    .await;
+    let ended = app
+        .get_json(&format!("/api/meetings/{second_code}"), &key)
+        .await;
+    assert_eq!(ended["status"], "ended");
     // The audit trail says why: its time limit, decided by the system.
     let events: Value = app
         .get(&format!("/api/meetings/{second_code}/events"), Some(&key))
@@ -392,14 +393,13 @@ async fn the_free_plan_counts_meetings_per_calendar_month_through_every_api() {
     app.clock.set(MARCH_31_2350 + 10 * MINUTE + 1_000);
     let april = create(&app, &key, json!({"title": "April"})).await;
     assert_eq!(april["created_at"], "2026-04-01T00:00:01Z");
+    app.run_scheduler().await;
     let native_code = native["meetingId"].as_str().unwrap();
     for code in [first_code, native_code] {
-        app.eventually(&format!("/api/meetings/{code}"), &key, |m| {
-            m["status"] == "ended"
-        })
-        .await;
+        let detail = app.get_json(&format!("/api/meetings/{code}"), &key).await;
+        assert_eq!(detail["status"], "ended", "{code}");
     }
-    app.eventually(BASE, &key, |l| l["count"] == 1).await;
+    assert_eq!(list(&app, &key).await["count"], 1);
 
     // Pro: unlimited again, and no cap. (A month on, the administrator's session has expired.)
     let admin = app.login("admin@example.com", "admin-password").await;

@@ -49,13 +49,14 @@ pub async fn spawn_app_at(
 }
 
 /// The defaults, with rate limits off (tests register many accounts from one address; the
-/// rate-limit tests switch them back on) and a fast scheduler tick.
+/// rate-limit tests switch them back on) and no scheduler timer: a test that moves the clock
+/// runs the scheduler itself ([`TestApp::run_scheduler`]).
 pub fn test_config(data_dir: &Path) -> Config {
     let mut config = Config::defaults();
     config.storage.path = data_dir.to_owned();
     config.storage.cache_capacity_mb = 16;
     config.rate_limits.enabled = false;
-    config.scheduler.tick_ms = 20;
+    config.scheduler.tick_ms = 0;
     // Test receivers listen on 127.0.0.1.
     config.webhooks.allow_private_targets = true;
     config
@@ -228,42 +229,56 @@ impl TestApp {
             .expect("json body")
     }
 
-    /// The .eml files in the outbox, oldest first, waiting up to 5 s for at least `count`.
+    /// The .eml files in the outbox, oldest first, once there are at least `count` (mail goes
+    /// out in the background).
     pub async fn outbox(&self, count: usize) -> Vec<String> {
         let dir = self.data_dir.join("outbox");
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        loop {
+        poll_until(&format!("{count} messages in the outbox"), || async {
             let mut files: Vec<_> = std::fs::read_dir(&dir)
                 .map(|entries| entries.filter_map(Result::ok).map(|e| e.path()).collect())
                 .unwrap_or_default();
             files.retain(|p| p.extension().is_some_and(|e| e == "eml"));
-            if files.len() >= count || std::time::Instant::now() > deadline {
-                // Names start with the time they were written.
-                files.sort();
-                return files
+            // Names start with the time they were written.
+            files.sort();
+            (files.len() >= count).then(|| {
+                files
                     .iter()
                     .map(|p| decode_quoted_printable(&std::fs::read_to_string(p).unwrap()))
-                    .collect();
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
+                    .collect()
+            })
+        })
+        .await
     }
 
-    /// Polls `path` until `done` holds for its JSON body (for effects of the scheduler, which
-    /// acts on its own tick after the clock moves); panics after 5 s.
+    /// Polls `path` until `done` holds for its JSON body: for the effects of the followers that
+    /// act on the log in the background (billing, webhook delivery) and of realtime clients.
     pub async fn eventually(&self, path: &str, key: &str, done: impl Fn(&Value) -> bool) -> Value {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        loop {
+        poll_until(&format!("GET {path}"), || async {
             let body: Value = self.get(path, Some(key)).await.json().await.unwrap();
-            if done(&body) {
-                return body;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "gave up waiting: {body}"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
+            done(&body).then_some(body)
+        })
+        .await
+    }
+
+    /// Runs the scheduler once at the clock's current time, as its timer would, and returns
+    /// when the read models show what it did.
+    pub async fn run_scheduler(&self) {
+        let state = self.state();
+        let scheduler = convene::scheduler::Scheduler::new(
+            state.registry.clone(),
+            state.projections.clone(),
+            state.clock.clone(),
+            state.config.guest.expire_after_minutes as i64 * 60_000,
+        );
+        let caused = scheduler.run_due().await;
+        state.caught_up(caused).await.expect("read models catch up");
+    }
+
+    /// GETs `path` with the API key and returns its JSON body.
+    pub async fn get_json(&self, path: &str, key: &str) -> Value {
+        let response = self.get(path, Some(key)).await;
+        assert_eq!(response.status(), StatusCode::OK, "GET {path}");
+        response.json().await.unwrap()
     }
 
     /// Creates a meeting and returns the creation response body.
@@ -271,6 +286,29 @@ impl TestApp {
         let response = self.post_json("/api/meetings", Some(key), body).await;
         assert_eq!(response.status(), StatusCode::CREATED);
         response.json().await.unwrap()
+    }
+}
+
+/// How long any test waits for anything that happens in the background.
+pub const DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Tries `probe` until it yields a value, every 10 ms, for at most [`DEADLINE`]; panics naming
+/// `what` otherwise. The one way tests wait for background work they cannot drive themselves.
+pub async fn poll_until<T, F, Fut>(what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "gave up waiting for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
 }
 

@@ -1,32 +1,20 @@
 //! Meeting history (onepizza §8) over the real server: a meeting's duration comes from the
 //! log's clock (moved by hand here), its peak from the participants who joined over `/ws`.
 
-use futures_util::{SinkExt, StreamExt};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use tokio_tungstenite::tungstenite::Message;
 
 use crate::helpers::{assert_error, spawn_app, TestApp};
+use crate::ws::Client;
 
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-/// A `/ws` client that has joined `meeting_id`.
-pub(crate) async fn join(app: &TestApp, meeting_id: &str, name: &str) -> Socket {
-    let url = app.address.replace("http://", "ws://") + "/ws";
-    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-    let frame = json!({"event": "join-meeting", "data": {"meetingId": meeting_id, "name": name}});
-    socket.send(Message::text(frame.to_string())).await.unwrap();
-    loop {
-        let message = socket.next().await.expect("open").unwrap();
-        if let Message::Text(text) = message {
-            let value: Value = serde_json::from_str(&text).unwrap();
-            if value["event"] == "joined" {
-                return socket;
-            }
-            assert_ne!(value["event"], "error", "{value}");
-        }
-    }
+/// A `/ws` client (JSON frames) that has joined `meeting_id` as `name`.
+pub(crate) async fn join(app: &TestApp, meeting_id: &str, name: &str) -> Client {
+    let mut client = Client::connect(app, false).await;
+    client
+        .send(json!({"event": "join-meeting", "data": {"meetingId": meeting_id, "name": name}}))
+        .await;
+    client.expect("joined").await;
+    client
 }
 
 #[tokio::test]

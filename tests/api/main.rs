@@ -16,6 +16,7 @@ mod history;
 mod meetings;
 mod openapi;
 mod protection;
+mod receiver;
 mod restart;
 mod scheduling;
 mod sessions;

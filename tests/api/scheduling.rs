@@ -1,6 +1,6 @@
 //! Guest meetings and the scheduler (onepizza §4, §5): activation at scheduledAt, across a
-//! restart, and expiry of empty guest meetings. Time is the test's clock; the scheduler acts on
-//! its own tick after the clock moves, so the tests wait for the effect, not for a timer.
+//! restart, and expiry of empty guest meetings. Time is the test's clock: a test moves it and
+//! runs the scheduler ([`TestApp::run_scheduler`]), as its timer would, then looks.
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -21,20 +21,20 @@ async fn a_scheduled_meeting_activates_by_itself_at_its_time() {
         .await;
     let id = body["meetingId"].as_str().unwrap();
     let path = format!("/api/meetings/{id}");
-    // A witness due a minute earlier: once it is active, the scheduler has run at 12:29.
+    // A witness due a minute earlier: it is active once the scheduler has run at 12:29.
     let witness = app
         .create_meeting(&key, &json!({"scheduledAt": "2026-03-01T12:29:00Z"}))
         .await;
     app.clock.advance(29 * MINUTE);
+    app.run_scheduler().await;
     let witness_path = format!("/api/meetings/{}", witness["meetingId"].as_str().unwrap());
-    app.eventually(&witness_path, &key, |m| m["status"] == "active")
-        .await;
+    assert_eq!(app.get_json(&witness_path, &key).await["status"], "active");
     let detail: Value = app.get(&path, Some(&key)).await.json().await.unwrap();
     assert_eq!(detail["status"], "scheduled", "its time has not come");
 
     app.clock.advance(MINUTE);
-    app.eventually(&path, &key, |m| m["status"] == "active")
-        .await;
+    app.run_scheduler().await;
+    assert_eq!(app.get_json(&path, &key).await["status"], "active");
     let scheduled: Value = app
         .get("/api/meetings/scheduled/list", Some(&key))
         .await
@@ -56,11 +56,10 @@ async fn a_meeting_due_while_the_server_was_down_activates_at_start_up() {
     let mut app = app;
     app.shutdown().await;
     clock.set(T0 + 3 * 60 * MINUTE);
+    // The server runs the scheduler before it accepts connections: no run of the test's own.
     let app = app.restart().await;
-    app.eventually(&format!("/api/meetings/{id}"), &key, |m| {
-        m["status"] == "active"
-    })
-    .await;
+    let detail = app.get_json(&format!("/api/meetings/{id}"), &key).await;
+    assert_eq!(detail["status"], "active");
 }
 
 #[tokio::test]
@@ -80,9 +79,9 @@ async fn a_cancelled_scheduled_meeting_never_activates() {
         .create_meeting(&key, &json!({"scheduledAt": "2026-03-01T12:10:00Z"}))
         .await;
     app.clock.advance(20 * MINUTE);
+    app.run_scheduler().await;
     let witness_path = format!("/api/meetings/{}", witness["meetingId"].as_str().unwrap());
-    app.eventually(&witness_path, &key, |m| m["status"] == "active")
-        .await;
+    assert_eq!(app.get_json(&witness_path, &key).await["status"], "active");
     let response = app.get(&format!("/api/meetings/{id}"), Some(&key)).await;
     let detail: Value = response.json().await.unwrap();
     assert_eq!(detail["status"], "ended");
@@ -167,26 +166,16 @@ async fn an_empty_guest_meeting_expires() {
     let id = body["meetingId"].as_str().unwrap().to_owned();
     let token = body["adminToken"].as_str().unwrap().to_owned();
     app.clock.advance(30 * MINUTE);
-    // Once expired, host actions meet an ended meeting.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    loop {
-        let response = app
-            .client
-            .post(app.url(&format!("/api/meetings/{id}/lock")))
-            .header("x-admin-token", &token)
-            .send()
-            .await
-            .unwrap();
-        if response.status() == StatusCode::CONFLICT {
-            assert_error(response, StatusCode::CONFLICT, "already ended").await;
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the guest meeting did not expire"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    app.run_scheduler().await;
+    // Expired: host actions meet an ended meeting.
+    let response = app
+        .client
+        .post(app.url(&format!("/api/meetings/{id}/lock")))
+        .header("x-admin-token", &token)
+        .send()
+        .await
+        .unwrap();
+    assert_error(response, StatusCode::CONFLICT, "already ended").await;
 }
 
 #[tokio::test]

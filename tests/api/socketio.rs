@@ -38,9 +38,12 @@ impl Handler for Echo {
     async fn disconnect(&self, _socket: &Socket, _reason: &str) {}
 }
 
-/// Serves the layer on 127.0.0.1:0 with a fast heartbeat; returns its `/socket.io/` URL.
-async fn serve(ping_interval_ms: u64, connect_timeout_ms: u64) -> String {
-    let engine = socketio::engine(
+/// The layer with the echo handler, a 100 ms ping timeout and the given heartbeat.
+fn echo_engine(
+    ping_interval_ms: u64,
+    connect_timeout_ms: u64,
+) -> convene::realtime::engineio::Engine {
+    socketio::engine(
         EngineConfig {
             ping_interval: Duration::from_millis(ping_interval_ms),
             ping_timeout: Duration::from_millis(100),
@@ -51,7 +54,12 @@ async fn serve(ping_interval_ms: u64, connect_timeout_ms: u64) -> String {
             connect_timeout: Duration::from_millis(connect_timeout_ms),
         },
         Arc::new(Echo),
-    );
+    )
+}
+
+/// Serves the layer on 127.0.0.1:0; returns its `/socket.io/` URL.
+async fn serve(ping_interval_ms: u64, connect_timeout_ms: u64) -> String {
+    let engine = echo_engine(ping_interval_ms, connect_timeout_ms);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/socket.io/", listener.local_addr().unwrap());
     tokio::spawn(async move {
@@ -61,6 +69,56 @@ async fn serve(ping_interval_ms: u64, connect_timeout_ms: u64) -> String {
             .await
     });
     url
+}
+
+/// The layer in-process, through warp's test client: for the tests on tokio's paused clock,
+/// where heartbeats and timeouts fire in virtual time and nothing waits on a socket.
+struct Local {
+    routes: warp::filters::BoxedFilter<(warp::reply::Response,)>,
+}
+
+impl Local {
+    fn new(ping_interval_ms: u64, connect_timeout_ms: u64) -> Local {
+        let engine = echo_engine(ping_interval_ms, connect_timeout_ms);
+        Local {
+            routes: warp::Filter::boxed(engine.routes()),
+        }
+    }
+
+    async fn request(&self, method: &str, query: &str, body: &str) -> (StatusCode, String) {
+        let response = warp::test::request()
+            .method(method)
+            .path(&format!("/socket.io/?{query}"))
+            .body(body)
+            .reply(&self.routes)
+            .await;
+        let status = StatusCode::from_u16(response.status().as_u16()).unwrap();
+        (status, String::from_utf8(response.body().to_vec()).unwrap())
+    }
+
+    async fn handshake(&self) -> String {
+        let (_, open) = self.request("GET", "EIO=4&transport=polling", "").await;
+        let handshake: Value = serde_json::from_str(open.strip_prefix('0').expect("open")).unwrap();
+        handshake["sid"].as_str().unwrap().to_owned()
+    }
+
+    async fn joined(&self) -> String {
+        let sid = self.handshake().await;
+        assert_eq!(self.post(&sid, "40").await, StatusCode::OK);
+        let (_, accepted) = self.poll(&sid).await;
+        assert!(accepted.starts_with("40{"), "{accepted}");
+        sid
+    }
+
+    async fn post(&self, sid: &str, body: &str) -> StatusCode {
+        let query = format!("EIO=4&transport=polling&sid={sid}");
+        self.request("POST", &query, body).await.0
+    }
+
+    async fn poll(&self, sid: &str) -> (StatusCode, String) {
+        let query = format!("EIO=4&transport=polling&sid={sid}");
+        self.request("GET", &query, "").await
+    }
 }
 
 /// Opens a polling session; returns its sid.
@@ -169,17 +227,17 @@ async fn connect_emit_and_echo_over_long_polling() {
     assert_eq!(echoes, "42[\"echo\",1]\x1e42[\"echo\",{\"a\":2}]");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn an_overlapping_poll_is_refused_and_ends_the_session() {
-    let url = serve(60_000, 60_000).await;
-    let client = Client::new();
-    let sid = handshake(&client, &url).await;
+    let local = Arc::new(Local::new(60_000, 60_000));
+    let sid = local.handshake().await;
     let first = tokio::spawn({
-        let (client, url, sid) = (client.clone(), url.clone(), sid.clone());
-        async move { poll(&client, &url, &sid).await }
+        let (local, sid) = (local.clone(), sid.clone());
+        async move { local.poll(&sid).await }
     });
+    // On the paused clock this returns once every task is idle: the first poll is waiting.
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let (status, _) = poll(&client, &url, &sid).await;
+    let (status, _) = local.poll(&sid).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let (_, ended) = first.await.unwrap();
     assert_eq!(ended, "1", "the pending poll learns the session is closed");
@@ -215,34 +273,33 @@ async fn malformed_packets_end_only_that_connection() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn silence_is_closed_by_the_connect_timeout_and_the_ping_timeout() {
     // Joins no namespace: closed after the connect timeout.
-    let url = serve(60_000, 200).await;
-    let client = Client::new();
-    let sid = handshake(&client, &url).await;
-    let (_, body) = poll(&client, &url, &sid).await;
+    let local = Local::new(60_000, 200);
+    let sid = local.handshake().await;
+    let (_, body) = local.poll(&sid).await;
     assert_eq!(body, "1");
 
     // Joins, then never answers a ping: closed after pingInterval + pingTimeout.
-    let url = serve(150, 60_000).await;
-    let sid = joined(&client, &url).await;
-    let (_, ping) = poll(&client, &url, &sid).await;
+    let local = Local::new(150, 60_000);
+    let sid = local.joined().await;
+    let (_, ping) = local.poll(&sid).await;
     assert_eq!(ping, "2");
-    let (_, body) = poll(&client, &url, &sid).await;
+    let (_, body) = local.poll(&sid).await;
     assert_eq!(body, "1");
-    let (status, _) = poll(&client, &url, &sid).await;
+    let (status, _) = local.poll(&sid).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "the sid is forgotten");
 
     // Answers its pings: stays.
-    let sid = joined(&client, &url).await;
+    let sid = local.joined().await;
     for _ in 0..3 {
-        let (_, ping) = poll(&client, &url, &sid).await;
+        let (_, ping) = local.poll(&sid).await;
         assert_eq!(ping, "2");
-        post(&client, &url, &sid, "3").await;
+        local.post(&sid, "3").await;
     }
-    post(&client, &url, &sid, "42[\"alive\"]").await;
-    let (_, echo) = poll(&client, &url, &sid).await;
+    local.post(&sid, "42[\"alive\"]").await;
+    let (_, echo) = local.poll(&sid).await;
     assert_eq!(echo, "42[\"echo\"]");
 }
 
@@ -262,7 +319,7 @@ async fn binary_attachments_travel_as_base64_over_polling() {
 }
 
 /// Polls until the payloads so far contain `needle`; returns everything received.
-async fn poll_until(client: &Client, url: &str, sid: &str, needle: &str) -> String {
+async fn poll_for(client: &Client, url: &str, sid: &str, needle: &str) -> String {
     let mut received = String::new();
     for _ in 0..20 {
         let (status, body) = poll(client, url, sid).await;
@@ -293,7 +350,7 @@ async fn a_kicked_polling_client_gets_the_kick_a_disconnect_and_the_close() {
         post(client, &url, &sid, &format!("42{join}")).await,
         StatusCode::OK
     );
-    let received = poll_until(client, &url, &sid, "\"joined\"").await;
+    let received = poll_for(client, &url, &sid, "\"joined\"").await;
     let joined_at = received.find("42[\"joined\",").unwrap();
     let joined: Value =
         serde_json::from_str(received[joined_at + 2..].split('\u{1e}').next().unwrap()).unwrap();
@@ -311,7 +368,7 @@ async fn a_kicked_polling_client_gets_the_kick_a_disconnect_and_the_close() {
         .await
         .unwrap();
     assert_eq!(kick.status(), StatusCode::OK);
-    let received = poll_until(client, &url, &sid, "\u{1e}1\u{1e}").await;
+    let received = poll_for(client, &url, &sid, "\u{1e}1\u{1e}").await;
     let kick_at = received.find("admin:kick").expect("the kick is delivered");
     let disconnect_at = received
         .find("\u{1e}41\u{1e}")
@@ -336,7 +393,7 @@ async fn a_second_connect_to_the_namespace_replaces_the_first_membership() {
         post(client, &url, &sid, &format!("42{join}")).await,
         StatusCode::OK
     );
-    poll_until(client, &url, &sid, "\"joined\"").await;
+    poll_for(client, &url, &sid, "\"joined\"").await;
     let present = |detail: &Value| detail["participants"].as_array().map(Vec::len) == Some(1);
     app.eventually(&format!("/api/meetings/{id}"), &key, present)
         .await;
@@ -344,7 +401,7 @@ async fn a_second_connect_to_the_namespace_replaces_the_first_membership() {
     // The same connection joins the namespace again: the old membership leaves the meeting
     // rather than staying behind as a participant nobody can reach.
     assert_eq!(post(client, &url, &sid, "40").await, StatusCode::OK);
-    poll_until(client, &url, &sid, "40{").await;
+    poll_for(client, &url, &sid, "40{").await;
     let left = |detail: &Value| detail["participants"].as_array().map(Vec::len) == Some(0);
     app.eventually(&format!("/api/meetings/{id}"), &key, left)
         .await;
@@ -368,31 +425,30 @@ async fn the_server_asks_for_an_ack_and_an_unknown_ack_id_ends_the_session() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_client_close_releases_the_waiting_poll_with_a_noop() {
-    let url = serve(60_000, 60_000).await;
-    let client = Client::new();
-    let sid = joined(&client, &url).await;
+    let local = Arc::new(Local::new(60_000, 60_000));
+    let sid = local.joined().await;
     let waiting = tokio::spawn({
-        let (client, url, sid) = (client.clone(), url.clone(), sid.clone());
-        async move { poll(&client, &url, &sid).await }
+        let (local, sid) = (local.clone(), sid.clone());
+        async move { local.poll(&sid).await }
     });
+    // On the paused clock this returns once every task is idle: the poll is waiting.
     tokio::time::sleep(Duration::from_millis(100)).await;
-    assert_eq!(post(&client, &url, &sid, "1").await, StatusCode::OK);
+    assert_eq!(local.post(&sid, "1").await, StatusCode::OK);
     assert_eq!(waiting.await.unwrap(), (StatusCode::OK, "6".to_owned()));
-    let (status, _) = poll(&client, &url, &sid).await;
+    let (status, _) = local.poll(&sid).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "the sid is forgotten");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_polling_client_that_missed_its_ping_timeout_gets_400() {
-    let url = serve(100, 60_000).await;
-    let client = Client::new();
-    let sid = joined(&client, &url).await;
-    let (_, ping) = poll(&client, &url, &sid).await;
+    let local = Local::new(100, 60_000);
+    let sid = local.joined().await;
+    let (_, ping) = local.poll(&sid).await;
     assert_eq!(ping, "2");
-    // No pong, and no poll while the timeout (100 ms) passes.
+    // No pong, and no poll while the timeout (100 ms, in virtual time) passes.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let (status, _) = poll(&client, &url, &sid).await;
+    let (status, _) = local.poll(&sid).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }

@@ -1,19 +1,15 @@
 //! The VideoSDK v2 dialect against the real server: credentials, JWT claims, rooms, sessions
 //! with a realtime join by token, per-room webhooks, and the 501s of the media plane.
 
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use convene::webhooks::signing;
 use jsonwebtoken::{encode, EncodingKey, Header};
 use reqwest::{Response, StatusCode};
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
 
 use crate::helpers::{spawn_app, TestApp, T0};
+use crate::receiver::Receiver;
 use crate::ws::Client;
 
 /// An account's VideoSDK credential.
@@ -1030,73 +1026,13 @@ async fn recordings_livestreams_and_hls_answer_501() {
     );
 }
 
-/// A receiver that answers 200 to everything and keeps what it got.
-async fn receiver() -> (String, Arc<Mutex<Vec<(String, String, String, Vec<u8>)>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/vsdk", listener.local_addr().unwrap());
-    let received: Arc<Mutex<Vec<_>>> = Arc::default();
-    let keep = received.clone();
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            let keep = keep.clone();
-            tokio::spawn(async move {
-                let mut request = Vec::new();
-                let mut buffer = [0u8; 4096];
-                loop {
-                    let n = stream.read(&mut buffer).await.unwrap_or(0);
-                    if n == 0 {
-                        return;
-                    }
-                    request.extend_from_slice(&buffer[..n]);
-                    let Some(at) = request.windows(4).position(|w| w == b"\r\n\r\n") else {
-                        continue;
-                    };
-                    let head = String::from_utf8_lossy(&request[..at]).to_lowercase();
-                    let header = |name: &str| {
-                        head.lines()
-                            .find_map(|l| l.strip_prefix(&format!("{name}: ")).map(str::to_owned))
-                            .unwrap_or_default()
-                    };
-                    let length: usize = header("content-length").parse().unwrap_or(0);
-                    if request.len() < at + 4 + length {
-                        continue;
-                    }
-                    let body = request[at + 4..at + 4 + length].to_vec();
-                    // Header values keep their case in the signature check: read them raw.
-                    let raw = String::from_utf8_lossy(&request[..at]).to_string();
-                    let raw_header = |name: &str| {
-                        raw.lines()
-                            .find_map(|l| {
-                                let (k, v) = l.split_once(": ")?;
-                                k.eq_ignore_ascii_case(name).then(|| v.to_owned())
-                            })
-                            .unwrap_or_default()
-                    };
-                    keep.lock().unwrap().push((
-                        raw_header("webhook-id"),
-                        raw_header("webhook-timestamp"),
-                        raw_header("webhook-signature"),
-                        body,
-                    ));
-                    let _ = stream
-                        .write_all(
-                            b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
-                        )
-                        .await;
-                    return;
-                }
-            });
-        }
-    });
-    (url, received)
-}
-
 #[tokio::test]
 async fn a_rooms_webhook_gets_its_sessions_in_videosdk_shape() {
     let app = spawn_app().await;
     let credential = Credential::create(&app, "vsdk-hooks@example.com").await;
     let api = credential.crawler();
-    let (url, received) = receiver().await;
+    let receiver = Receiver::start(vec![]).await;
+    let url = receiver.url.clone();
     let room = create_room(
         &app,
         &api,
@@ -1140,15 +1076,8 @@ async fn a_rooms_webhook_gets_its_sessions_in_videosdk_shape() {
     )
     .await;
 
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while received.lock().unwrap().len() < 4 && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let got = received.lock().unwrap().clone();
-    let bodies: Vec<Value> = got
-        .iter()
-        .map(|(.., body)| serde_json::from_slice(body).unwrap())
-        .collect();
+    let got = receiver.wait_for_requests(4).await;
+    let bodies: Vec<Value> = got.iter().map(|request| request.json()).collect();
     let kinds: Vec<&str> = bodies
         .iter()
         .map(|b| b["webhookType"].as_str().unwrap())
@@ -1171,13 +1100,13 @@ async fn a_rooms_webhook_gets_its_sessions_in_videosdk_shape() {
     );
     assert_eq!(bodies[3]["data"]["end"], "2026-03-01T12:00:00.000Z");
     // Signed with the secret of the credential that created the room.
-    for (id, timestamp, signature, body) in &got {
+    for request in &got {
         assert!(signing::verify(
             &credential.secret,
-            id,
-            timestamp.parse().unwrap(),
-            body,
-            signature
+            &request.id,
+            request.timestamp,
+            &request.body,
+            &request.signature
         ));
     }
     // The native webhook list does not show a room's webhook.

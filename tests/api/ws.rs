@@ -38,11 +38,10 @@ impl Client {
     /// The next event or ack, as JSON; `None` when the server closed the connection.
     pub(crate) async fn next(&mut self) -> Option<Value> {
         loop {
-            let message =
-                tokio::time::timeout(std::time::Duration::from_secs(5), self.socket.next())
-                    .await
-                    .expect("a frame within 5 s")?
-                    .ok()?;
+            let message = tokio::time::timeout(crate::helpers::DEADLINE, self.socket.next())
+                .await
+                .expect("a frame within the deadline")?
+                .ok()?;
             match message {
                 Message::Text(text) => {
                     assert!(!self.msgpack, "a msgpack client gets binary frames");

@@ -12,14 +12,7 @@ use convene_events::{
 };
 use convene_projections::{rebuild, EventFeed, Projections};
 
-fn snapshot(tree: &sled::Tree) -> Vec<(Vec<u8>, Vec<u8>)> {
-    tree.iter()
-        .map(|e| {
-            let (k, v) = e.unwrap();
-            (k.to_vec(), v.to_vec())
-        })
-        .collect()
-}
+use crate::support::snapshot;
 
 #[tokio::test]
 async fn each_workspace_sees_its_own_events_in_log_order() {

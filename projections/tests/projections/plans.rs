@@ -19,6 +19,8 @@ use convene_events::{
 };
 use convene_projections::{calendar_month, rebuild, AccountsDirectory, Projections, TimeIndex};
 
+use crate::support::snapshot;
+
 /// 2026-02-28T23:00:00Z: an hour before March.
 const FEB_28_23H: i64 = 1_772_319_600_000;
 const HOUR: i64 = 3_600_000;
@@ -69,15 +71,6 @@ async fn account_event(log: &EventLog, account_id: u64, event: NewEvent) -> u64 
     .await
     .unwrap()
     .last_seq
-}
-
-fn snapshot(tree: &sled::Tree) -> Vec<(Vec<u8>, Vec<u8>)> {
-    tree.iter()
-        .map(|e| {
-            let (k, v) = e.unwrap();
-            (k.to_vec(), v.to_vec())
-        })
-        .collect()
 }
 
 #[tokio::test]

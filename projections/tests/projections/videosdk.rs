@@ -5,9 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use convene_events::catalog::meeting::{
-    ActivationTrigger, Dialect, EndReason, LeaveReason, MediaChanged, MeetingActivated,
-    MeetingCreated, MeetingEnded, MeetingSettings, ParticipantJoined, ParticipantLeft,
-    ParticipantMuted,
+    Dialect, EndReason, LeaveReason, MediaChanged, MeetingCreated, MeetingEnded, MeetingSettings,
+    ParticipantJoined, ParticipantLeft, ParticipantMuted,
 };
 use convene_events::catalog::videosdk::{
     room_stream, AutoClose, AutoCloseConfig, CredentialCreated, RoomCreated, SessionOpened,
@@ -19,6 +18,8 @@ use convene_events::{
 };
 use convene_projections::videosdk::Span;
 use convene_projections::{rebuild, Projections, VideoSdk};
+
+use crate::support::{activated, snapshot};
 
 const T: i64 = 1_700_000_000_000;
 
@@ -56,13 +57,6 @@ fn created(id: &MeetingId, workspace: Workspace, via: Dialect) -> NewEvent {
     .to_new_event(Actor::System)
 }
 
-fn activated() -> NewEvent {
-    MeetingActivated {
-        trigger: ActivationTrigger::Instant,
-    }
-    .to_new_event(Actor::System)
-}
-
 fn joined(participant: &str, muted: bool) -> NewEvent {
     ParticipantJoined {
         participant_id: participant.into(),
@@ -81,15 +75,6 @@ fn opened(id: &MeetingId) -> NewEvent {
         admin_token: "token".into(),
     }
     .to_new_event(Actor::System)
-}
-
-fn snapshot(tree: &sled::Tree) -> Vec<(Vec<u8>, Vec<u8>)> {
-    tree.iter()
-        .map(|e| {
-            let (k, v) = e.unwrap();
-            (k.to_vec(), v.to_vec())
-        })
-        .collect()
 }
 
 fn span(start: i64, end: Option<i64>) -> Span {

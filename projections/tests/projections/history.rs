@@ -5,14 +5,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use convene_events::catalog::meeting::{
-    ActivationTrigger, Dialect, EndReason, LeaveReason, MeetingActivated, MeetingCreated,
-    MeetingEnded, MeetingSettings, ParticipantJoined, ParticipantKicked, ParticipantLeft,
+    Dialect, EndReason, LeaveReason, MeetingCreated, MeetingEnded, MeetingSettings,
+    ParticipantJoined, ParticipantKicked, ParticipantLeft,
 };
 use convene_events::{
     Actor, DomainEvent, EventLog, ExpectedVersion, LogConfig, ManualClock, MeetingId, NewEvent,
     Workspace,
 };
 use convene_projections::{rebuild, History, Projections};
+
+use crate::support::{activated, snapshot};
 
 struct Fixture {
     log: EventLog,
@@ -50,13 +52,6 @@ fn created(id: &MeetingId, workspace: Workspace, scheduled: bool) -> NewEvent {
     .to_new_event(Actor::System)
 }
 
-fn activated() -> NewEvent {
-    MeetingActivated {
-        trigger: ActivationTrigger::Instant,
-    }
-    .to_new_event(Actor::System)
-}
-
 fn joined(participant: &str) -> NewEvent {
     ParticipantJoined {
         participant_id: participant.into(),
@@ -82,15 +77,6 @@ fn ended() -> NewEvent {
         reason: EndReason::EndedByHost,
     }
     .to_new_event(Actor::System)
-}
-
-fn snapshot(tree: &sled::Tree) -> Vec<(Vec<u8>, Vec<u8>)> {
-    tree.iter()
-        .map(|e| {
-            let (k, v) = e.unwrap();
-            (k.to_vec(), v.to_vec())
-        })
-        .collect()
 }
 
 #[tokio::test]

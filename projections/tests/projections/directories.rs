@@ -21,6 +21,8 @@ use convene_projections::{
     rebuild, AccountsDirectory, MeetingDirectory, Projections, RowStatus, TimeIndex,
 };
 
+use crate::support::snapshot;
+
 fn settings() -> MeetingSettings {
     MeetingSettings::with_cap(50)
 }
@@ -56,15 +58,6 @@ async fn create_meeting(
         .await
         .unwrap();
     (id, out.last_seq)
-}
-
-fn snapshot(tree: &sled::Tree) -> Vec<(Vec<u8>, Vec<u8>)> {
-    tree.iter()
-        .map(|e| {
-            let (k, v) = e.unwrap();
-            (k.to_vec(), v.to_vec())
-        })
-        .collect()
 }
 
 #[tokio::test]

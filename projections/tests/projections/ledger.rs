@@ -17,14 +17,7 @@ use convene_projections::{rebuild, Ledger, Projections};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-fn snapshot(tree: &sled::Tree) -> Vec<(Vec<u8>, Vec<u8>)> {
-    tree.iter()
-        .map(|e| {
-            let (k, v) = e.unwrap();
-            (k.to_vec(), v.to_vec())
-        })
-        .collect()
-}
+use crate::support::snapshot;
 
 #[tokio::test]
 async fn balances_are_the_sum_of_their_unique_entries() {
