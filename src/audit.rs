@@ -236,7 +236,7 @@ pub async fn rebuild_projections(
     progress: &mut dyn FnMut(&str, u64, u64),
 ) -> Result<Vec<Rebuilt>, AuditError> {
     let folds: Vec<Fold> = match only {
-        None => all_folds().to_vec(),
+        None => all_folds(),
         Some(name) => vec![Fold::named(name).ok_or_else(|| {
             let known: Vec<&str> = all_folds()
                 .iter()

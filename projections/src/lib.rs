@@ -6,9 +6,10 @@
 //!
 //! Layout:
 //! - [`staged`]: [`Staged`], a write overlay over a tree that commits rows and checkpoint at once.
-//! - [`runner`]: [`Projection`] (the trait a read model implements), [`Projections`] (starts
-//!   each one on its own task from `subscribe(checkpoint + 1)`, publishes its position, and lets
-//!   the HTTP layer wait until a write is visible: read-your-writes), and [`rebuild`].
+//! - [`runner`]: [`Projection`] (the trait a read model implements), [`Projections`] (the one
+//!   list of read models: starts each on its own task from `subscribe(checkpoint + 1)`,
+//!   publishes its position, and lets a write wait until it is visible in the read models its
+//!   later reads come from, [`Visibility`]), and [`rebuild`].
 //! - [`meeting_directory`]: meetings by id and each workspace's live meetings, newest first.
 //! - [`accounts_directory`]: accounts by id and email (with plan and active flag), API keys and
 //!   sessions by hash, reset tokens, companies and their members, meetings created per month.
@@ -49,7 +50,7 @@ pub use ledger::{Ledger, TransactionRow};
 pub use meeting_directory::{MeetingDirectory, MeetingRow, ParticipantRow, RowStatus};
 pub use runner::{
     all_folds, catch_up, rebuild, rebuild_all, Fold, Position, Projection, ProjectionError,
-    Projections,
+    Projections, Visibility,
 };
 pub use staged::Staged;
 pub use time_index::TimeIndex;

@@ -58,102 +58,77 @@ struct Running {
     task: tokio::task::JoinHandle<()>,
 }
 
-/// Every projection the server reads, running.
-#[derive(Clone)]
-pub struct Projections {
-    running: Arc<Vec<Running>>,
+/// The one list of read models: each is opened, started, reachable by its accessor, folded in a
+/// rebuild and waited for from this list alone.
+macro_rules! read_models {
+    ($($(#[$doc:meta])* $field:ident: $model:ty,)*) => {
+        /// Every projection the server reads, running.
+        #[derive(Clone)]
+        pub struct Projections {
+            running: Arc<Vec<Running>>,
+            $($field: $model,)*
+        }
+
+        impl Projections {
+            /// Opens every projection's tree and starts folding from its checkpoint.
+            pub fn start(log: &EventLog) -> Result<Self, ProjectionError> {
+                $(let $field = <$model>::open(log.db())?;)*
+                let running = vec![$(spawn::<$model>(log, $field.tree().clone())?,)*];
+                Ok(Self {
+                    running: Arc::new(running),
+                    $($field,)*
+                })
+            }
+
+            $(
+                $(#[$doc])*
+                pub fn $field(&self) -> &$model {
+                    &self.$field
+                }
+            )*
+        }
+
+        /// Every projection the server runs, in the order they start.
+        pub fn all_folds() -> Vec<Fold> {
+            vec![$(Fold::of::<$model>(),)*]
+        }
+    };
+}
+
+read_models! {
+    /// Meetings by id and each workspace's live meetings.
     meetings: MeetingDirectory,
+    /// Accounts, keys, sessions, companies, meetings created per month.
     accounts: AccountsDirectory,
+    /// What the scheduler has to do, by time.
     time_index: TimeIndex,
+    /// Meetings that took place.
     history: History,
+    /// Each workspace's event sequences.
     event_feed: EventFeed,
+    /// Webhook endpoints.
     webhooks: Webhooks,
+    /// Balances and transactions.
     ledger: Ledger,
+    /// Client error reports (administrators' analytics).
     analytics_errors: AnalyticsErrors,
+    /// Feature use, peak hours, retention (administrators' analytics).
     analytics_usage: AnalyticsUsage,
+    /// VideoSDK credentials, rooms, sessions.
     videosdk: VideoSdk,
 }
 
+/// Which read models a write must be visible in before it answers.
+#[derive(Debug, Clone, Copy)]
+pub enum Visibility<'a> {
+    /// Every read model the API answers from with read-your-writes: all but the administrators'
+    /// analytics, which are aggregates read on their own schedule.
+    Api,
+    /// Only these (by [`Projection::TREE`]): a write whose later reads come from them alone.
+    Only(&'a [&'static str]),
+}
+
 impl Projections {
-    /// Opens every projection's tree and starts folding from its checkpoint.
-    pub fn start(log: &EventLog) -> Result<Self, ProjectionError> {
-        let meetings = MeetingDirectory::open(log.db())?;
-        let accounts = AccountsDirectory::open(log.db())?;
-        let time_index = TimeIndex::open(log.db())?;
-        let history = History::open(log.db())?;
-        let event_feed = EventFeed::open(log.db())?;
-        let webhooks = Webhooks::open(log.db())?;
-        let ledger = Ledger::open(log.db())?;
-        let analytics_errors = AnalyticsErrors::open(log.db())?;
-        let analytics_usage = AnalyticsUsage::open(log.db())?;
-        let videosdk = VideoSdk::open(log.db())?;
-        let running = vec![
-            spawn::<MeetingDirectory>(log, meetings.tree().clone())?,
-            spawn::<AccountsDirectory>(log, accounts.tree().clone())?,
-            spawn::<TimeIndex>(log, time_index.tree().clone())?,
-            spawn::<History>(log, history.tree().clone())?,
-            spawn::<EventFeed>(log, event_feed.tree().clone())?,
-            spawn::<Webhooks>(log, webhooks.tree().clone())?,
-            spawn::<Ledger>(log, ledger.tree().clone())?,
-            spawn::<AnalyticsErrors>(log, analytics_errors.tree().clone())?,
-            spawn::<AnalyticsUsage>(log, analytics_usage.tree().clone())?,
-            spawn::<VideoSdk>(log, videosdk.tree().clone())?,
-        ];
-        Ok(Self {
-            running: Arc::new(running),
-            meetings,
-            accounts,
-            time_index,
-            history,
-            event_feed,
-            webhooks,
-            ledger,
-            analytics_errors,
-            analytics_usage,
-            videosdk,
-        })
-    }
-
-    pub fn meetings(&self) -> &MeetingDirectory {
-        &self.meetings
-    }
-
-    pub fn accounts(&self) -> &AccountsDirectory {
-        &self.accounts
-    }
-
-    pub fn time_index(&self) -> &TimeIndex {
-        &self.time_index
-    }
-
-    pub fn history(&self) -> &History {
-        &self.history
-    }
-
-    pub fn event_feed(&self) -> &EventFeed {
-        &self.event_feed
-    }
-
-    pub fn webhooks(&self) -> &Webhooks {
-        &self.webhooks
-    }
-
-    pub fn ledger(&self) -> &Ledger {
-        &self.ledger
-    }
-
-    pub fn analytics_errors(&self) -> &AnalyticsErrors {
-        &self.analytics_errors
-    }
-
-    pub fn analytics_usage(&self) -> &AnalyticsUsage {
-        &self.analytics_usage
-    }
-
-    pub fn videosdk(&self) -> &VideoSdk {
-        &self.videosdk
-    }
-
     /// Follows a projection's position (`TREE` names it); `None` for an unknown name.
     pub fn position_of(&self, tree: &str) -> Option<watch::Receiver<Position>> {
         self.running
@@ -162,9 +137,41 @@ impl Projections {
             .map(|r| r.position.clone())
     }
 
-    /// Waits until every projection has folded `seq` (read-your-writes for the HTTP layer).
+    /// Waits until every projection has folded `seq`.
     pub async fn wait_for(&self, seq: u64, timeout: Duration) -> Result<(), ProjectionError> {
-        for running in self.running.iter() {
+        self.wait_for_each(seq, |_| true, timeout).await
+    }
+
+    /// Waits until the read models `visibility` names have folded `seq` (read-your-writes).
+    pub async fn wait_visible(
+        &self,
+        seq: u64,
+        visibility: Visibility<'_>,
+        timeout: Duration,
+    ) -> Result<(), ProjectionError> {
+        match visibility {
+            Visibility::Api => {
+                let aggregates = [
+                    <AnalyticsErrors as Projection>::TREE,
+                    <AnalyticsUsage as Projection>::TREE,
+                ];
+                self.wait_for_each(seq, |name| !aggregates.contains(&name), timeout)
+                    .await
+            }
+            Visibility::Only(names) => {
+                self.wait_for_each(seq, |name| names.contains(&name), timeout)
+                    .await
+            }
+        }
+    }
+
+    async fn wait_for_each(
+        &self,
+        seq: u64,
+        wanted: impl Fn(&str) -> bool,
+        timeout: Duration,
+    ) -> Result<(), ProjectionError> {
+        for running in self.running.iter().filter(|r| wanted(r.name)) {
             let mut position = running.position.clone();
             let reached = tokio::time::timeout(
                 timeout,
@@ -315,22 +322,6 @@ impl Fold {
         staged.commit(last)?;
         Ok(())
     }
-}
-
-/// Every projection the server runs, in the order they start.
-pub fn all_folds() -> [Fold; 10] {
-    [
-        Fold::of::<MeetingDirectory>(),
-        Fold::of::<AccountsDirectory>(),
-        Fold::of::<TimeIndex>(),
-        Fold::of::<History>(),
-        Fold::of::<EventFeed>(),
-        Fold::of::<Webhooks>(),
-        Fold::of::<Ledger>(),
-        Fold::of::<AnalyticsErrors>(),
-        Fold::of::<AnalyticsUsage>(),
-        Fold::of::<VideoSdk>(),
-    ]
 }
 
 /// Events read from the log and folded per commit in a rebuild: large enough that a row

@@ -9,7 +9,10 @@ use convene_actors::{
 use convene_events::catalog::meeting::{Dialect, MeetingSettings};
 use convene_events::catalog::meeting_end::{meeting_end_stream, MeetingEndScheduled};
 use convene_events::{Actor, AppendError, DomainEvent, ExpectedVersion, MeetingId, Workspace};
-use convene_projections::MeetingRow;
+use convene_projections::{
+    AccountsDirectory, EventFeed, MeetingDirectory, MeetingRow, Projection, TimeIndex, VideoSdk,
+    Visibility,
+};
 
 use crate::app::principal::Principal;
 use crate::app::{AppError, AppState};
@@ -25,6 +28,18 @@ pub fn check_max_participants(state: &AppState, max_participants: u32) -> Result
         )))
     }
 }
+
+/// The read models a new meeting must be visible in when its creation answers: the lists and
+/// the meeting itself, the month's count under a quota, the event feed, the scheduler's index,
+/// VideoSDK's sessions. History, webhooks, the ledger and analytics see a meeting only when it
+/// ends or on their own schedule, so a creation does not wait for them.
+const CREATION_READS: &[&str] = &[
+    MeetingDirectory::TREE,
+    AccountsDirectory::TREE,
+    EventFeed::TREE,
+    TimeIndex::TREE,
+    VideoSdk::TREE,
+];
 
 /// What a dialect asks for when it creates a meeting.
 pub struct NewMeeting {
@@ -105,7 +120,9 @@ pub async fn create_with_id(
         .await
     {
         Ok(outcome) => {
-            state.caught_up(outcome.last_seq).await?;
+            state
+                .visible(outcome.last_seq, Visibility::Only(CREATION_READS))
+                .await?;
             let created_seq = state
                 .log
                 .seq_of(&meeting_id.stream(), 1)

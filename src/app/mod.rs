@@ -28,7 +28,7 @@ use std::sync::Arc;
 
 use convene_actors::{AccountService, MeetingRegistry, SessionService};
 use convene_events::{Clock, EventLog, Workspace};
-use convene_projections::Projections;
+use convene_projections::{Projections, Visibility};
 
 pub use error::AppError;
 
@@ -79,10 +79,16 @@ pub struct Services {
 }
 
 impl AppState {
-    /// Waits until every read model shows the log up to `seq`.
+    /// Waits until every read model the API answers from shows the log up to `seq`
+    /// (read-your-writes; the administrators' analytics are not waited for).
     pub async fn caught_up(&self, seq: u64) -> Result<(), AppError> {
+        self.visible(seq, Visibility::Api).await
+    }
+
+    /// Waits until the read models `visibility` names show the log up to `seq`.
+    pub async fn visible(&self, seq: u64, visibility: Visibility<'_>) -> Result<(), AppError> {
         self.projections
-            .wait_for(seq, self.config.read_your_writes_timeout())
+            .wait_visible(seq, visibility, self.config.read_your_writes_timeout())
             .await
             .map_err(AppError::from)
     }

@@ -270,6 +270,12 @@ impl TestApp {
             state.clock.clone(),
             state.config.guest.expire_after_minutes as i64 * 60_000,
         );
+        // The scheduler reads the time index: it must show everything logged so far.
+        state
+            .projections
+            .wait_for(state.log.durable_head(), DEADLINE)
+            .await
+            .expect("read models catch up");
         let caused = scheduler.run_due().await;
         state.caught_up(caused).await.expect("read models catch up");
     }
