@@ -5,7 +5,9 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use convene_actors::{AccountService, MeetingRegistry, RegistryConfig, SessionService};
+use convene_actors::{
+    AccountService, MeetingRegistry, RegistryConfig, SessionService, WebhookService,
+};
 use convene_events::{Clock, EventLog, LogConfig, LogError, SyncMode, SystemClock};
 use convene_projections::Projections;
 use tokio::net::TcpListener;
@@ -184,6 +186,7 @@ pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppSta
         config: Arc::new(config),
         clock,
         accounts: AccountService::new(log.clone()),
+        webhook_endpoints: WebhookService::new(log.clone()),
         sessions: SessionService::new(log.clone()),
         log,
         registry,

@@ -115,6 +115,8 @@ pub enum AccountCommand {
         reason: Option<String>,
     },
     Reactivate,
+    /// A VideoSDK API key and secret for the account's tokens.
+    CreateVideoSdkCredential(convene_events::catalog::videosdk::CredentialCreated),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -165,6 +167,9 @@ pub fn decide(
         .into(),
         AccountCommand::Reactivate if account.active => return Ok(vec![]),
         AccountCommand::Reactivate => AccountReactivated {}.into(),
+        AccountCommand::CreateVideoSdkCredential(created) => {
+            AccountEvent::VideoSdkCredentialCreated(created.clone())
+        }
         AccountCommand::IssueKey(key) => issued(account.id, key).into(),
         AccountCommand::RevokeKey { key_id } => {
             if !account.keys.contains_key(key_id) {
@@ -321,6 +326,8 @@ pub fn apply(state: &mut Option<Account>, event: &AccountEvent, at: i64) {
         AccountEvent::PlanAssigned(assigned) => account.plan = Some(assigned.plan.clone()),
         AccountEvent::Deactivated(_) => account.active = false,
         AccountEvent::Reactivated(_) => account.active = true,
+        // Verified through the VideoSDK read model; nothing of the account's rules depends on it.
+        AccountEvent::VideoSdkCredentialCreated(_) => {}
     }
 }
 

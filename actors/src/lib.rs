@@ -12,6 +12,9 @@
 //!   rehydrating from the log, passivation of ended and idle meetings.
 //! - [`account`]: the account aggregate and [`AccountService`], which serializes writes per
 //!   account through the log's expected-version check instead of an actor.
+//! - [`stream`]: the same for any aggregate without an actor: read, fold, decide, append with
+//!   the version read, decide again after a lost race — used by [`webhook`] (endpoints) and
+//!   [`videosdk_room`] (VideoSDK rooms).
 //!
 //! This crate depends on `convene-events` only; read models reach it, when needed, through small
 //! traits handed over at spawn time.
@@ -20,6 +23,9 @@ pub mod account;
 pub mod meeting;
 pub mod registry;
 pub mod session;
+pub mod stream;
+pub mod videosdk_room;
+pub mod webhook;
 
 pub use account::{Account, AccountCommand, AccountError, AccountService, Registration};
 pub use meeting::actor::{MeetingActor, MeetingMsg};
@@ -31,6 +37,7 @@ pub use meeting::decide::{
 pub use meeting::room::{mailbox, Audience, Delivery, Inbox, Mailbox, Outbound};
 pub use registry::{MeetingRegistry, RegistryConfig};
 pub use session::{SessionError, SessionService};
+pub use webhook::{WebhookCommand, WebhookError, WebhookService};
 
 use sha2::{Digest, Sha256};
 

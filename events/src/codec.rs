@@ -60,3 +60,11 @@ pub fn encode_payload<T: Serialize>(value: &T) -> Vec<u8> {
 pub fn decode_payload<T: DeserializeOwned>(payload: &[u8]) -> Result<T, CodecError> {
     rmp_serde::from_slice(payload).map_err(CodecError::decode)
 }
+
+/// The events of one aggregate's stream, as one type (made by the catalog's `event_family!`):
+/// what code that folds or writes any aggregate's stream needs of it.
+pub trait EventFamily: Sized {
+    /// `Ok(None)` for a kind outside this family.
+    fn from_envelope(envelope: &Envelope) -> Result<Option<Self>, CodecError>;
+    fn to_new_event(&self, actor: Actor) -> NewEvent;
+}

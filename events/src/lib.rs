@@ -27,7 +27,7 @@ pub mod ids;
 pub mod log;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use codec::DomainEvent;
+pub use codec::{DomainEvent, EventFamily};
 pub use codec_error::CodecError;
 pub use envelope::{Actor, Envelope, Hash, NewEvent};
 pub use ids::{MeetingId, Workspace};

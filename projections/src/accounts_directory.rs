@@ -457,6 +457,8 @@ fn apply_account(
         AccountEvent::Deactivated(_) => {
             update_account(staged, account_id, envelope.seq, |row| row.active = false)?;
         }
+        // The VideoSDK read model keeps credentials.
+        AccountEvent::VideoSdkCredentialCreated(_) => {}
         AccountEvent::Reactivated(_) => {
             update_account(staged, account_id, envelope.seq, |row| row.active = true)?;
         }

@@ -4,7 +4,9 @@
 //! specific, and never carry internals: an `Unexpected` error is logged with its detail and
 //! shown as "internal server error".
 
-use convene_actors::{AccountError, MeetingError};
+use convene_actors::stream::StreamError;
+use convene_actors::videosdk_room::RoomRefusal;
+use convene_actors::{AccountError, MeetingError, WebhookError};
 use convene_events::AppendError;
 use convene_projections::ProjectionError;
 
@@ -141,6 +143,34 @@ impl From<AccountError> for AppError {
 impl From<ProjectionError> for AppError {
     fn from(err: ProjectionError) -> Self {
         AppError::Unexpected(err.to_string())
+    }
+}
+
+impl From<WebhookError> for AppError {
+    fn from(err: WebhookError) -> Self {
+        match err {
+            WebhookError::NotFound => AppError::NotFound("webhook not found"),
+            WebhookError::Unavailable => AppError::Unavailable("webhook is busy, try again".into()),
+            WebhookError::Unexpected(detail) => AppError::Unexpected(detail),
+        }
+    }
+}
+
+impl From<StreamError> for AppError {
+    fn from(err: StreamError) -> Self {
+        match err {
+            StreamError::Unavailable => AppError::Unavailable("busy, try again".into()),
+            StreamError::Unexpected(detail) => AppError::Unexpected(detail),
+        }
+    }
+}
+
+impl From<RoomRefusal> for AppError {
+    fn from(refusal: RoomRefusal) -> Self {
+        match refusal {
+            RoomRefusal::NotFound => AppError::NotFound("room not found"),
+            RoomRefusal::Deactivated => AppError::Forbidden("room is deactivated"),
+        }
     }
 }
 

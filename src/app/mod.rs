@@ -26,7 +26,7 @@ pub mod videosdk;
 
 use std::sync::Arc;
 
-use convene_actors::{AccountService, MeetingRegistry, SessionService};
+use convene_actors::{AccountService, MeetingRegistry, SessionService, WebhookService};
 use convene_events::{Clock, EventLog, Workspace};
 use convene_projections::{Projections, Visibility};
 
@@ -61,6 +61,8 @@ pub struct Services {
     pub log: EventLog,
     pub registry: MeetingRegistry,
     pub accounts: AccountService,
+    /// Webhook endpoints' commands (rotate, disable, delete), decided against their streams.
+    pub webhook_endpoints: WebhookService,
     pub sessions: SessionService,
     pub projections: Projections,
     pub mailer: Mailer,

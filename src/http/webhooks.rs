@@ -4,9 +4,7 @@
 //!
 //! An endpoint is its workspace's: another workspace's id answers 404 like a missing one.
 
-use convene_events::catalog::webhook::{
-    WebhookCreated, WebhookDeleted, WebhookEvent, WebhookSecretRotated,
-};
+use convene_events::catalog::webhook::WebhookCreated;
 use convene_events::ids::webhook_stream;
 use convene_events::{DomainEvent, ExpectedVersion, Workspace};
 use convene_projections::WebhookRow;
@@ -27,6 +25,7 @@ use crate::domain::format_iso_seconds;
 use crate::http::error::NATIVE;
 use crate::webhooks::delivery::Attempt;
 use crate::webhooks::{parse_events, signing, target};
+use convene_actors::WebhookCommand;
 
 pub fn routes(router: &mut Router) {
     router
@@ -207,22 +206,24 @@ pub(super) async fn create_webhook(
     Ok(warp::reply::with_status(warp::reply::json(&body), StatusCode::CREATED).into_response())
 }
 
-/// Appends one event to an endpoint's stream, after what its read model has seen.
-async fn append(
+/// Runs a command on one of the caller's endpoints, decided against its stream (the read model
+/// only answers the quick 404), and waits until the read models show it.
+async fn command(
     state: &AppState,
     principal: &Principal,
     webhook_id: u64,
-    event: WebhookEvent,
+    command: WebhookCommand,
 ) -> Result<(), AppError> {
-    let outcome = state
-        .log
-        .append_to(
-            webhook_stream(webhook_id),
-            ExpectedVersion::Any,
-            vec![event.to_new_event(principal.actor())],
+    let (_, seq) = state
+        .webhook_endpoints
+        .execute(
+            webhook_id,
+            Some(principal.workspace()),
+            command,
+            principal.actor(),
         )
         .await?;
-    state.caught_up(outcome.last_seq).await
+    state.caught_up(seq).await
 }
 
 /// Removes an endpoint: nothing more is sent to it.
@@ -243,7 +244,7 @@ pub(super) async fn delete_webhook(
 ) -> Result<Response, AppError> {
     let principal = authenticate(&caller, &state)?;
     let row = owned(&state, principal.workspace(), raw_id)?;
-    append(&state, &principal, row.webhook_id, WebhookDeleted {}.into()).await?;
+    command(&state, &principal, row.webhook_id, WebhookCommand::Delete).await?;
     Ok(super::reply::message("webhook deleted"))
 }
 
@@ -268,11 +269,11 @@ pub(super) async fn rotate_secret(
     let secret = signing::new_secret();
     let overlap_ms = state.config.webhooks.rotation_overlap_secs as i64 * 1000;
     let previous_valid_until = state.clock.now_ms() + overlap_ms;
-    let rotated = WebhookSecretRotated {
+    let rotate = WebhookCommand::RotateSecret {
         secret: secret.clone(),
         previous_valid_until,
     };
-    append(&state, &principal, row.webhook_id, rotated.into()).await?;
+    command(&state, &principal, row.webhook_id, rotate).await?;
     let body = RotatedSecret {
         secret,
         previous_valid_until: format_iso_seconds(previous_valid_until),

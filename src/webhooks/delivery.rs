@@ -13,9 +13,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use convene_events::catalog::webhook::WebhookDisabled;
-use convene_events::ids::webhook_stream;
-use convene_events::{Actor, Clock, DomainEvent, Envelope, EventLog, ExpectedVersion};
+use convene_actors::{WebhookCommand, WebhookService};
+use convene_events::{Actor, Clock, Envelope, EventLog};
 use convene_projections::{EventFeed, Projection, Projections, WebhookRow, Webhooks};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -311,19 +310,13 @@ impl Delivery {
     }
 
     async fn disable(&self, webhook_id: u64, reason: &str) {
-        let event = WebhookDisabled {
+        let disable = WebhookCommand::Disable {
             reason: reason.to_owned(),
-        }
-        .to_new_event(Actor::System);
-        let appended = self
-            .log
-            .append_to(
-                webhook_stream(webhook_id),
-                ExpectedVersion::Any,
-                vec![event],
-            )
+        };
+        let disabled = WebhookService::new(self.log.clone())
+            .execute(webhook_id, None, disable, Actor::System)
             .await;
-        if let Err(err) = appended {
+        if let Err(err) = disabled {
             tracing::error!(webhook_id, error = %err, "cannot disable the webhook");
         }
         tracing::warn!(webhook_id, reason, "webhook disabled");

@@ -424,3 +424,66 @@ async fn delivery_resumes_in_order_after_the_server_is_killed() {
         ));
     }
 }
+
+/// Rotations racing a deletion are decided one after the other on the endpoint's stream: no
+/// rotation is logged after the deletion, and every rotation that answered 200 is in the log.
+#[tokio::test]
+async fn racing_rotations_and_a_deletion_are_decided_one_after_the_other() {
+    let receiver = Receiver::start(vec![]).await;
+    let app = spawn_app().await;
+    let key = app.register("racing-hooks@example.com").await;
+    let created = register_webhook(&app, &key, &receiver.url, json!(["meeting.ended"])).await;
+    let id = created["id"].as_u64().unwrap();
+    let mut racers = Vec::new();
+    for n in 0..9 {
+        let (client, key) = (app.client.clone(), key.clone());
+        let url = if n == 4 {
+            app.url(&format!("/api/webhooks/{id}"))
+        } else {
+            app.url(&format!("/api/webhooks/{id}/rotate-secret"))
+        };
+        racers.push(tokio::spawn(async move {
+            let request = if n == 4 {
+                client.delete(url)
+            } else {
+                client.post(url)
+            };
+            let status = request
+                .header("x-api-key", key)
+                .send()
+                .await
+                .unwrap()
+                .status();
+            (n == 4, status)
+        }));
+    }
+    let mut rotated = 0;
+    for racer in racers {
+        let (deletion, status) = racer.await.unwrap();
+        match (deletion, status) {
+            (true, status) => assert_eq!(status, StatusCode::OK, "the deletion"),
+            (false, StatusCode::OK) => rotated += 1,
+            (false, status) => assert_eq!(status, StatusCode::NOT_FOUND, "a rotation"),
+        }
+    }
+    let stream = convene_events::ids::webhook_stream(id);
+    let kinds: Vec<String> = app
+        .state()
+        .log
+        .read_stream(&stream, 1)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(kinds.first().map(String::as_str), Some("webhook.created"));
+    assert_eq!(
+        kinds.last().map(String::as_str),
+        Some("webhook.deleted"),
+        "{kinds:?}"
+    );
+    let logged = kinds
+        .iter()
+        .filter(|k| *k == "webhook.secret_rotated")
+        .count();
+    assert_eq!(logged, rotated, "{kinds:?}");
+}

@@ -176,6 +176,8 @@ event_family! {
         PlanAssigned(PlanAssigned),
         Deactivated(AccountDeactivated),
         Reactivated(AccountReactivated),
+        // VideoSDK's key and secret pairs belong to the account that created them.
+        VideoSdkCredentialCreated(super::videosdk::CredentialCreated),
     }
 }
 

@@ -48,6 +48,18 @@ macro_rules! event_family {
             }
         }
 
+        impl $crate::EventFamily for $family {
+            fn from_envelope(
+                envelope: &$crate::Envelope,
+            ) -> Result<Option<Self>, $crate::CodecError> {
+                $family::from_envelope(envelope)
+            }
+
+            fn to_new_event(&self, actor: $crate::Actor) -> $crate::NewEvent {
+                $family::to_new_event(self, actor)
+            }
+        }
+
         $(
             impl From<$event> for $family {
                 fn from(event: $event) -> Self { Self::$variant(event) }

@@ -5,9 +5,11 @@
 pub mod join;
 pub mod token;
 
+use convene_actors::stream;
+use convene_actors::videosdk_room::{open_session, VideoSdkRoom};
 use convene_events::catalog::meeting::{Dialect, MeetingSettings};
-use convene_events::catalog::videosdk::{room_stream, SessionOpened};
-use convene_events::{Actor, DomainEvent, ExpectedVersion, MeetingId, Workspace};
+use convene_events::catalog::videosdk::room_stream;
+use convene_events::{Actor, MeetingId, Workspace};
 use convene_projections::videosdk::RoomRow;
 use convene_projections::RowStatus;
 
@@ -86,18 +88,15 @@ pub async fn open_or_current(
     let admin_token = AdminToken::generate().expose().to_owned();
     for _ in 0..3 {
         let meeting_id = MeetingId::generate();
-        let opened = SessionOpened {
-            meeting_id: meeting_id.clone(),
-            admin_token: admin_token.clone(),
-        };
-        state
-            .log
-            .append_to(
-                room_stream(&room.room_id),
-                ExpectedVersion::Any,
-                vec![opened.to_new_event(actor.clone())],
-            )
-            .await?;
+        // Decided on the room's stream: a room deactivated meanwhile opens nothing, and the
+        // append carries the version it was decided on.
+        stream::execute::<VideoSdkRoom, AppError>(
+            &state.log,
+            &room_stream(&room.room_id),
+            actor.clone(),
+            |current| Ok(open_session(current, &meeting_id, &admin_token)?),
+        )
+        .await?;
         if create_with_id(state, &new, meeting_id.clone(), &admin_token)
             .await?
             .is_some()

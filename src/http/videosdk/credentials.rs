@@ -6,8 +6,6 @@
 //! again (the event feed and audit endpoints show meeting streams only).
 
 use convene_events::catalog::videosdk::CredentialCreated;
-use convene_events::ids::account_stream;
-use convene_events::{DomainEvent, ExpectedVersion};
 use rand::Rng;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -22,6 +20,7 @@ use crate::http::error::ErrorBody;
 use crate::http::error::NATIVE;
 use crate::http::reply;
 use crate::http::router::Router;
+use convene_actors::AccountCommand;
 
 pub fn routes(router: &mut Router) {
     router
@@ -87,15 +86,12 @@ pub(super) async fn create_credential(
         api_key: new_api_key(),
         secret: SecretToken::generate().expose().to_owned(),
     };
-    let outcome = state
-        .log
-        .append_to(
-            account_stream(principal.account_id()),
-            ExpectedVersion::Any,
-            vec![created.to_new_event(principal.actor())],
-        )
+    let command = AccountCommand::CreateVideoSdkCredential(created.clone());
+    let (_, seq) = state
+        .accounts
+        .execute(principal.account_id(), command, principal.actor())
         .await?;
-    state.caught_up(outcome.last_seq).await?;
+    state.caught_up(seq).await?;
     tracing::info!(
         account_id = principal.account_id(),
         api_key = %created.api_key,

@@ -8,7 +8,7 @@
 use bytes::Bytes;
 use convene_events::catalog::videosdk::{
     custom_room_stream, room_stream, AutoClose, AutoCloseConfig, CustomRoomIdClaimed, RoomCreated,
-    RoomDeactivated, RoomWebhook,
+    RoomWebhook,
 };
 use convene_events::catalog::webhook::WebhookCreated;
 use convene_events::ids::webhook_stream;
@@ -30,6 +30,8 @@ use crate::http::body::parse_json;
 use crate::http::reply;
 use crate::http::router::Router;
 use crate::net::body::BodyRefused;
+use convene_actors::stream;
+use convene_actors::videosdk_room::{self, VideoSdkRoom};
 
 /// The webhook events a room can subscribe to.
 pub const WEBHOOK_EVENTS: [&str; 4] = [
@@ -536,15 +538,14 @@ pub(super) async fn deactivate_room(
     if room.disabled {
         return Ok(reply::ok(&view(&state, &room)));
     }
-    let outcome = state
-        .log
-        .append_to(
-            room_stream(&room.room_id),
-            ExpectedVersion::Any,
-            vec![RoomDeactivated {}.to_new_event(caller.token.actor())],
-        )
-        .await?;
-    state.caught_up(outcome.last_seq).await?;
+    let (_, seq) = stream::execute::<VideoSdkRoom, AppError>(
+        &state.log,
+        &room_stream(&room.room_id),
+        caller.token.actor(),
+        |current| Ok(videosdk_room::deactivate(current)?),
+    )
+    .await?;
+    state.caught_up(seq).await?;
     tracing::info!(room_id = %room.room_id, dialect = "videosdk", "room deactivated");
     let room = state
         .projections
