@@ -18,17 +18,6 @@ use crate::app::principal::Principal;
 use crate::app::{AppError, AppState};
 use crate::domain::AdminToken;
 
-pub fn check_max_participants(state: &AppState, max_participants: u32) -> Result<(), AppError> {
-    let cap = state.config.limits.max_participants;
-    if (1..=cap).contains(&max_participants) {
-        Ok(())
-    } else {
-        Err(AppError::BadRequest(format!(
-            "maxParticipants must be between 1 and {cap}"
-        )))
-    }
-}
-
 /// The read models a new meeting must be visible in when its creation answers: the lists and
 /// the meeting itself, the month's count under a quota, the event feed, the scheduler's index,
 /// VideoSDK's sessions. History, webhooks, the ledger and analytics see a meeting only when it

@@ -9,6 +9,7 @@
 //! - [`principal`]: who acts — an account and the credential it used.
 //! - [`meetings`]: create (admitted under the plan), host commands, the tenancy check of reads.
 //! - [`videosdk`]: VideoSDK tokens, and a token's join of a room's session.
+//! - [`settings`]: a meeting's settings as every dialect and wire changes and shows them.
 //! - [`plans`]: which plan governs a workspace and whether it may create a meeting.
 //! - [`rate_limits`], [`hashing`], [`turns`], [`cache`]: the services behind them — per-IP
 //!   limits, argon2 on the blocking pool, per-key turns for check-then-act, answers cached by
@@ -21,6 +22,7 @@ pub mod meetings;
 pub mod plans;
 pub mod principal;
 pub mod rate_limits;
+pub mod settings;
 pub mod turns;
 pub mod videosdk;
 

@@ -3,6 +3,7 @@
 
 mod email;
 mod money;
+mod numbers;
 mod password;
 mod secrets;
 mod time;
@@ -10,6 +11,7 @@ mod title;
 
 pub use email::Email;
 pub use money::{render_minutes, Micros};
+pub use numbers::{whole_number, whole_number_required};
 pub use password::{verify_password, Password, DECOY_HASH};
 pub use secrets::{
     decode_hex, hmac_sha256_hex, to_hex, AdminToken, ApiKey, InviteCode, SecretToken,

@@ -181,7 +181,7 @@ const STRIPE_TOLERANCE_SECS: i64 = 300;
 pub(super) struct CheckoutRequest {
     /// Dollars of credit to buy: 5 to 1,000, whole dollars.
     #[schema(example = 20, minimum = 5, maximum = 1000)]
-    #[serde(deserialize_with = "super::body::whole_number_required")]
+    #[serde(deserialize_with = "crate::domain::whole_number_required")]
     amount_usd: u32,
 }
 

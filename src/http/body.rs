@@ -2,44 +2,8 @@
 //! [`crate::net::body::limited`], shared with the realtime endpoints).
 
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
 
 use crate::app::AppError;
-
-/// An optional whole number that JSON may write as `167` or `167.0`: JSON Schema's `integer`
-/// (what the OpenAPI document promises) admits both. A fraction or a value out of range is an
-/// error naming the field. Use with `#[serde(default, deserialize_with = "whole_number")]`.
-pub fn whole_number<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: TryFrom<u64>,
-{
-    use serde::de::Error;
-    let Some(number) = Option::<serde_json::Number>::deserialize(deserializer)? else {
-        return Ok(None);
-    };
-    let whole = match (number.as_u64(), number.as_f64()) {
-        (Some(n), _) => Some(n),
-        (None, Some(f)) if f.fract() == 0.0 && (0.0..=u64::MAX as f64).contains(&f) => {
-            Some(f as u64)
-        }
-        _ => None,
-    };
-    whole
-        .and_then(|n| T::try_from(n).ok())
-        .map(Some)
-        .ok_or_else(|| D::Error::custom(format!("expected a whole number in range, got {number}")))
-}
-
-/// [`whole_number`] for a field that must be present.
-pub fn whole_number_required<'de, D, T>(deserializer: D) -> Result<T, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: TryFrom<u64>,
-{
-    use serde::de::Error;
-    whole_number(deserializer)?.ok_or_else(|| D::Error::custom("expected a whole number, got null"))
-}
 
 /// Parses a JSON body; an empty body reads as `{}` (every field of the request is optional).
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
@@ -90,12 +54,13 @@ fn strip_position(message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde::Deserialize;
 
     #[derive(Debug, Deserialize)]
     #[serde(deny_unknown_fields, rename_all = "camelCase")]
     #[allow(dead_code)]
     struct Example {
-        #[serde(default, deserialize_with = "whole_number")]
+        #[serde(default, deserialize_with = "crate::domain::whole_number")]
         max_participants: Option<u32>,
         title: Option<String>,
     }

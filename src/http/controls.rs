@@ -12,13 +12,13 @@ use warp::reply::Response;
 use super::auth::Caller;
 use super::body::parse_json;
 use super::error::ErrorBody;
-use super::meetings::{host_request, settings_view, MeetingSettingsView};
+use super::meetings::host_request;
 use super::reply;
 use super::router::Router;
-use crate::app::meetings::check_max_participants;
+use crate::app::settings::{SettingsPatch, SettingsView};
 use crate::app::AppError;
 use crate::app::AppState;
-use crate::domain::{SecretToken, Title};
+use crate::domain::SecretToken;
 use crate::http::error::NATIVE;
 
 const NAME_CHARS: usize = 100;
@@ -58,35 +58,20 @@ pub fn routes(router: &mut Router) {
         .serve(|r| async move { mute_all(r.state, r.caller, &r.params[0]).await });
 }
 
-/// A partial update: only the fields present change.
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub(super) struct SettingsRequest {
-    /// Not blank; at most `limits.title_chars` characters, no control characters.
-    title: Option<String>,
-    mute_on_join: Option<bool>,
-    video_off_on_join: Option<bool>,
-    #[schema(minimum = 1)]
-    #[serde(default, deserialize_with = "super::body::whole_number")]
-    max_participants: Option<u32>,
-    locked: Option<bool>,
-    waiting_room: Option<bool>,
-}
-
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SettingsUpdated {
     message: &'static str,
     meeting_id: String,
     title: String,
-    settings: MeetingSettingsView,
+    settings: SettingsView,
 }
 
 /// Changes a meeting's title and settings (onepizza §6).
 #[utoipa::path(
     patch, path = "/api/meetings/{meetingId}/settings", tag = "controls",
     params(("meetingId" = String, Path)),
-    request_body = Option<SettingsRequest>,
+    request_body = Option<SettingsPatch>,
     security(("api_key" = [], "admin_token" = []), ("session" = [], "admin_token" = []), ("admin_token" = [])),
     responses(
         (status = 200, description = "the settings after the change", body = SettingsUpdated),
@@ -101,37 +86,15 @@ pub(super) async fn update_settings(
     raw_id: &str,
     body: &[u8],
 ) -> Result<Response, AppError> {
-    let request: SettingsRequest = parse_json(body)?;
-    let title = match request.title.as_deref() {
-        Some(raw) => Some(
-            Title::parse(Some(raw), "", state.config.limits.title_chars)
-                .map_err(AppError::BadRequest)?
-                .into_inner(),
-        )
-        .filter(|t| !t.is_empty()),
-        None => None,
-    };
-    if request.title.is_some() && title.is_none() {
-        return Err(AppError::BadRequest("title must not be empty".into()));
-    }
-    if let Some(max) = request.max_participants {
-        check_max_participants(&state, max)?;
-    }
-    let change = SettingsChanged {
-        title,
-        mute_on_join: request.mute_on_join,
-        video_off_on_join: request.video_off_on_join,
-        max_participants: request.max_participants,
-        locked: request.locked,
-        waiting_room: request.waiting_room,
-    };
+    let patch: SettingsPatch = parse_json(body)?;
+    let change = patch.parse(&state.config.limits)?;
     let outcome = host_request(&state, &caller, raw_id, HostAction::UpdateSettings(change)).await?;
     let meeting = outcome.meeting;
     Ok(reply::ok(&SettingsUpdated {
         message: "Settings updated",
         meeting_id: meeting.id.to_string(),
         title: meeting.title,
-        settings: settings_view(&meeting.settings),
+        settings: SettingsView::from(&meeting.settings),
     }))
 }
 

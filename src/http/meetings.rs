@@ -17,10 +17,9 @@ use super::body::parse_json;
 use super::error::ErrorBody;
 use super::reply;
 use super::router::Router;
-use crate::app::meetings::{
-    check_max_participants, create, host_command, visible_row, Created, NewMeeting,
-};
+use crate::app::meetings::{create, host_command, visible_row, Created, NewMeeting};
 use crate::app::rate_limits::Group;
+use crate::app::settings::{check_max_participants, SettingsView};
 use crate::app::AppError;
 use crate::app::AppState;
 use crate::domain::{format_iso_millis, parse_iso8601, Title};
@@ -64,31 +63,8 @@ pub(super) struct CreateMeetingRequest {
     video_off_on_join: Option<bool>,
     /// 1 to `limits.max_participants`; `limits.default_max_participants` when absent.
     #[schema(minimum = 1)]
-    #[serde(default, deserialize_with = "super::body::whole_number")]
+    #[serde(default, deserialize_with = "crate::domain::whole_number")]
     max_participants: Option<u32>,
-}
-
-/// How a meeting starts for its participants and who may join (onepizza §3, §6).
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct MeetingSettingsView {
-    mute_on_join: bool,
-    video_off_on_join: bool,
-    max_participants: u32,
-    locked: bool,
-    waiting_room: bool,
-}
-
-impl From<&MeetingSettings> for MeetingSettingsView {
-    fn from(settings: &MeetingSettings) -> Self {
-        Self {
-            mute_on_join: settings.mute_on_join,
-            video_off_on_join: settings.video_off_on_join,
-            max_participants: settings.max_participants,
-            locked: settings.locked,
-            waiting_room: settings.waiting_room,
-        }
-    }
 }
 
 #[derive(Serialize, ToSchema, Clone, Copy)]
@@ -121,7 +97,7 @@ pub struct CreatedMeeting {
     #[schema(format = DateTime)]
     scheduled_at: Option<String>,
     status: MeetingStatus,
-    settings: MeetingSettingsView,
+    settings: SettingsView,
     /// Shown once: the host's credential for this meeting (`x-admin-token`).
     admin_token: String,
 }
@@ -154,7 +130,7 @@ pub(super) async fn create_meeting(
     let max_participants = request
         .max_participants
         .unwrap_or(limits.default_max_participants);
-    check_max_participants(&state, max_participants)?;
+    check_max_participants(&state.config.limits, max_participants)?;
     let settings = MeetingSettings {
         mute_on_join: request.mute_on_join.unwrap_or(false),
         video_off_on_join: request.video_off_on_join.unwrap_or(false),
@@ -364,7 +340,7 @@ pub struct MeetingDetail {
     #[serde(flatten)]
     summary: MeetingSummary,
     participants: Vec<ParticipantView>,
-    settings: MeetingSettingsView,
+    settings: SettingsView,
 }
 
 /// One meeting of the caller's workspace, with who is in it.
@@ -464,8 +440,4 @@ pub(super) async fn host_request(
         action,
     )
     .await
-}
-
-pub fn settings_view(settings: &MeetingSettings) -> MeetingSettingsView {
-    settings.into()
 }

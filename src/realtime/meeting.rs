@@ -18,6 +18,7 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::app::settings::SettingsPatch;
 use crate::app::AppError;
 use crate::app::AppState;
 
@@ -486,32 +487,9 @@ impl MeetingSession {
     }
 
     fn settings_change(&self, data: Value) -> Result<SettingsChanged, Refused> {
-        #[derive(Deserialize)]
-        #[serde(deny_unknown_fields, rename_all = "camelCase")]
-        struct Settings {
-            mute_on_join: Option<bool>,
-            video_off_on_join: Option<bool>,
-            max_participants: Option<u32>,
-            locked: Option<bool>,
-            waiting_room: Option<bool>,
-        }
-        let settings: Settings = payload("host:settings", data)?;
-        let cap = self.state.config.limits.max_participants;
-        if settings
-            .max_participants
-            .is_some_and(|max| !(1..=cap).contains(&max))
-        {
-            return Err(refuse(format!(
-                "maxParticipants must be between 1 and {cap}"
-            )));
-        }
-        Ok(SettingsChanged {
-            title: None,
-            mute_on_join: settings.mute_on_join,
-            video_off_on_join: settings.video_off_on_join,
-            max_participants: settings.max_participants,
-            locked: settings.locked,
-            waiting_room: settings.waiting_room,
-        })
+        let patch: SettingsPatch = payload("host:settings", data)?;
+        patch
+            .parse(&self.state.config.limits)
+            .map_err(|err| refuse(err.message()))
     }
 }

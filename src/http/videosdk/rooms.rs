@@ -97,7 +97,7 @@ pub struct AutoCloseRequest {
     kind: AutoCloseType,
     /// Minutes, 1 to 10,080 (a week); 480 when absent.
     #[schema(minimum = 1, maximum = 10080)]
-    #[serde(default, deserialize_with = "crate::http::body::whole_number")]
+    #[serde(default, deserialize_with = "crate::domain::whole_number")]
     duration: Option<u32>,
 }
 
