@@ -34,7 +34,10 @@ pub use meeting::decide::{
     decide, CommandOutcome, CreateMeeting, HostAction, MeetingCommand, MeetingError,
     ParticipantAction, WaitingRule,
 };
-pub use meeting::room::{mailbox, Audience, Delivery, Inbox, Mailbox, Outbound};
+pub use meeting::room::{
+    mailbox, Announcement, Audience, Delivery, Inbox, Mailbox, Outbound, ParticipantChange,
+    ParticipantSnapshot,
+};
 pub use registry::{MeetingRegistry, RegistryConfig};
 pub use session::{SessionError, SessionService};
 pub use webhook::{WebhookCommand, WebhookError, WebhookService};

@@ -603,7 +603,7 @@ mod tests {
             .connect(&id, "c-ada", join("ada"), EventActor::System, ada_box)
             .await
             .unwrap();
-        assert_eq!(received(&mut ada), ["joined"]);
+        assert_eq!(received(&mut ada), ["Joined"]);
         f.registry
             .live_actor(&id)
             .unwrap()
@@ -707,12 +707,27 @@ mod tests {
         }
     }
 
-    /// The events a mailbox has received so far, by name (`close:<reason>` for a close).
+    /// An announcement by its variant's name (a relayed message by the name it came with).
+    fn announced(announcement: &crate::Announcement) -> String {
+        match announcement {
+            crate::Announcement::Relayed { event, .. } => (*event).to_owned(),
+            other => {
+                let debug = format!("{other:?}");
+                debug
+                    .split(|c: char| !c.is_alphanumeric())
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned()
+            }
+        }
+    }
+
+    /// The announcements a mailbox has received so far, by name (`close:<reason>` for a close).
     fn received(mailbox: &mut crate::Inbox) -> Vec<String> {
         let mut names = Vec::new();
         while let Some(delivery) = mailbox.try_recv() {
             names.push(match delivery {
-                crate::Delivery::Event(out) => out.event.to_owned(),
+                crate::Delivery::Event(out) => announced(&out.announcement),
                 crate::Delivery::Ack { id, .. } => format!("ack:{id}"),
                 crate::Delivery::Close(reason) => format!("close:{reason}"),
             });
@@ -748,7 +763,7 @@ mod tests {
             )
             .await;
         assert_eq!(asked.unwrap_err(), MeetingError::InWaitingRoom);
-        assert_eq!(received(&mut asker), ["waiting-room:waiting"]);
+        assert_eq!(received(&mut asker), ["Waiting"]);
         let (plain_box, _plain) = crate::mailbox(16);
         f.registry
             .connect(&id, "c-plain", join("plain"), EventActor::System, plain_box)
@@ -809,13 +824,19 @@ mod tests {
             .connect(&id, "c-bob", join("bob"), EventActor::System, bob_box)
             .await
             .unwrap();
-        assert_eq!(received(&mut ada), ["joined", "participant:joined"]);
-        assert_eq!(received(&mut bob), ["joined"]);
+        assert_eq!(received(&mut ada), ["Joined", "ParticipantJoined"]);
+        assert_eq!(received(&mut bob), ["Joined"]);
 
-        let offer = Outbound::new("signal:offer", serde_json::json!({"from": "ada"}));
+        let offer = Outbound::new(crate::Announcement::Relayed {
+            event: "signal:offer",
+            data: serde_json::json!({"from": "ada"}),
+        });
         f.registry
             .relay(&id, "ada", Audience::Only("bob".into()), offer);
-        let stranger = Outbound::new("signal:offer", serde_json::json!({}));
+        let stranger = Outbound::new(crate::Announcement::Relayed {
+            event: "signal:offer",
+            data: serde_json::json!({}),
+        });
         f.registry
             .relay(&id, "ada", Audience::Only("nobody".into()), stranger);
         let chat = MeetingCommand::Participant {
@@ -826,8 +847,8 @@ mod tests {
             .execute(&id, chat, EventActor::System)
             .await
             .unwrap();
-        assert_eq!(received(&mut bob), ["signal:offer", "chat:message"]);
-        assert_eq!(received(&mut ada), ["error", "chat:message"]);
+        assert_eq!(received(&mut bob), ["signal:offer", "Chat"]);
+        assert_eq!(received(&mut ada), ["Error", "Chat"]);
 
         let kick = MeetingCommand::host(
             OWNER,
@@ -841,8 +862,8 @@ mod tests {
             .execute(&id, kick, EventActor::System)
             .await
             .unwrap();
-        assert_eq!(received(&mut bob), ["admin:kick", "close:kicked"]);
-        assert_eq!(received(&mut ada), ["participant:left"]);
+        assert_eq!(received(&mut bob), ["Kicked", "close:kicked"]);
+        assert_eq!(received(&mut ada), ["ParticipantLeft"]);
 
         f.registry.disconnect(&id, "ada").await;
         let meeting = f.registry.snapshot(&id).await.unwrap().unwrap();
@@ -907,12 +928,12 @@ mod tests {
             .connect(&id, "c-fast", join("fast"), EventActor::System, fast_box)
             .await
             .unwrap();
-        assert_eq!(received(&mut fast), ["joined", "participant:left"]);
+        assert_eq!(received(&mut fast), ["Joined", "ParticipantLeft"]);
         let meeting = f.registry.snapshot(&id).await.unwrap().unwrap();
         assert_eq!(meeting.participants.keys().collect::<Vec<_>>(), ["fast"]);
         // The slow connection gets what was queued, then learns it was dropped.
         assert!(
-            matches!(slow.recv().await, Some(crate::Delivery::Event(e)) if e.event == "joined")
+            matches!(slow.recv().await, Some(crate::Delivery::Event(e)) if matches!(e.announcement, crate::Announcement::Joined { .. }))
         );
         assert!(matches!(slow.recv().await, Some(crate::Delivery::Close(_))));
         f.registry.shutdown().await;

@@ -9,8 +9,8 @@
 use std::num::NonZeroU32;
 
 use convene_actors::{
-    Audience, Delivery, HostAction, Mailbox, MeetingCommand, Outbound, ParticipantAction,
-    WaitingRule,
+    Announcement, Audience, Delivery, HostAction, Mailbox, MeetingCommand, Outbound,
+    ParticipantAction, WaitingRule,
 };
 use convene_events::catalog::meeting::SettingsChanged;
 use convene_events::{Actor, MeetingId, Workspace};
@@ -136,7 +136,9 @@ impl MeetingSession {
             self.dispatch(event, data).await
         };
         if let Err(Refused(message)) = &result {
-            let error = Outbound::new("error", json!({ "message": message }));
+            let error = Outbound::new(Announcement::Error {
+                message: message.clone(),
+            });
             let _ = self.mailbox.try_send(Delivery::Event(error));
         }
         result
@@ -422,10 +424,10 @@ impl MeetingSession {
             "answer" => "signal:answer",
             _ => "signal:ice-candidate",
         };
-        let outbound = Outbound::new(
+        let outbound = Outbound::new(Announcement::Relayed {
             event,
-            json!({ "from": presence.participant_id, field: body }),
-        );
+            data: json!({ "from": presence.participant_id, field: body }),
+        });
         self.state.registry.relay(
             &presence.meeting_id,
             &presence.participant_id,
@@ -442,10 +444,10 @@ impl MeetingSession {
             .and_then(Value::as_str)
             .filter(|e| !e.is_empty() && e.chars().count() <= 16)
             .ok_or_else(|| refuse("react: emoji must be a short string"))?;
-        let outbound = Outbound::new(
-            "react",
-            json!({ "participantId": presence.participant_id, "emoji": emoji }),
-        );
+        let outbound = Outbound::new(Announcement::Relayed {
+            event: "react",
+            data: json!({ "participantId": presence.participant_id, "emoji": emoji }),
+        });
         self.state
             .registry
             .react(&presence.meeting_id, &presence.participant_id, outbound);

@@ -7,6 +7,8 @@
 //!   it alone.
 //! - [`socketio_meetings`]: meetings at `/socket.io/`.
 //! - [`ws`]: meetings at `/ws` as JSON text frames or MessagePack binary frames.
+//! - [`wire`]: the one place that names the meeting's announcements and encodes them per wire
+//!   format, once per broadcast.
 //!
 //! [`endpoints`] is what the server mounts; the WebSocket handshake itself is
 //! [`crate::net::websocket`], shared with nothing else.
@@ -15,6 +17,7 @@ pub mod engineio;
 pub mod meeting;
 pub mod socketio;
 pub mod socketio_meetings;
+pub mod wire;
 pub mod ws;
 
 use warp::filters::BoxedFilter;

@@ -11,11 +11,10 @@ use serde_json::{json, Value};
 
 use super::engineio::{Engine, EngineConfig};
 use super::meeting::MeetingSession;
-use super::socketio::{self, encode_ack, encode_event, Event, Handler, Socket, SocketIoConfig};
+use super::socketio::{self, encode_ack, Event, Handler, Socket, SocketIoConfig};
+use super::wire::{self, WireFormat};
 use crate::app::AppState;
-
-/// The slot of the Socket.IO text in an Outbound's encoding cache.
-const SOCKETIO_FORMAT: usize = 0;
+use crate::net::websocket::Utf8Bytes;
 
 pub struct MeetingSockets {
     state: AppState,
@@ -98,20 +97,25 @@ impl Handler for MeetingSockets {
 /// stays in the mailbox, whose bound the room enforces.
 async fn pump(mut inbox: Inbox, socket: Socket) {
     while let Some(delivery) = inbox.recv().await {
-        let text = match delivery {
+        let sent = match delivery {
             Delivery::Event(outbound) => {
-                let text = outbound.encoded(SOCKETIO_FORMAT, |o| {
-                    encode_event("/", o.event, &o.data).into_bytes()
-                });
-                String::from_utf8_lossy(&text).into_owned()
+                let frame = wire::encoded(&outbound, WireFormat::SocketIo);
+                match Utf8Bytes::try_from(frame) {
+                    Ok(frame) => socket.emit_frame_waiting(frame).await,
+                    Err(_) => false,
+                }
             }
-            Delivery::Ack { id, data } => encode_ack("/", id, vec![data]),
+            Delivery::Ack { id, data } => {
+                socket
+                    .emit_encoded_waiting(encode_ack("/", id, vec![data]))
+                    .await
+            }
             Delivery::Close(reason) => {
                 socket.close(&reason);
                 return;
             }
         };
-        if !socket.emit_encoded_waiting(text).await {
+        if !sent {
             return;
         }
     }

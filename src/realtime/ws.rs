@@ -23,13 +23,11 @@ use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
 use super::meeting::MeetingSession;
+use super::wire::{self, WireFormat};
 use crate::app::AppState;
 use crate::net::server::WebSocketEndpoint;
 use crate::net::websocket::{self, CloseCode, CloseFrame, Message, Upgrade, Utf8Bytes, WebSocket};
 
-/// The slots of an Outbound's encoding cache (Socket.IO uses 0).
-const JSON_FORMAT: usize = 1;
-const MSGPACK_FORMAT: usize = 2;
 /// The most deliveries written before a flush.
 const WRITE_BATCH: usize = 64;
 
@@ -72,14 +70,11 @@ impl Format {
     }
 
     fn outbound(self, outbound: &Outbound) -> Message {
-        let slot = match self {
-            Format::Json => JSON_FORMAT,
-            Format::MessagePack => MSGPACK_FORMAT,
+        let format = match self {
+            Format::Json => WireFormat::Json,
+            Format::MessagePack => WireFormat::MessagePack,
         };
-        let bytes = outbound.encoded(slot, |o| {
-            self.encode(&json!({ "event": o.event, "data": o.data }))
-        });
-        self.message(bytes::Bytes::from_owner(bytes))
+        self.message(wire::encoded(outbound, format))
     }
 }
 

@@ -16,11 +16,10 @@ use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort};
 use convene_events::catalog::meeting::{
     LeaveReason, MeetingEvent, ReactionsCounted, WaitingRoomDecided,
 };
-use serde_json::json;
 
 use super::aggregate::{apply, fold, Meeting, MeetingStatus};
 use super::decide::{decide, CommandOutcome, MeetingCommand, MeetingError, WaitingRule};
-use super::room::{announcements, Audience, Delivery, Mailbox, Outbound, Room};
+use super::room::{announcements, Announcement, Audience, Delivery, Mailbox, Outbound, Room};
 
 pub enum MeetingMsg {
     Execute {
@@ -354,10 +353,9 @@ impl MeetingState {
         }
         if let Audience::Only(target) = to {
             if !self.room.contains(target) {
-                let error = Outbound::new(
-                    "error",
-                    json!({ "message": format!("participant {target} is not in the meeting") }),
-                );
+                let error = Outbound::new(Announcement::Error {
+                    message: format!("participant {target} is not in the meeting"),
+                });
                 self.room
                     .deliver(&Audience::Only(from.to_owned()), Delivery::Event(error));
                 return;
@@ -484,10 +482,7 @@ impl MeetingState {
             return;
         };
         self.take_waiter(&client_id);
-        let message = Outbound::new(
-            "waiting-room:waiting",
-            json!({ "message": "Waiting for the host to let you in" }),
-        );
+        let message = Outbound::new(Announcement::Waiting);
         mailbox.try_send(Delivery::Event(message));
         let waiter = Waiter {
             client_id,
@@ -506,12 +501,12 @@ impl MeetingState {
 
     /// `waiting-room:participant-waiting` for hosts; `count` is the queue's length after.
     fn waiting_notice(&self, waiter: &Waiter, removed: bool) -> std::sync::Arc<Outbound> {
-        let count = self.waiting.len() + usize::from(!removed);
-        let mut data = json!({ "socketId": waiter.client_id, "name": waiter.name, "count": count });
-        if removed {
-            data["removed"] = true.into();
-        }
-        Outbound::new("waiting-room:participant-waiting", data)
+        Outbound::new(Announcement::ParticipantWaiting {
+            client_id: waiter.client_id.clone(),
+            name: waiter.name.clone(),
+            count: self.waiting.len() + usize::from(!removed),
+            removed,
+        })
     }
 
     fn hosts(&self) -> Vec<String> {
@@ -541,9 +536,12 @@ impl MeetingState {
         let notices: Vec<_> = (0..self.waiting.len())
             .map(|i| {
                 let waiter = &self.waiting[i];
-                let data =
-                    json!({ "socketId": waiter.client_id, "name": waiter.name, "count": i + 1 });
-                Outbound::new("waiting-room:participant-waiting", data)
+                Outbound::new(Announcement::ParticipantWaiting {
+                    client_id: waiter.client_id.clone(),
+                    name: waiter.name.clone(),
+                    count: i + 1,
+                    removed: false,
+                })
             })
             .collect();
         for notice in notices {
@@ -594,12 +592,9 @@ impl MeetingState {
             .ok_or(MeetingError::NotWaiting)?;
         let answer = if admit {
             self.admitted.insert(waiter.client_id.clone());
-            Outbound::new("waiting-room:admitted", json!({}))
+            Outbound::new(Announcement::Admitted)
         } else {
-            Outbound::new(
-                "waiting-room:denied",
-                json!({ "message": "The host declined your entry" }),
-            )
+            Outbound::new(Announcement::Denied)
         };
         waiter.mailbox.try_send(Delivery::Event(answer));
         self.tell_hosts_removed(&waiter);

@@ -1,48 +1,147 @@
 //! Who is connected to a live meeting, and what each of its events tells them.
 //!
 //! The room lives in the meeting's actor, so what participants hear follows the order of the
-//! meeting's log exactly. It is transport-neutral: a member is a bounded queue of
-//! [`Delivery`]s; the realtime adapters turn them into Socket.IO packets or `/ws` frames, and
-//! an [`Outbound`] caches each wire encoding, so a broadcast is encoded once per format however
-//! many members receive it. A member whose queue is full is dropped from the room (its
-//! connection sees its queue end) instead of letting the meeting's memory grow.
+//! meeting's log exactly. It is transport-neutral: the meeting decides what is said and to
+//! whom, as a typed [`Announcement`]; the realtime layer alone names and encodes it
+//! (`src/realtime/wire.rs`), and keeps its encodings with the [`Outbound`] every recipient
+//! shares, so a broadcast is encoded once per wire format however many members receive it. A
+//! member is a bounded queue of [`Delivery`]s; a member whose queue is full is dropped from the
+//! room (its connection sees its queue end) instead of letting the meeting's memory grow.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use convene_events::catalog::meeting::{MeetingEvent, MeetingSettings};
-use serde_json::{json, Value};
+use serde_json::Value;
 use tokio::sync::{mpsc, Notify};
 
 use super::aggregate::{Meeting, Participant};
 
-/// The wire formats an [`Outbound`] caches an encoding for.
-pub const WIRE_FORMATS: usize = 3;
+/// A participant as the room describes them to the others.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParticipantSnapshot {
+    pub participant_id: String,
+    pub name: String,
+    pub muted: bool,
+    pub video_off: bool,
+    pub screen_sharing: bool,
+    pub hand_raised: bool,
+    pub is_host: bool,
+}
 
-/// One server → client event, e.g. `participant:joined` with its payload.
+impl ParticipantSnapshot {
+    pub fn of(participant_id: &str, participant: &Participant) -> Self {
+        Self {
+            participant_id: participant_id.to_owned(),
+            name: participant.name.clone(),
+            muted: participant.muted,
+            video_off: participant.video_off,
+            screen_sharing: participant.screen_sharing,
+            hand_raised: participant.hand_raised,
+            is_host: participant.is_host,
+        }
+    }
+}
+
+/// Some of a participant's state changed; only the fields present did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ParticipantChange {
+    pub participant_id: String,
+    pub muted: Option<bool>,
+    pub video_off: Option<bool>,
+    pub screen_sharing: Option<bool>,
+    pub hand_raised: Option<bool>,
+}
+
+/// What a meeting tells its members. The realtime layer names and encodes each (onepizza
+/// §10–§11's events, `src/realtime/wire.rs`); the meeting only decides what is said to whom.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Announcement {
+    /// To a participant who just joined: who else is here, the settings, the title.
+    Joined {
+        participant_id: String,
+        others: Vec<ParticipantSnapshot>,
+        settings: MeetingSettings,
+        title: String,
+        is_host: bool,
+    },
+    ParticipantJoined(ParticipantSnapshot),
+    ParticipantLeft {
+        participant_id: String,
+        name: String,
+    },
+    /// To the participant a host removed.
+    Kicked {
+        reason: String,
+    },
+    /// To the participant a host muted.
+    Muted,
+    /// To the participant a host asked to unmute.
+    UnmuteRequested,
+    AllMuted,
+    ParticipantUpdated(ParticipantChange),
+    SettingsUpdated(MeetingSettings),
+    Ended {
+        reason: &'static str,
+    },
+    Chat {
+        from: String,
+        name: String,
+        text: String,
+        timestamp: i64,
+    },
+    RecordingStarted {
+        host_name: String,
+    },
+    /// To a client the waiting room holds.
+    Waiting,
+    /// To the hosts: someone waits (`count`: the queue's length with them), or left the queue.
+    ParticipantWaiting {
+        client_id: String,
+        name: String,
+        count: usize,
+        removed: bool,
+    },
+    /// To a waiting client a host let in.
+    Admitted,
+    /// To a waiting client a host turned away.
+    Denied,
+    /// A refusal of what the client asked.
+    Error {
+        message: String,
+    },
+    /// A client's message passed on as it came (signaling, reactions), named by the realtime
+    /// layer that received it.
+    Relayed {
+        event: &'static str,
+        data: Value,
+    },
+}
+
+/// One announcement on its way to its recipients, with the encodings the realtime layer made
+/// of it: every recipient holds the same `Arc`, so a broadcast is encoded once per format.
 #[derive(Debug)]
 pub struct Outbound {
-    pub event: &'static str,
-    pub data: Value,
-    encoded: [OnceLock<Arc<[u8]>>; WIRE_FORMATS],
+    pub announcement: Announcement,
+    encodings: OnceLock<Box<dyn std::any::Any + Send + Sync>>,
 }
 
 impl Outbound {
-    pub fn new(event: &'static str, data: Value) -> Arc<Self> {
+    pub fn new(announcement: Announcement) -> Arc<Self> {
         Arc::new(Self {
-            event,
-            data,
-            encoded: Default::default(),
+            announcement,
+            encodings: OnceLock::new(),
         })
     }
 
-    /// This event in wire format `format` (an index below [`WIRE_FORMATS`]), encoded by
-    /// `encode` the first time any recipient asks.
-    pub fn encoded(&self, format: usize, encode: impl FnOnce(&Self) -> Vec<u8>) -> Arc<[u8]> {
-        self.encoded[format]
-            .get_or_init(|| encode(self).into())
-            .clone()
+    /// The cache of encodings the realtime layer keeps with this announcement (its own type,
+    /// `C`, made on first use; one process uses one such type).
+    pub fn encodings<C: Default + Send + Sync + 'static>(&self) -> &C {
+        self.encodings
+            .get_or_init(|| Box::new(C::default()))
+            .downcast_ref::<C>()
+            .expect("one encodings type per process")
     }
 }
 
@@ -213,30 +312,6 @@ impl Drop for Room {
     }
 }
 
-/// onepizza §10's `meeting:settings-updated` and the settings of `joined`.
-pub fn settings_json(settings: &MeetingSettings) -> Value {
-    json!({
-        "muteOnJoin": settings.mute_on_join,
-        "videoOffOnJoin": settings.video_off_on_join,
-        "maxParticipants": settings.max_participants,
-        "locked": settings.locked,
-        "waitingRoom": settings.waiting_room,
-    })
-}
-
-/// A participant as `joined` lists them and `participant:joined` announces them.
-pub fn participant_json(participant_id: &str, participant: &Participant) -> Value {
-    json!({
-        "participantId": participant_id,
-        "name": participant.name,
-        "isMuted": participant.muted,
-        "isVideoOff": participant.video_off,
-        "isScreenSharing": participant.screen_sharing,
-        "isHandRaised": participant.hand_raised,
-        "isAdmin": participant.is_host,
-    })
-}
-
 /// What `event` tells whom. `after` is the meeting with the event applied; `departed` the
 /// name of the participant the event removed, if it removed one; `at` is when the log
 /// accepted it.
@@ -246,125 +321,124 @@ pub fn announcements(
     departed: Option<&str>,
     at: i64,
 ) -> Vec<(Audience, Arc<Outbound>)> {
-    let name_before = |_: &str| departed.unwrap_or_default().to_owned();
-    let one = |audience, event, data| vec![(audience, Outbound::new(event, data))];
+    let name_before = || departed.unwrap_or_default().to_owned();
+    let one = |audience, announcement| vec![(audience, Outbound::new(announcement))];
+    let change_of = |participant_id: &str| ParticipantChange {
+        participant_id: participant_id.to_owned(),
+        ..ParticipantChange::default()
+    };
     match event {
         MeetingEvent::ParticipantJoined(joined) => {
             let id = &joined.participant_id;
             let Some(participant) = after.participants.get(id) else {
                 return vec![];
             };
-            let others: Vec<Value> = after
+            let others = after
                 .participants
                 .iter()
                 .filter(|(other, _)| *other != id)
-                .map(|(other, p)| participant_json(other, p))
+                .map(|(other, p)| ParticipantSnapshot::of(other, p))
                 .collect();
             vec![
                 (
                     Audience::Only(id.clone()),
-                    Outbound::new(
-                        "joined",
-                        json!({
-                            "participantId": id,
-                            "participants": others,
-                            "settings": settings_json(&after.settings),
-                            "title": after.title,
-                            "isAdmin": participant.is_host,
-                        }),
-                    ),
+                    Outbound::new(Announcement::Joined {
+                        participant_id: id.clone(),
+                        others,
+                        settings: after.settings.clone(),
+                        title: after.title.clone(),
+                        is_host: participant.is_host,
+                    }),
                 ),
                 (
                     Audience::EveryoneBut(id.clone()),
-                    Outbound::new("participant:joined", participant_json(id, participant)),
+                    Outbound::new(Announcement::ParticipantJoined(ParticipantSnapshot::of(
+                        id,
+                        participant,
+                    ))),
                 ),
             ]
         }
         MeetingEvent::ParticipantLeft(left) => one(
             Audience::EveryoneBut(left.participant_id.clone()),
-            "participant:left",
-            json!({ "participantId": left.participant_id, "name": name_before(&left.participant_id) }),
+            Announcement::ParticipantLeft {
+                participant_id: left.participant_id.clone(),
+                name: name_before(),
+            },
         ),
         MeetingEvent::ParticipantKicked(kicked) => vec![
             (
                 Audience::Only(kicked.participant_id.clone()),
-                Outbound::new(
-                    "admin:kick",
-                    json!({ "reason": kicked.reason.clone().unwrap_or_default() }),
-                ),
+                Outbound::new(Announcement::Kicked {
+                    reason: kicked.reason.clone().unwrap_or_default(),
+                }),
             ),
             (
                 Audience::EveryoneBut(kicked.participant_id.clone()),
-                Outbound::new(
-                    "participant:left",
-                    json!({
-                        "participantId": kicked.participant_id,
-                        "name": name_before(&kicked.participant_id),
-                    }),
-                ),
+                Outbound::new(Announcement::ParticipantLeft {
+                    participant_id: kicked.participant_id.clone(),
+                    name: name_before(),
+                }),
             ),
         ],
         MeetingEvent::ParticipantMuted(muted) => vec![
             (
                 Audience::Only(muted.participant_id.clone()),
-                Outbound::new("admin:mute", json!({})),
+                Outbound::new(Announcement::Muted),
             ),
             (
                 Audience::Everyone,
-                Outbound::new(
-                    "participant:updated",
-                    json!({ "participantId": muted.participant_id, "isMuted": true }),
-                ),
+                Outbound::new(Announcement::ParticipantUpdated(ParticipantChange {
+                    muted: Some(true),
+                    ..change_of(&muted.participant_id)
+                })),
             ),
         ],
         MeetingEvent::UnmuteRequested(asked) => one(
             Audience::Only(asked.participant_id.clone()),
-            "admin:unmute",
-            json!({}),
+            Announcement::UnmuteRequested,
         ),
-        MeetingEvent::AllMuted(_) => one(Audience::Everyone, "meeting:all-muted", json!({})),
+        MeetingEvent::AllMuted(_) => one(Audience::Everyone, Announcement::AllMuted),
         MeetingEvent::SettingsChanged(_) => one(
             Audience::Everyone,
-            "meeting:settings-updated",
-            settings_json(&after.settings),
+            Announcement::SettingsUpdated(after.settings.clone()),
         ),
         MeetingEvent::Ended(ended) => one(
             Audience::Everyone,
-            "meeting:ended",
-            json!({ "reason": ended.reason.as_str() }),
+            Announcement::Ended {
+                reason: ended.reason.as_str(),
+            },
         ),
-        MeetingEvent::MediaChanged(change) => {
-            let mut data = json!({ "participantId": change.participant_id });
-            if let Some(muted) = change.muted {
-                data["isMuted"] = muted.into();
-            }
-            if let Some(off) = change.video_off {
-                data["isVideoOff"] = off.into();
-            }
-            if let Some(sharing) = change.screen_sharing {
-                data["isScreenSharing"] = sharing.into();
-            }
-            one(Audience::Everyone, "participant:updated", data)
-        }
+        MeetingEvent::MediaChanged(change) => one(
+            Audience::Everyone,
+            Announcement::ParticipantUpdated(ParticipantChange {
+                muted: change.muted,
+                video_off: change.video_off,
+                screen_sharing: change.screen_sharing,
+                ..change_of(&change.participant_id)
+            }),
+        ),
         MeetingEvent::HandChanged(hand) => one(
             Audience::Everyone,
-            "participant:updated",
-            json!({ "participantId": hand.participant_id, "isHandRaised": hand.raised }),
+            Announcement::ParticipantUpdated(ParticipantChange {
+                hand_raised: Some(hand.raised),
+                ..change_of(&hand.participant_id)
+            }),
         ),
         MeetingEvent::ChatMessageSent(chat) => one(
             Audience::Everyone,
-            "chat:message",
-            json!({
-                "from": chat.participant_id,
-                "name": chat.name,
-                "text": chat.text,
-                "timestamp": at,
-            }),
+            Announcement::Chat {
+                from: chat.participant_id.clone(),
+                name: chat.name.clone(),
+                text: chat.text.clone(),
+                timestamp: at,
+            },
         ),
         MeetingEvent::RecordingAnnounced(notice) => one(
             Audience::Everyone,
-            "recording:started",
-            json!({ "hostName": notice.host_name }),
+            Announcement::RecordingStarted {
+                host_name: notice.host_name.clone(),
+            },
         ),
         // The waiting room tells its own (the client is not in the room); counts are for
         // analytics only.

@@ -5,6 +5,8 @@
 use base64::Engine as _;
 use bytes::Bytes;
 
+use crate::net::websocket::Utf8Bytes;
+
 /// The record separator between packets of a long-polling payload.
 pub const SEPARATOR: char = '\x1e';
 
@@ -16,6 +18,9 @@ pub enum Packet {
     Ping(String),
     Pong(String),
     Message(String),
+    /// A message packet already in its text form (`4…`, valid UTF-8), shared with the other
+    /// sessions it is sent to: a WebSocket frame carries these bytes without a copy.
+    EncodedMessage(Utf8Bytes),
     BinaryMessage(Bytes),
     Upgrade,
     Noop,
@@ -42,6 +47,7 @@ impl Packet {
             Packet::Ping(data) => format!("2{data}"),
             Packet::Pong(data) => format!("3{data}"),
             Packet::Message(data) => format!("4{data}"),
+            Packet::EncodedMessage(text) => text.as_str().to_owned(),
             Packet::BinaryMessage(bytes) => {
                 format!(
                     "b{}",

@@ -432,6 +432,7 @@ async fn write_all(
 fn ws_message(packet: Packet) -> Message {
     match packet {
         Packet::BinaryMessage(bytes) => Message::binary(bytes),
+        Packet::EncodedMessage(text) => Message::Text(text),
         other => Message::text(other.encode_text()),
     }
 }

@@ -21,6 +21,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::engineio::packet::Packet as EnginePacket;
 use super::engineio::session::{CloseReason, Inbound, Session};
 use super::engineio::{Engine, EngineConfig};
+use crate::net::websocket::Utf8Bytes;
 use packet::{Packet, PacketType};
 
 #[derive(Debug, Clone)]
@@ -160,6 +161,14 @@ impl Socket {
     pub async fn emit_encoded_waiting(&self, packet: String) -> bool {
         self.session
             .send_waiting(EnginePacket::Message(packet))
+            .await
+    }
+
+    /// Sends an Engine.IO message packet already encoded whole (`42[…]` in the main namespace),
+    /// shared with the other sockets it goes to, waiting like [`Socket::emit_encoded_waiting`].
+    pub async fn emit_frame_waiting(&self, frame: Utf8Bytes) -> bool {
+        self.session
+            .send_waiting(EnginePacket::EncodedMessage(frame))
             .await
     }
 
