@@ -51,6 +51,7 @@ pub struct Config {
     pub turn: TurnConfig,
     pub rate_limits: RateLimitsConfig,
     pub realtime: RealtimeConfig,
+    pub videosdk: VideoSdkConfig,
     pub billing: BillingConfig,
     pub audit: AuditConfig,
     pub webhooks: WebhooksConfig,
@@ -159,6 +160,8 @@ pub struct RealtimeConfig {
     pub name_max_chars: usize,
     pub events_per_second: u32,
     pub event_burst: u32,
+    pub emoji_max_chars: usize,
+    pub engine_send_queue: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -287,6 +290,16 @@ pub struct MeetingsConfig {
     pub idle_after_secs: u64,
     pub idle_sweep_secs: u64,
     pub command_timeout_ms: u64,
+    pub max_restarts: u32,
+    pub restart_window_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VideoSdkConfig {
+    pub participant_id_max_chars: usize,
+    pub custom_room_id_max_chars: usize,
+    pub max_per_page: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -388,6 +401,29 @@ impl Config {
         }
         if self.meetings.idle_sweep_secs == 0 {
             return invalid("meetings.idle_sweep_secs", "must be at least 1");
+        }
+        for (key, value) in [
+            (
+                "realtime.emoji_max_chars",
+                self.realtime.emoji_max_chars as u64,
+            ),
+            (
+                "realtime.engine_send_queue",
+                self.realtime.engine_send_queue as u64,
+            ),
+            (
+                "videosdk.participant_id_max_chars",
+                self.videosdk.participant_id_max_chars as u64,
+            ),
+            (
+                "videosdk.custom_room_id_max_chars",
+                self.videosdk.custom_room_id_max_chars as u64,
+            ),
+            ("videosdk.max_per_page", self.videosdk.max_per_page),
+        ] {
+            if value == 0 {
+                return invalid(key, "must be at least 1");
+            }
         }
         if self.auth.environment == Environment::Production
             && self.auth.session_secret.chars().count() < 32

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use convene_actors::{
-    AccountService, MeetingRegistry, RegistryConfig, SessionService, WebhookService,
+    AccountService, LoginSessionService, MeetingRegistry, RegistryConfig, WebhookService,
 };
 use convene_events::{Clock, EventLog, LogConfig, LogError, SyncMode, SystemClock};
 use convene_projections::Projections;
@@ -170,7 +170,7 @@ pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppSta
         .map_err(|e| StartupError::Registry(e.to_string()))?;
     let mailer = Mailer::from_config(&config)?;
     let rate_limits = RateLimits::from_config(&config, clock.clone());
-    let webhooks = crate::webhooks::delivery::Delivery::new(
+    let webhooks = crate::webhooks::dispatcher::WebhookDispatcher::new(
         log.clone(),
         projections.clone(),
         clock.clone(),
@@ -187,7 +187,7 @@ pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppSta
         clock,
         accounts: AccountService::new(log.clone()),
         webhook_endpoints: WebhookService::new(log.clone()),
-        sessions: SessionService::new(log.clone()),
+        sessions: LoginSessionService::new(log.clone()),
         log,
         registry,
         projections,
@@ -258,6 +258,7 @@ fn registry_config(config: &Config) -> RegistryConfig {
         idle_after_ms: (config.meetings.idle_after_secs * 1000) as i64,
         sweep_every: Duration::from_secs(config.meetings.idle_sweep_secs),
         call_timeout: Duration::from_millis(config.meetings.command_timeout_ms),
-        ..RegistryConfig::default()
+        max_restarts: config.meetings.max_restarts,
+        restart_window: Duration::from_secs(config.meetings.restart_window_secs),
     }
 }

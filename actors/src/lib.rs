@@ -20,14 +20,15 @@
 //! traits handed over at spawn time.
 
 pub mod account;
+pub mod login_session;
 pub mod meeting;
 pub mod registry;
-pub mod session;
 pub mod stream;
 pub mod videosdk_room;
 pub mod webhook;
 
 pub use account::{Account, AccountCommand, AccountError, AccountService, Registration};
+pub use login_session::{LoginSessionError, LoginSessionService};
 pub use meeting::actor::{MeetingActor, MeetingMsg};
 pub use meeting::aggregate::{Meeting, MeetingStatus, Participant};
 pub use meeting::decide::{
@@ -39,7 +40,6 @@ pub use meeting::room::{
     ParticipantSnapshot,
 };
 pub use registry::{MeetingRegistry, RegistryConfig};
-pub use session::{SessionError, SessionService};
 pub use webhook::{WebhookCommand, WebhookError, WebhookService};
 
 use sha2::{Digest, Sha256};

@@ -23,8 +23,10 @@ pub enum StreamError {
     Unexpected(String),
 }
 
-/// How often a command is decided again after losing a race.
-const ATTEMPTS: usize = 5;
+/// How often a command is decided again after losing a race. Every lost race is another
+/// writer's won one, so a command loses at most once per writer racing it: this bounds the
+/// writers that may race on one stream before a command answers "busy".
+const ATTEMPTS: usize = 64;
 
 /// Reads `stream`, decides with `decide` on its state, appends the events with the version read
 /// as the expected version (decides again when another writer got there first). Returns the

@@ -6,7 +6,7 @@
 //! - `e ‖ email` → account id (u64 BE)
 //! - `k ‖ key sha256 (hex)` → [`KeyRow`]
 //! - `i ‖ account id ‖ key id` → [`KeyRow`], to list and revoke an account's keys
-//! - `s ‖ session token hash` → [`SessionRow`]; `S ‖ account id ‖ session id` → token hash, to end
+//! - `s ‖ session token hash` → [`LoginSessionRow`]; `S ‖ account id ‖ session id` → token hash, to end
 //!   every session of an account when its password is reset
 //! - `r ‖ reset token sha256` → account id (the account aggregate decides whether the token is
 //!   still good, so entries never need removing)
@@ -47,7 +47,7 @@ pub struct AccountRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SessionRow {
+pub struct LoginSessionRow {
     pub session_id: u64,
     pub account_id: u64,
     pub expires_at: i64,
@@ -213,7 +213,7 @@ impl AccountsDirectory {
     }
 
     /// The session with this token hash, expired or not (the caller compares with its clock).
-    pub fn session(&self, token_hash: &str) -> Result<Option<SessionRow>, ProjectionError> {
+    pub fn session(&self, token_hash: &str) -> Result<Option<LoginSessionRow>, ProjectionError> {
         self.tree
             .get(session_key(token_hash))?
             .map(|bytes| decode_row(&bytes))
@@ -309,7 +309,7 @@ impl Projection for AccountsDirectory {
         {
             match event {
                 SessionEvent::Started(started) => {
-                    let row = SessionRow {
+                    let row = LoginSessionRow {
                         session_id: started.session_id,
                         account_id: started.account_id,
                         expires_at: started.expires_at,

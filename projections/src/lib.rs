@@ -40,7 +40,7 @@ pub mod videosdk;
 pub mod webhooks;
 
 pub use accounts_directory::{
-    calendar_month, AccountRow, AccountsDirectory, CompanyRow, KeyRow, MemberRow, SessionRow,
+    calendar_month, AccountRow, AccountsDirectory, CompanyRow, KeyRow, LoginSessionRow, MemberRow,
 };
 pub use analytics_errors::{AnalyticsErrors, ErrorRow};
 pub use analytics_usage::{AnalyticsUsage, Feature, FeatureUse, PeakHour, RetentionWeek};

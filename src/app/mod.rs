@@ -28,7 +28,7 @@ pub mod videosdk;
 
 use std::sync::Arc;
 
-use convene_actors::{AccountService, MeetingRegistry, SessionService, WebhookService};
+use convene_actors::{AccountService, LoginSessionService, MeetingRegistry, WebhookService};
 use convene_events::{Clock, EventLog, Workspace};
 use convene_projections::{Projections, Visibility};
 
@@ -65,7 +65,7 @@ pub struct Services {
     pub accounts: AccountService,
     /// Webhook endpoints' commands (rotate, disable, delete), decided against their streams.
     pub webhook_endpoints: WebhookService,
-    pub sessions: SessionService,
+    pub sessions: LoginSessionService,
     pub projections: Projections,
     pub mailer: Mailer,
     pub rate_limits: RateLimits,
@@ -77,7 +77,7 @@ pub struct Services {
     /// Per-room turns at opening a VideoSDK session.
     pub videosdk_turns: Turns<String>,
     /// Webhook delivery: attempts for the API, redelivery; its engine runs beside the server.
-    pub webhooks: crate::webhooks::delivery::Delivery,
+    pub webhooks: crate::webhooks::dispatcher::WebhookDispatcher,
     /// When the server started (for uptime).
     pub started: std::time::Instant,
 }

@@ -4,7 +4,7 @@
 //! Writes go to the meeting's actor (where they are decided and logged); reads come from the
 //! meeting directory. Another workspace's meeting answers 404 exactly like a missing one.
 
-use convene_actors::{CommandOutcome, HostAction};
+use convene_actors::{CommandOutcome, HostAction, MeetingStatus};
 use convene_events::catalog::meeting::{Dialect, EndReason, MeetingSettings};
 use convene_events::{Actor, Workspace};
 use convene_projections::{MeetingRow, RowStatus};
@@ -67,20 +67,32 @@ pub(super) struct CreateMeetingRequest {
     max_participants: Option<u32>,
 }
 
+/// A meeting's status as the native API writes it.
 #[derive(Serialize, ToSchema, Clone, Copy)]
 #[serde(rename_all = "lowercase")]
-pub enum MeetingStatus {
+#[schema(as = MeetingStatus)]
+pub enum StatusView {
     Scheduled,
     Active,
     Ended,
 }
 
-impl MeetingStatus {
-    fn parse(status: &str) -> Self {
+impl From<MeetingStatus> for StatusView {
+    fn from(status: MeetingStatus) -> Self {
         match status {
-            "scheduled" => MeetingStatus::Scheduled,
-            "active" => MeetingStatus::Active,
-            _ => MeetingStatus::Ended,
+            MeetingStatus::Scheduled => StatusView::Scheduled,
+            MeetingStatus::Active => StatusView::Active,
+            MeetingStatus::Ended => StatusView::Ended,
+        }
+    }
+}
+
+impl From<RowStatus> for StatusView {
+    fn from(status: RowStatus) -> Self {
+        match status {
+            RowStatus::Scheduled => StatusView::Scheduled,
+            RowStatus::Active => StatusView::Active,
+            RowStatus::Ended => StatusView::Ended,
         }
     }
 }
@@ -96,7 +108,7 @@ pub struct CreatedMeeting {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(format = DateTime)]
     scheduled_at: Option<String>,
-    status: MeetingStatus,
+    status: StatusView,
     settings: SettingsView,
     /// Shown once: the host's credential for this meeting (`x-admin-token`).
     admin_token: String,
@@ -160,7 +172,7 @@ pub(super) async fn create_meeting(
         join_url: format!("/join/{}", meeting.id),
         title: meeting.title.clone(),
         scheduled_at: meeting.scheduled_at.map(format_iso_millis),
-        status: MeetingStatus::parse(meeting.status.as_str()),
+        status: meeting.status.into(),
         settings: (&meeting.settings).into(),
         admin_token,
     }))
@@ -240,7 +252,7 @@ pub(super) async fn create_guest_meeting(
 pub struct MeetingSummary {
     meeting_id: String,
     title: String,
-    status: MeetingStatus,
+    status: StatusView,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(format = DateTime)]
     scheduled_at: Option<String>,
@@ -254,7 +266,7 @@ impl From<&MeetingRow> for MeetingSummary {
         Self {
             meeting_id: row.meeting_id.clone(),
             title: row.title.clone(),
-            status: MeetingStatus::parse(row.status.as_str()),
+            status: row.status.into(),
             scheduled_at: row.scheduled_at.map(format_iso_millis),
             participant_count: row.participant_count,
             created_at: row.created_at,

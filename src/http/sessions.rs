@@ -130,7 +130,7 @@ pub(super) async fn logout(state: AppState, caller: Caller) -> Result<Response, 
             };
             match state.sessions.end(ended).await {
                 Ok(seq) => state.caught_up(seq).await?,
-                Err(convene_actors::SessionError::AlreadyEnded) => {}
+                Err(convene_actors::LoginSessionError::AlreadyEnded) => {}
                 Err(err) => return Err(session_failure(err)),
             }
         }
@@ -254,9 +254,9 @@ fn session_cookie(state: &AppState, token: &str, max_age_secs: i64) -> String {
     )
 }
 
-pub fn session_failure(err: convene_actors::SessionError) -> AppError {
+pub fn session_failure(err: convene_actors::LoginSessionError) -> AppError {
     match err {
-        convene_actors::SessionError::Unavailable => {
+        convene_actors::LoginSessionError::Unavailable => {
             AppError::Unavailable("server is shutting down".into())
         }
         other => AppError::Unexpected(other.to_string()),

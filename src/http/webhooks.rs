@@ -1,6 +1,6 @@
 //! Webhook endpoints (onepizza §9): list, register (the secret is shown once), delete, rotate the
 //! secret, see each delivery attempt, redeliver one event. Deliveries themselves are
-//! [`crate::webhooks::delivery`]'s.
+//! [`crate::webhooks::dispatcher`]'s.
 //!
 //! An endpoint is its workspace's: another workspace's id answers 404 like a missing one.
 
@@ -23,7 +23,7 @@ use crate::app::AppError;
 use crate::app::AppState;
 use crate::domain::format_iso_seconds;
 use crate::http::error::NATIVE;
-use crate::webhooks::delivery::Attempt;
+use crate::webhooks::dispatcher::Attempt;
 use crate::webhooks::{parse_events, signing, target};
 use convene_actors::WebhookCommand;
 

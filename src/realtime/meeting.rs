@@ -32,7 +32,7 @@ struct Presence {
     admin_token: Option<String>,
 }
 
-pub struct MeetingSession {
+pub struct ParticipantConnection {
     state: AppState,
     /// Names this client in a waiting room (the Socket.IO socket id).
     client_id: String,
@@ -103,7 +103,7 @@ struct Target {
     reason: Option<String>,
 }
 
-impl MeetingSession {
+impl ParticipantConnection {
     /// `mailbox` is where this client's deliveries go: the room's announcements once joined,
     /// and this session's own errors.
     pub fn new(state: AppState, client_id: String, mailbox: Mailbox) -> Self {
@@ -442,8 +442,15 @@ impl MeetingSession {
         let emoji = data
             .get("emoji")
             .and_then(Value::as_str)
-            .filter(|e| !e.is_empty() && e.chars().count() <= 16)
-            .ok_or_else(|| refuse("react: emoji must be a short string"))?;
+            .filter(|e| {
+                !e.is_empty() && e.chars().count() <= self.state.config.realtime.emoji_max_chars
+            })
+            .ok_or_else(|| {
+                refuse(format!(
+                    "react: emoji must be 1 to {} characters",
+                    self.state.config.realtime.emoji_max_chars
+                ))
+            })?;
         let outbound = Outbound::new(Announcement::Relayed {
             event: "react",
             data: json!({ "participantId": presence.participant_id, "emoji": emoji }),

@@ -1,5 +1,5 @@
 //! Meetings over Socket.IO (onepizza §10–§12) at `/socket.io/`: each connection to the main
-//! namespace gets a [`MeetingSession`]; its events are handled in order, and what the meeting
+//! namespace gets a [`ParticipantConnection`]; its events are handled in order, and what the meeting
 //! delivers is written to the socket as it comes, each broadcast encoded once.
 
 use std::collections::HashMap;
@@ -10,7 +10,7 @@ use convene_actors::{mailbox, Delivery, Inbox};
 use serde_json::{json, Value};
 
 use super::engineio::{Engine, EngineConfig};
-use super::meeting::MeetingSession;
+use super::meeting::ParticipantConnection;
 use super::socketio::{self, encode_ack, Event, Handler, Socket, SocketIoConfig};
 use super::wire::{self, WireFormat};
 use crate::app::AppState;
@@ -18,7 +18,7 @@ use crate::net::websocket::Utf8Bytes;
 
 pub struct MeetingSockets {
     state: AppState,
-    sessions: Mutex<HashMap<String, Arc<tokio::sync::Mutex<MeetingSession>>>>,
+    sessions: Mutex<HashMap<String, Arc<tokio::sync::Mutex<ParticipantConnection>>>>,
 }
 
 /// The `/socket.io/` endpoint of the main server.
@@ -30,7 +30,7 @@ pub fn engine(state: AppState) -> Engine {
         max_payload: config.max_payload_bytes,
         // The meeting's own queue (the mailbox) holds the backlog; this one only has to cover
         // the packets the engine adds itself (pings, the handshake's answers).
-        send_queue: 64,
+        send_queue: config.engine_send_queue,
     };
     let socketio_config = SocketIoConfig {
         connect_timeout: Duration::from_millis(config.connect_timeout_ms),
@@ -43,13 +43,14 @@ pub fn engine(state: AppState) -> Engine {
 }
 
 impl MeetingSockets {
-    fn session(&self, socket: &Socket) -> Option<Arc<tokio::sync::Mutex<MeetingSession>>> {
+    fn session(&self, socket: &Socket) -> Option<Arc<tokio::sync::Mutex<ParticipantConnection>>> {
         self.lock().get(socket.id()).cloned()
     }
 
     fn lock(
         &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<String, Arc<tokio::sync::Mutex<MeetingSession>>>> {
+    ) -> std::sync::MutexGuard<'_, HashMap<String, Arc<tokio::sync::Mutex<ParticipantConnection>>>>
+    {
         self.sessions.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
@@ -64,7 +65,8 @@ impl Handler for MeetingSockets {
 
     async fn connected(&self, socket: &Socket, _auth: &Value) {
         let (outbox, inbox) = mailbox(self.state.config.realtime.outbound_queue);
-        let session = MeetingSession::new(self.state.clone(), socket.id().to_owned(), outbox);
+        let session =
+            ParticipantConnection::new(self.state.clone(), socket.id().to_owned(), outbox);
         self.lock().insert(
             socket.id().to_owned(),
             Arc::new(tokio::sync::Mutex::new(session)),

@@ -22,7 +22,7 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
-use super::meeting::MeetingSession;
+use super::meeting::ParticipantConnection;
 use super::wire::{self, WireFormat};
 use crate::app::AppState;
 use crate::net::server::WebSocketEndpoint;
@@ -176,7 +176,7 @@ async fn run(socket: WebSocket, state: AppState, format: Format) {
     let config = state.config.realtime.clone();
     let (outbox, mut inbox) = mailbox(config.outbound_queue);
     let client_id = crate::domain::SecretToken::generate().expose()[..20].to_owned();
-    let mut session = MeetingSession::new(state, client_id, outbox);
+    let mut session = ParticipantConnection::new(state, client_id, outbox);
     let (mut sink, mut stream) = socket.split();
     let mut ping = tokio::time::interval(Duration::from_millis(config.ping_interval_ms));
     ping.tick().await;

@@ -3,12 +3,13 @@
 //!
 //! - [`signing`]: secrets and `webhook-signature`.
 //! - [`target`]: which URLs an endpoint may have (no private networks unless allowed).
-//! - [`delivery`]: the engine: one task per endpoint, cursor and attempts in sled.
+//! - [`dispatcher`]: [`dispatcher::WebhookDispatcher`], the engine: one task per endpoint,
+//!   cursor and attempts in sled.
 //!
 //! An endpoint is an aggregate of its own (`webhook/<id>`: created, secret rotated, disabled,
 //! deleted); its read model is `convene_projections::Webhooks`.
 
-pub mod delivery;
+pub mod dispatcher;
 pub mod signing;
 pub mod target;
 pub mod videosdk;

@@ -26,18 +26,18 @@ pub struct TokenJoin {
     pub waiting: WaitingRule,
 }
 
-/// A participant id a client may choose: 1 to 64 letters, digits, `-` or `_`.
-fn participant_id(raw: &str) -> Result<String, AppError> {
-    let valid = (1..=64).contains(&raw.len())
+/// A participant id a client may choose: 1 to `max` letters, digits, `-` or `_`.
+fn participant_id(raw: &str, max: usize) -> Result<String, AppError> {
+    let valid = (1..=max).contains(&raw.len())
         && raw
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if valid {
         Ok(raw.to_owned())
     } else {
-        Err(AppError::BadRequest(
-            "participantId must be 1 to 64 letters, digits, - or _".into(),
-        ))
+        Err(AppError::BadRequest(format!(
+            "participantId must be 1 to {max} letters, digits, - or _"
+        )))
     }
 }
 
@@ -69,14 +69,15 @@ pub async fn admit(
             ));
         }
     }
+    let max_id = state.config.videosdk.participant_id_max_chars;
     let participant = match (&token.participant_id, requested_participant) {
         (Some(only), Some(asked)) if only != asked => {
             return Err(AppError::Forbidden(
                 "this token is restricted to another participantId",
             ))
         }
-        (Some(only), _) => participant_id(only)?,
-        (None, Some(asked)) => participant_id(asked)?,
+        (Some(only), _) => participant_id(only, max_id)?,
+        (None, Some(asked)) => participant_id(asked, max_id)?,
         (None, None) => crate::domain::SecretToken::generate().expose()[..12].to_owned(),
     };
     let (meeting_id, admin_token) = open_or_current(state, &room, token.actor()).await?;
@@ -108,10 +109,10 @@ mod tests {
 
     #[test]
     fn participant_ids_are_short_and_plain() {
-        assert!(participant_id("lxvdplwt").is_ok());
-        assert!(participant_id("a_b-9").is_ok());
-        assert!(participant_id("").is_err());
-        assert!(participant_id("a b").is_err());
-        assert!(participant_id(&"x".repeat(65)).is_err());
+        assert!(participant_id("lxvdplwt", 64).is_ok());
+        assert!(participant_id("a_b-9", 64).is_ok());
+        assert!(participant_id("", 64).is_err());
+        assert!(participant_id("a b", 64).is_err());
+        assert!(participant_id(&"x".repeat(65), 64).is_err());
     }
 }

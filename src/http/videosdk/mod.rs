@@ -79,12 +79,12 @@ impl RoomId {
 }
 
 /// A `customRoomId`: 1 to 100 characters, none of them a control character or `/`.
-pub fn parse_custom_room_id(raw: &str) -> Result<String, AppError> {
+pub fn parse_custom_room_id(raw: &str, max: usize) -> Result<String, AppError> {
     let chars = raw.chars().count();
-    if chars == 0 || chars > 100 || raw.chars().any(|c| c.is_control() || c == '/') {
-        return Err(AppError::BadRequest(
-            "customRoomId must be 1 to 100 characters, without control characters or /".into(),
-        ));
+    if chars == 0 || chars > max || raw.chars().any(|c| c.is_control() || c == '/') {
+        return Err(AppError::BadRequest(format!(
+            "customRoomId must be 1 to {max} characters, without control characters or /"
+        )));
     }
     Ok(raw.to_owned())
 }
@@ -136,13 +136,10 @@ pub struct Paging {
     pub per_page: u64,
 }
 
-/// The most entries a page holds; a larger `perPage` is clamped to it.
-pub const MAX_PER_PAGE: u64 = 100;
-
 impl Paging {
     /// `page` (default 1) and `perPage` (default 20): whole numbers from 1 to the document's
-    /// int64 maximum; anything else is a 400; `perPage` above [`MAX_PER_PAGE`] is clamped.
-    pub fn parse(query: &str) -> Result<Self, AppError> {
+    /// int64 maximum; anything else is a 400; `perPage` above `max_per_page` is clamped.
+    pub fn parse(query: &str, max_per_page: u64) -> Result<Self, AppError> {
         let number = |name: &str, default: u64| -> Result<u64, AppError> {
             let Some(raw) = super::query::param(query, name) else {
                 return Ok(default);
@@ -159,7 +156,7 @@ impl Paging {
         };
         Ok(Self {
             page: number("page", 1)?,
-            per_page: number("perPage", 20)?.min(MAX_PER_PAGE),
+            per_page: number("perPage", 20)?.min(max_per_page),
         })
     }
 
@@ -230,21 +227,21 @@ mod tests {
     #[test]
     fn paging_defaults_rejects_zero_and_clamps() {
         assert_eq!(
-            Paging::parse("").unwrap(),
+            Paging::parse("", 100).unwrap(),
             Paging {
                 page: 1,
                 per_page: 20
             }
         );
-        assert!(Paging::parse("page=0").is_err());
-        assert!(Paging::parse("perPage=0").is_err());
-        assert!(Paging::parse("perPage=-1").is_err());
-        assert!(Paging::parse("page=abc").is_err());
-        assert_eq!(Paging::parse("perPage=10000").unwrap().per_page, 100);
-        assert!(Paging::parse("page=9223372036854775808").is_err());
-        let far = Paging::parse("page=9223372036854775807").unwrap();
+        assert!(Paging::parse("page=0", 100).is_err());
+        assert!(Paging::parse("perPage=0", 100).is_err());
+        assert!(Paging::parse("perPage=-1", 100).is_err());
+        assert!(Paging::parse("page=abc", 100).is_err());
+        assert_eq!(Paging::parse("perPage=10000", 100).unwrap().per_page, 100);
+        assert!(Paging::parse("page=9223372036854775808", 100).is_err());
+        let far = Paging::parse("page=9223372036854775807", 100).unwrap();
         assert_eq!(far.skip(), usize::MAX);
-        let paging = Paging::parse("page=2&perPage=2").unwrap();
+        let paging = Paging::parse("page=2&perPage=2", 100).unwrap();
         assert_eq!((paging.skip(), paging.take()), (2, 2));
         let info = paging.info(5);
         assert_eq!((info.last_page, info.total), (3, 5));
@@ -253,10 +250,10 @@ mod tests {
 
     #[test]
     fn custom_room_ids_are_visible_text() {
-        assert!(parse_custom_room_id("team standup").is_ok());
-        assert!(parse_custom_room_id("").is_err());
-        assert!(parse_custom_room_id("a/b").is_err());
-        assert!(parse_custom_room_id("a\u{0}b").is_err());
-        assert!(parse_custom_room_id(&"x".repeat(101)).is_err());
+        assert!(parse_custom_room_id("team standup", 100).is_ok());
+        assert!(parse_custom_room_id("", 100).is_err());
+        assert!(parse_custom_room_id("a/b", 100).is_err());
+        assert!(parse_custom_room_id("a\u{0}b", 100).is_err());
+        assert!(parse_custom_room_id(&"x".repeat(101), 100).is_err());
     }
 }

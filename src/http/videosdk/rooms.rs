@@ -260,7 +260,7 @@ pub(super) async fn create_room(
     let custom_room_id = request
         .custom_room_id
         .as_deref()
-        .map(parse_custom_room_id)
+        .map(|raw| parse_custom_room_id(raw, state.config.videosdk.custom_room_id_max_chars))
         .transpose()?;
     let auto_close = request
         .auto_close_config
@@ -401,7 +401,7 @@ pub(super) fn list_rooms(
     query: &str,
 ) -> Result<Response, AppError> {
     let caller = api_caller(&caller, &state)?;
-    let paging = Paging::parse(query)?;
+    let paging = Paging::parse(query, state.config.videosdk.max_per_page)?;
     let page = match &caller.token.room_id {
         Some(only) => {
             let rooms: Vec<RoomRow> = find_room(&state, caller.workspace(), only)?

@@ -67,14 +67,14 @@ fn timelog(spans: &[Span]) -> Vec<Timelog> {
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[schema(as = VsdkParticipant)]
-pub struct ParticipantView {
+pub struct SessionParticipantView {
     participant_id: String,
     name: String,
     /// Each stretch the participant was in the session.
     timelog: Vec<Timelog>,
 }
 
-impl From<&ParticipantLog> for ParticipantView {
+impl From<&ParticipantLog> for SessionParticipantView {
     fn from(log: &ParticipantLog) -> Self {
         Self {
             participant_id: log.participant_id.clone(),
@@ -140,7 +140,7 @@ pub struct SessionView {
     /// Seconds from start to end (to now, while it goes on).
     active_duration: i64,
     /// Everyone who was in it, in order of first arrival.
-    participants: Vec<ParticipantView>,
+    participants: Vec<SessionParticipantView>,
     links: SessionLinks,
 }
 
@@ -181,7 +181,7 @@ pub struct SessionList {
 pub struct ParticipantList {
     page_info: PageInfo,
     /// In order of first arrival.
-    data: Vec<ParticipantView>,
+    data: Vec<SessionParticipantView>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -245,7 +245,7 @@ pub(super) fn list_sessions(
     query: &str,
 ) -> Result<Response, AppError> {
     let caller = api_caller(&caller, &state)?;
-    let paging = Paging::parse(query)?;
+    let paging = Paging::parse(query, state.config.videosdk.max_per_page)?;
     let param = |name| crate::http::query::param(query, name);
     let rooms = state.projections.videosdk();
     let room = match (param("roomId"), param("customRoomId")) {
@@ -312,7 +312,7 @@ pub(super) fn session_participants(
     query: &str,
 ) -> Result<Response, AppError> {
     let caller = api_caller(&caller, &state)?;
-    let paging = Paging::parse(query)?;
+    let paging = Paging::parse(query, state.config.videosdk.max_per_page)?;
     let (_, session) = session_for(&state, &caller, id)?;
     Ok(reply::ok(&ParticipantList {
         page_info: paging.info(session.participants.len()),

@@ -21,7 +21,7 @@ use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
 use super::packet::{decode_payload, encode_payload, Packet};
-use super::session::{CloseReason, Inbound, Session};
+use super::session::{CloseReason, EngineSession, Inbound};
 use crate::net::body::BodyRefused;
 use crate::net::server::WebSocketEndpoint;
 use crate::net::websocket::{self, Message, Upgrade, WebSocket};
@@ -43,12 +43,12 @@ pub struct EngineConfig {
 }
 
 /// Called once per new session with its inbound packets; the layer above runs from there.
-pub type OnOpen = Arc<dyn Fn(Arc<Session>, mpsc::Receiver<Inbound>) + Send + Sync>;
+pub type OnOpen = Arc<dyn Fn(Arc<EngineSession>, mpsc::Receiver<Inbound>) + Send + Sync>;
 
 #[derive(Clone)]
 pub struct Engine {
     config: EngineConfig,
-    sessions: Arc<Mutex<HashMap<String, Arc<Session>>>>,
+    sessions: Arc<Mutex<HashMap<String, Arc<EngineSession>>>>,
     on_open: OnOpen,
 }
 
@@ -190,18 +190,18 @@ impl Engine {
         }
     }
 
-    fn session(&self, sid: &str) -> Option<Arc<Session>> {
+    fn session(&self, sid: &str) -> Option<Arc<EngineSession>> {
         self.lock().get(sid).cloned()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Session>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<EngineSession>>> {
         self.sessions.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Creates a session, starts its heartbeat and the layer above, and forgets it when it ends.
-    fn open(&self, upgrades: &[&str]) -> (Arc<Session>, Packet) {
+    fn open(&self, upgrades: &[&str]) -> (Arc<EngineSession>, Packet) {
         let sid = crate::domain::SecretToken::generate().expose()[..20].to_owned();
-        let (session, inbound) = Session::new(
+        let (session, inbound) = EngineSession::new(
             sid.clone(),
             self.config.send_queue,
             self.config.ping_interval + self.config.ping_timeout,
@@ -244,7 +244,7 @@ impl Engine {
     }
 
     /// A long-polling GET: waits for at least one packet, then answers with all queued ones.
-    async fn poll(&self, session: &Arc<Session>) -> Response {
+    async fn poll(&self, session: &Arc<EngineSession>) -> Response {
         let Ok(mut deliver) = session.deliver.try_lock() else {
             session.close(CloseReason::ProtocolError("overlapping poll".into()));
             return refuse(StatusCode::BAD_REQUEST, 3, "Bad request");
@@ -276,7 +276,7 @@ impl Engine {
         self.lock().remove(sid);
     }
 
-    async fn post(&self, session: &Arc<Session>, body: &[u8]) -> Response {
+    async fn post(&self, session: &Arc<EngineSession>, body: &[u8]) -> Response {
         let packets = std::str::from_utf8(body)
             .map_err(|_| "payload is not utf-8".to_owned())
             .and_then(|text| decode_payload(text).map_err(|e| e.to_string()));
@@ -320,7 +320,7 @@ impl Engine {
     /// The upgrade dance: `2probe` → `3probe`, a `noop` to release the pending poll, then
     /// `5` switches the session to this WebSocket. A client that does not finish within
     /// [`UPGRADE_TIMEOUT`], or whose session ends meanwhile, stays on polling.
-    async fn run_upgrade(&self, mut socket: WebSocket, session: Arc<Session>) {
+    async fn run_upgrade(&self, mut socket: WebSocket, session: Arc<EngineSession>) {
         let dance = async {
             let probe = socket.next().await;
             if !matches!(&probe, Some(Ok(m)) if text_of(m) == Some("2probe")) {
@@ -358,7 +358,7 @@ fn text_of(message: &Message) -> Option<&str> {
 /// flush, so a busy connection costs a write call per batch rather than per packet. A write
 /// that the client does not take within the heartbeat's patience (ping interval + timeout)
 /// ends the session: the client is not reading.
-async fn run_websocket(socket: WebSocket, session: Arc<Session>, first: Option<Packet>) {
+async fn run_websocket(socket: WebSocket, session: Arc<EngineSession>, first: Option<Packet>) {
     let patience = session.patience();
     let (mut sink, mut stream) = socket.split();
     if let Some(open) = first {

@@ -47,7 +47,7 @@ impl CloseReason {
     }
 }
 
-pub struct Session {
+pub struct EngineSession {
     pub sid: String,
     outgoing: mpsc::Sender<Packet>,
     /// Held while queuing, so that a packet and its binary attachments stay together when
@@ -63,8 +63,8 @@ pub struct Session {
     patience: Duration,
 }
 
-impl Session {
-    /// `send_queue`: how many packets may wait for the client; see [`Session::send`].
+impl EngineSession {
+    /// `send_queue`: how many packets may wait for the client; see [`EngineSession::send`].
     pub(super) fn new(
         sid: String,
         send_queue: usize,

@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 use tokio::sync::{mpsc, oneshot};
 
 use super::engineio::packet::Packet as EnginePacket;
-use super::engineio::session::{CloseReason, Inbound, Session};
+use super::engineio::session::{CloseReason, EngineSession, Inbound};
 use super::engineio::{Engine, EngineConfig};
 use crate::net::websocket::Utf8Bytes;
 use packet::{Packet, PacketType};
@@ -81,7 +81,7 @@ pub trait Handler: Send + Sync + 'static {
 pub struct Socket {
     id: String,
     namespace: String,
-    session: Arc<Session>,
+    session: Arc<EngineSession>,
     acks: Arc<std::sync::Mutex<PendingAcks>>,
 }
 
@@ -273,7 +273,7 @@ struct Assembling {
 }
 
 async fn drive<H: Handler>(
-    session: Arc<Session>,
+    session: Arc<EngineSession>,
     mut inbound: mpsc::Receiver<Inbound>,
     handler: Arc<H>,
     config: SocketIoConfig,
@@ -352,7 +352,7 @@ async fn drive<H: Handler>(
 }
 
 async fn dispatch<H: Handler>(
-    session: &Arc<Session>,
+    session: &Arc<EngineSession>,
     handler: &H,
     sockets: &mut HashMap<String, Socket>,
     packet: Packet,

@@ -55,7 +55,7 @@ enum Outcome {
 
 /// Everything delivery needs; cloned into every endpoint's task.
 #[derive(Clone)]
-pub struct Delivery {
+pub struct WebhookDispatcher {
     pub(super) log: EventLog,
     pub(super) projections: Projections,
     pub(super) clock: Arc<dyn Clock>,
@@ -82,7 +82,7 @@ fn read_u64(bytes: Option<sled::IVec>) -> Option<u64> {
     bytes.and_then(|b| b.as_ref().try_into().ok().map(u64::from_be_bytes))
 }
 
-impl Delivery {
+impl WebhookDispatcher {
     pub fn new(
         log: EventLog,
         projections: Projections,

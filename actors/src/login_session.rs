@@ -8,7 +8,7 @@ use convene_events::ids::session_stream;
 use convene_events::{Actor, AppendError, DomainEvent, EventLog, ExpectedVersion};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SessionError {
+pub enum LoginSessionError {
     #[error("session already ended")]
     AlreadyEnded,
     #[error("session log is unavailable")]
@@ -18,17 +18,17 @@ pub enum SessionError {
 }
 
 #[derive(Clone)]
-pub struct SessionService {
+pub struct LoginSessionService {
     log: EventLog,
 }
 
-impl SessionService {
+impl LoginSessionService {
     pub fn new(log: EventLog) -> Self {
         Self { log }
     }
 
     /// Logs a new session; returns the log position of its event.
-    pub async fn start(&self, started: SessionStarted) -> Result<u64, SessionError> {
+    pub async fn start(&self, started: SessionStarted) -> Result<u64, LoginSessionError> {
         let actor = Actor::Account {
             account_id: started.account_id,
         };
@@ -45,7 +45,7 @@ impl SessionService {
     }
 
     /// Logs the end of a session (version 1 is its start, so a second logout conflicts).
-    pub async fn end(&self, ended: SessionEnded) -> Result<u64, SessionError> {
+    pub async fn end(&self, ended: SessionEnded) -> Result<u64, LoginSessionError> {
         let actor = Actor::Account {
             account_id: ended.account_id,
         };
@@ -62,10 +62,10 @@ impl SessionService {
     }
 }
 
-fn failure(err: AppendError) -> SessionError {
+fn failure(err: AppendError) -> LoginSessionError {
     match err {
-        AppendError::Conflict { .. } => SessionError::AlreadyEnded,
-        AppendError::Closed => SessionError::Unavailable,
-        other => SessionError::Unexpected(other.to_string()),
+        AppendError::Conflict { .. } => LoginSessionError::AlreadyEnded,
+        AppendError::Closed => LoginSessionError::Unavailable,
+        other => LoginSessionError::Unexpected(other.to_string()),
     }
 }
