@@ -164,6 +164,7 @@ fn meeting_events(id: &MeetingId, n: usize) -> Vec<NewEvent> {
         settings: MeetingSettings::with_cap(50),
         admin_token_sha256: "ab".repeat(32),
         via: Dialect::Native,
+        ends_at: None,
     };
     vec![
         created.to_new_event(Actor::System),

@@ -114,6 +114,7 @@ fn meeting_writes(n: u64) -> Vec<StreamWrite> {
             settings: MeetingSettings::with_cap(50),
             admin_token_sha256: format!("{n:064x}"),
             via: Dialect::Native,
+            ends_at: None,
         }
         .to_new_event(owner.clone()),
         MeetingActivated {

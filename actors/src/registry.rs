@@ -541,6 +541,7 @@ mod tests {
             settings: MeetingSettings::with_cap(50),
             admin_token_sha256: sha256_hex("token"),
             via: Dialect::Native,
+            ends_at: None,
         })
     }
 

@@ -7,9 +7,9 @@
 //! - `r ‖ meeting id` → the meeting's current `A`/`E` key, so the next event can remove it
 //! - `n ‖ meeting id` → participants present (u32 BE), for guest meetings only
 //! - `X ‖ ends_at (u64 BE) ‖ meeting id` → empty: meetings that end by themselves, soonest
-//!   first; `x ‖ meeting id` → that key. `p ‖ meeting id` → ends_at (i64 BE) holds an end time
-//!   until its meeting's `meeting.created` follows (`meeting_end.scheduled` is appended just
-//!   before it), so an end time whose meeting was never created stays inert.
+//!   first (from `meeting.created`'s `ends_at`); `x ‖ meeting id` → that key. `p ‖ meeting id`
+//!   → ends_at (i64 BE) holds an end time of an older log, where `meeting_end.scheduled` came
+//!   just before the `meeting.created` it belongs to, until that creation follows.
 //!
 //! The scheduler reads a prefix up to "now" and sends each meeting a command whose decision is
 //! idempotent (activate if still scheduled and due, expire if still empty long enough), so an
@@ -139,14 +139,22 @@ impl Projection for TimeIndex {
                 if created.workspace == Workspace::Guest {
                     staged.insert(tagged(b'n', meeting_id), 0u32.to_be_bytes().to_vec());
                 }
+                // The end time is in the creation now; an older log held it beside it.
                 let pending = tagged(b'p', meeting_id);
-                if let Some(bytes) = staged.get(&pending)? {
-                    let ends_at = bytes
-                        .as_slice()
-                        .try_into()
-                        .map(i64::from_be_bytes)
-                        .map_err(|_| ProjectionError::Corrupt("pending end time".into()))?;
-                    staged.remove(pending);
+                let logged_beside = match staged.get(&pending)? {
+                    Some(bytes) => {
+                        staged.remove(pending);
+                        Some(
+                            bytes
+                                .as_slice()
+                                .try_into()
+                                .map(i64::from_be_bytes)
+                                .map_err(|_| ProjectionError::Corrupt("pending end time".into()))?,
+                        )
+                    }
+                    None => None,
+                };
+                if let Some(ends_at) = created.ends_at.or(logged_beside) {
                     let key = timed_key(END, ends_at, meeting_id);
                     staged.insert(key.clone(), Vec::new());
                     staged.insert(tagged(b'x', meeting_id), key);

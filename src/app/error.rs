@@ -84,6 +84,9 @@ impl From<MeetingError> for AppError {
             MeetingError::ScheduleInPast => {
                 AppError::BadRequest("scheduledAt must be in the future".into())
             }
+            MeetingError::EndsBeforeStart => {
+                AppError::BadRequest("the meeting would end before it starts".into())
+            }
             MeetingError::AlreadyExists => {
                 AppError::Unexpected("meeting id collision was not retried".into())
             }

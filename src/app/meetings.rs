@@ -1,19 +1,19 @@
 //! Meetings as every dialect creates and controls them: [`create`] admits the meeting under
-//! the workspace's plan ([`crate::app::plans`]) and hands the command to the meeting's actor,
-//! where it is decided and logged; [`host_command`] runs a host action with the admin token;
+//! the workspace's plan ([`crate::app::plans`]), gives it its end time, and hands the command
+//! to the meeting's actor, where it is decided and logged; [`host_command`] runs a host action with the admin token;
 //! [`visible_row`] is the one tenancy check of a read.
 
 use convene_actors::{
     CommandOutcome, CreateMeeting, HostAction, Meeting, MeetingCommand, MeetingError,
 };
 use convene_events::catalog::meeting::{Dialect, MeetingSettings};
-use convene_events::catalog::meeting_end::{meeting_end_stream, MeetingEndScheduled};
-use convene_events::{Actor, AppendError, DomainEvent, ExpectedVersion, MeetingId, Workspace};
+use convene_events::{Actor, MeetingId, Workspace};
 use convene_projections::{
     AccountsDirectory, EventFeed, MeetingDirectory, MeetingRow, Projection, TimeIndex, VideoSdk,
     Visibility,
 };
 
+use crate::app::plans::admit_meeting;
 use crate::app::principal::Principal;
 use crate::app::{AppError, AppState};
 use crate::domain::AdminToken;
@@ -38,9 +38,9 @@ pub struct NewMeeting {
     pub settings: MeetingSettings,
     pub actor: Actor,
     pub via: Dialect,
-    /// When the meeting ends by itself (logged as `meeting_end.scheduled` just before it is
-    /// created; the scheduler ends it then).
-    pub ends_at: Option<i64>,
+    /// When the dialect asks the meeting to end by itself (an EdCast `end_date`, a VideoSDK
+    /// `autoCloseConfig`); the plan's duration cap may end it sooner.
+    pub requested_end: Option<i64>,
 }
 
 pub struct Created {
@@ -69,31 +69,26 @@ pub async fn create(state: &AppState, new: NewMeeting) -> Result<Created, AppErr
 
 /// Creates a meeting with the id and admin token given (a dialect that must name the meeting
 /// before it exists: VideoSDK's session); `None` when the id is taken already.
+///
+/// The workspace's plan admits it first (monthly quota, credits; guest meetings have no plan),
+/// and its duration cap, with the dialect's requested end, becomes the meeting's end time,
+/// which the meeting itself then holds and decides on.
 pub async fn create_with_id(
     state: &AppState,
     new: &NewMeeting,
     meeting_id: MeetingId,
     admin_token: &str,
 ) -> Result<Option<Created>, AppError> {
-    if let Some(ends_at) = new.ends_at {
-        let scheduled = MeetingEndScheduled {
-            meeting_id: meeting_id.clone(),
-            ends_at,
-        };
-        match state
-            .log
-            .append_to(
-                meeting_end_stream(&meeting_id),
-                ExpectedVersion::NoStream,
-                vec![scheduled.to_new_event(new.actor.clone())],
-            )
-            .await
-        {
-            Ok(_) => {}
-            Err(AppendError::Conflict { .. }) => return Ok(None),
-            Err(err) => return Err(err.into()),
-        }
-    }
+    let admission = match new.workspace {
+        Workspace::Guest => None,
+        workspace => Some(admit_meeting(state, workspace).await?),
+    };
+    let starts = new.scheduled_at.unwrap_or_else(|| state.clock.now_ms());
+    let capped = admission.as_ref().and_then(|a| a.capped_end(starts));
+    let ends_at = match (new.requested_end, capped) {
+        (Some(requested), Some(cap)) => Some(requested.min(cap)),
+        (requested, cap) => requested.or(cap),
+    };
     let command = MeetingCommand::Create(CreateMeeting {
         meeting_id: meeting_id.clone(),
         workspace: new.workspace,
@@ -102,6 +97,7 @@ pub async fn create_with_id(
         settings: new.settings.clone(),
         admin_token_sha256: convene_actors::sha256_hex(admin_token),
         via: new.via,
+        ends_at,
     });
     match state
         .registry

@@ -148,9 +148,7 @@ pub(super) async fn create_meeting(
         video_off_on_join: request.video_off_on_join.unwrap_or(false),
         ..MeetingSettings::with_cap(max_participants)
     };
-    // The plan's quota and credit rule; its duration cap ends the meeting by itself.
-    let admission = crate::app::plans::admit_meeting(&state, principal.workspace()).await?;
-    let ends_at = admission.capped_end(scheduled_at.unwrap_or_else(|| state.clock.now_ms()));
+    // Admitted under the plan (quota, credits), whose duration cap ends the meeting by itself.
     let created = create(
         &state,
         NewMeeting {
@@ -160,13 +158,12 @@ pub(super) async fn create_meeting(
             settings,
             actor: principal.actor(),
             via: Dialect::Native,
-            ends_at,
+            requested_end: None,
         },
     )
     .await?;
-    drop(admission);
     let (meeting, admin_token) = (created.meeting, created.admin_token);
-    tracing::info!(meeting_id = %meeting.id, account_id = principal.account_id(), ends_at, "meeting created");
+    tracing::info!(meeting_id = %meeting.id, account_id = principal.account_id(), ends_at = ?meeting.ends_at, "meeting created");
     Ok(reply::created(&CreatedMeeting {
         meeting_id: meeting.id.to_string(),
         join_url: format!("/join/{}", meeting.id),
@@ -233,7 +230,7 @@ pub(super) async fn create_guest_meeting(
             settings,
             actor: Actor::System,
             via: Dialect::Native,
-            ends_at: None,
+            requested_end: None,
         },
     )
     .await?;

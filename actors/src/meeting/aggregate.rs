@@ -37,6 +37,9 @@ pub struct Meeting {
     pub ended_at: Option<i64>,
     pub end_reason: Option<EndReason>,
     pub via: Dialect,
+    /// When it ends by itself, if it does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ends_at: Option<i64>,
     /// Who is in the meeting now, by participant id.
     pub participants: BTreeMap<String, Participant>,
     /// Since when the active meeting has had nobody in it (guest meetings expire on this).
@@ -78,6 +81,7 @@ pub fn apply(state: &mut Option<Meeting>, event: &MeetingEvent, at: i64) {
                 ended_at: None,
                 end_reason: None,
                 via: created.via,
+                ends_at: created.ends_at,
                 participants: BTreeMap::new(),
                 empty_since: None,
                 recording_announced: false,

@@ -25,6 +25,8 @@ pub struct CreateMeeting {
     pub settings: MeetingSettings,
     pub admin_token_sha256: String,
     pub via: Dialect,
+    /// When the meeting ends by itself, if it does; after it starts.
+    pub ends_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -69,8 +71,9 @@ pub enum MeetingCommand {
     EndByOwner {
         workspace: Workspace,
     },
-    /// The scheduler: the meeting's end time (logged beside it as `meeting_end.scheduled`) has
-    /// come. The time index knows that time, not the meeting, so the scheduler is trusted.
+    /// The scheduler: the meeting's end time may have come. The meeting decides: it ends when
+    /// its `ends_at` has passed, and does nothing before. (A meeting from an older log, whose
+    /// end time was logged beside it, does not know it: the scheduler is trusted then.)
     EndOnTimeLimit,
 }
 
@@ -152,6 +155,8 @@ pub enum MeetingError {
     AlreadyEnded,
     #[error("scheduledAt must be in the future")]
     ScheduleInPast,
+    #[error("the meeting would end before it starts")]
+    EndsBeforeStart,
     #[error("participant not found")]
     ParticipantNotFound,
     #[error("meeting has not started yet")]
@@ -240,8 +245,12 @@ pub fn decide(
             host_action(owned_meeting(state, *workspace)?, &HostAction::End)
         }
         MeetingCommand::EndOnTimeLimit => {
-            if existing(state)?.status == MeetingStatus::Ended {
+            let meeting = existing(state)?;
+            if meeting.status == MeetingStatus::Ended {
                 return Err(MeetingError::AlreadyEnded);
+            }
+            if meeting.ends_at.is_some_and(|ends_at| now < ends_at) {
+                return Ok(vec![]);
             }
             Ok(vec![MeetingEnded {
                 reason: EndReason::TimeLimit,
@@ -278,6 +287,10 @@ fn create_meeting(
     if matches!(create.scheduled_at, Some(at) if at <= now) {
         return Err(MeetingError::ScheduleInPast);
     }
+    let starts = create.scheduled_at.unwrap_or(now);
+    if create.ends_at.is_some_and(|ends_at| ends_at <= starts) {
+        return Err(MeetingError::EndsBeforeStart);
+    }
     let created = MeetingEvent::Created(MeetingCreated {
         meeting_id: create.meeting_id.clone(),
         workspace: create.workspace,
@@ -286,6 +299,7 @@ fn create_meeting(
         settings: create.settings.clone(),
         admin_token_sha256: create.admin_token_sha256.clone(),
         via: create.via,
+        ends_at: create.ends_at,
     });
     Ok(match create.scheduled_at {
         Some(_) => vec![created],
@@ -524,6 +538,7 @@ mod tests {
             settings: MeetingSettings::with_cap(2),
             admin_token_sha256: sha256_hex("secret-admin-token"),
             via: Dialect::Native,
+            ends_at: None,
         })
     }
 
@@ -607,6 +622,39 @@ mod tests {
         let state = given(&[create(None)]).unwrap();
         assert_eq!(state.status, MeetingStatus::Active);
         assert_eq!(state.activated_at, Some(NOW));
+    }
+
+    #[test]
+    fn a_meeting_decides_its_own_end_time() {
+        let capped = |ends_at| {
+            let MeetingCommand::Create(mut create) = create(None) else {
+                unreachable!()
+            };
+            create.ends_at = ends_at;
+            MeetingCommand::Create(create)
+        };
+        for too_soon in [NOW - 1, NOW] {
+            assert_eq!(
+                decide(&None, &capped(Some(too_soon)), NOW),
+                Err(MeetingError::EndsBeforeStart)
+            );
+        }
+        let state = given(&[capped(Some(NOW + 600_000))]);
+        assert_eq!(state.as_ref().unwrap().ends_at, Some(NOW + 600_000));
+        // The scheduler asks early: nothing happens. At the time: it ends.
+        let early = decide(&state, &MeetingCommand::EndOnTimeLimit, NOW + 599_999);
+        assert_eq!(early, Ok(vec![]));
+        let due = decide(&state, &MeetingCommand::EndOnTimeLimit, NOW + 600_000).unwrap();
+        assert_eq!(
+            due.iter().map(MeetingEvent::kind).collect::<Vec<_>>(),
+            ["meeting.ended"]
+        );
+        // A meeting that knows no end time (an older log's) trusts the scheduler.
+        let uncapped = given(&[create(None)]);
+        assert_eq!(
+            decide(&uncapped, &MeetingCommand::EndOnTimeLimit, NOW).map(|e| e.len()),
+            Ok(1)
+        );
     }
 
     #[test]

@@ -64,6 +64,11 @@ pub struct MeetingCreated {
     pub admin_token_sha256: String,
     #[serde(default)]
     pub via: Dialect,
+    /// When the meeting ends by itself (ms since epoch): an EdCast `end_date`, a VideoSDK
+    /// `autoCloseConfig`, a plan's duration cap. Meetings created before this field had their
+    /// end in a `meeting_end.scheduled` event of their own stream (see `meeting_end`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ends_at: Option<i64>,
 }
 
 impl DomainEvent for MeetingCreated {
@@ -340,6 +345,7 @@ mod tests {
             },
             admin_token_sha256: "ab".repeat(32),
             via: Dialect::Native,
+            ends_at: None,
         }
     }
 

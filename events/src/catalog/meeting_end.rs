@@ -1,9 +1,9 @@
-//! A meeting's end time, in stream `meeting_end/<meeting id>`.
+//! A meeting's end time as older logs hold it, in stream `meeting_end/<meeting id>`.
 //!
-//! A meeting that must end by itself (an EdCast `end_date`, or a plan's duration cap) gets one
-//! `meeting_end.scheduled`, appended just before its `meeting.created`; the time index folds the
-//! two together and the scheduler ends the meeting when the time comes. It lives in a stream of
-//! its own, not the meeting's, so the meeting's actor stays its stream's only writer.
+//! Before the end time was part of `meeting.created` (`MeetingCreated::ends_at`), a meeting that
+//! had to end by itself got one `meeting_end.scheduled`, appended just before its
+//! `meeting.created`. Nothing writes it any more; the time index still folds it, so such
+//! meetings in an existing log still end on time.
 
 use serde::{Deserialize, Serialize};
 

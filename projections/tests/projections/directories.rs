@@ -43,6 +43,7 @@ async fn create_meeting(
         settings: settings(),
         admin_token_sha256: "00".repeat(32),
         via: Dialect::Native,
+        ends_at: None,
     }
     .to_new_event(Actor::System)];
     if !scheduled {

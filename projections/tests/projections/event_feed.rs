@@ -43,6 +43,7 @@ async fn each_workspace_sees_its_own_events_in_log_order() {
                             settings: MeetingSettings::with_cap(50),
                             admin_token_sha256: "00".repeat(32),
                             via: Dialect::Native,
+                            ends_at: None,
                         }
                         .to_new_event(Actor::System),
                         MeetingActivated {

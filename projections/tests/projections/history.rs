@@ -48,6 +48,7 @@ fn created(id: &MeetingId, workspace: Workspace, scheduled: bool) -> NewEvent {
         settings: MeetingSettings::with_cap(50),
         admin_token_sha256: "00".repeat(32),
         via: Dialect::Native,
+        ends_at: None,
     }
     .to_new_event(Actor::System)
 }

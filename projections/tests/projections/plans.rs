@@ -25,9 +25,25 @@ use crate::support::snapshot;
 const FEB_28_23H: i64 = 1_772_319_600_000;
 const HOUR: i64 = 3_600_000;
 
+/// A meeting; its end time, if any, the way older logs hold it: `meeting_end.scheduled` in a
+/// stream of its own, just before the creation.
 async fn create_meeting(log: &EventLog, workspace: Workspace, ends_at: Option<i64>) -> MeetingId {
+    create_meeting_with(log, workspace, ends_at, None).await
+}
+
+/// A meeting whose end time is part of its creation, as Convene logs it now.
+async fn create_capped_meeting(log: &EventLog, workspace: Workspace, ends_at: i64) -> MeetingId {
+    create_meeting_with(log, workspace, None, Some(ends_at)).await
+}
+
+async fn create_meeting_with(
+    log: &EventLog,
+    workspace: Workspace,
+    logged_beside: Option<i64>,
+    in_creation: Option<i64>,
+) -> MeetingId {
     let id = MeetingId::generate();
-    if let Some(ends_at) = ends_at {
+    if let Some(ends_at) = logged_beside {
         let scheduled = MeetingEndScheduled {
             meeting_id: id.clone(),
             ends_at,
@@ -49,6 +65,7 @@ async fn create_meeting(log: &EventLog, workspace: Workspace, ends_at: Option<i6
             settings: MeetingSettings::with_cap(50),
             admin_token_sha256: "00".repeat(32),
             via: Dialect::EdCast,
+            ends_at: in_creation,
         }
         .to_new_event(Actor::System),
         MeetingActivated {
@@ -124,7 +141,7 @@ async fn plans_usage_and_end_times_follow_the_log_and_rebuild_to_the_same_rows()
     .unwrap();
     // March begins: a third meeting counts in the new month.
     clock.advance(2 * HOUR);
-    let march = create_meeting(&log, workspace, Some(FEB_28_23H + 3 * HOUR)).await;
+    let march = create_capped_meeting(&log, workspace, FEB_28_23H + 3 * HOUR).await;
     let seq = account_event(
         &log,
         7,

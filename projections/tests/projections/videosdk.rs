@@ -53,6 +53,7 @@ fn created(id: &MeetingId, workspace: Workspace, via: Dialect) -> NewEvent {
         settings: MeetingSettings::with_cap(50),
         admin_token_sha256: "00".repeat(32),
         via,
+        ends_at: None,
     }
     .to_new_event(Actor::System)
 }

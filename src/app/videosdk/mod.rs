@@ -14,7 +14,6 @@ use convene_projections::videosdk::RoomRow;
 use convene_projections::RowStatus;
 
 use crate::app::meetings::{create_with_id, NewMeeting};
-use crate::app::plans::admit_meeting;
 use crate::app::{AppError, AppState};
 use crate::domain::AdminToken;
 
@@ -64,15 +63,10 @@ pub async fn open_or_current(
             return Ok((session_meeting_id(ongoing)?, session.admin_token));
         }
     }
-    let admission = admit_meeting(state, room.workspace).await?;
     let now = state.clock.now_ms();
     let auto_close = room
         .auto_close
         .map(|c| now + i64::from(c.duration_minutes) * 60_000);
-    let ends_at = match (auto_close, admission.capped_end(now)) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    };
     let new = NewMeeting {
         workspace: room.workspace,
         title: room
@@ -83,7 +77,7 @@ pub async fn open_or_current(
         settings: MeetingSettings::with_cap(state.config.limits.default_max_participants),
         actor: actor.clone(),
         via: Dialect::VideoSdk,
-        ends_at,
+        requested_end: auto_close,
     };
     let admin_token = AdminToken::generate().expose().to_owned();
     for _ in 0..3 {
@@ -97,12 +91,9 @@ pub async fn open_or_current(
             |current| Ok(open_session(current, &meeting_id, &admin_token)?),
         )
         .await?;
-        if create_with_id(state, &new, meeting_id.clone(), &admin_token)
-            .await?
-            .is_some()
+        if let Some(created) = create_with_id(state, &new, meeting_id.clone(), &admin_token).await?
         {
-            drop(admission);
-            tracing::info!(room_id = %room.room_id, session_id = %meeting_id, ends_at, dialect = "videosdk", "session opened");
+            tracing::info!(room_id = %room.room_id, session_id = %meeting_id, ends_at = ?created.meeting.ends_at, dialect = "videosdk", "session opened");
             return Ok((meeting_id, admin_token));
         }
     }

@@ -19,7 +19,6 @@ use warp::reply::Response;
 use super::error::EdCastError;
 use super::error::DIALECT;
 use crate::app::meetings::{create, Created, NewMeeting};
-use crate::app::plans::admit_meeting;
 use crate::app::principal::Principal;
 use crate::app::AppError;
 use crate::app::AppState;
@@ -186,11 +185,7 @@ pub(super) async fn create_meeting(
         }
     };
     let workspace = principal.workspace();
-    let admission = admit_meeting(&state, workspace).await?;
-    let ends_at = match (requested_end, admission.capped_end(now)) {
-        (Some(requested), Some(cap)) => Some(requested.min(cap)),
-        (requested, cap) => requested.or(cap),
-    };
+    // Admitted under the plan, whose duration cap may end it before end_date.
     let created = create(
         &state,
         NewMeeting {
@@ -200,11 +195,11 @@ pub(super) async fn create_meeting(
             settings: MeetingSettings::with_cap(state.config.limits.default_max_participants),
             actor: principal.actor(),
             via: Dialect::EdCast,
-            ends_at,
+            requested_end,
         },
     )
     .await?;
-    drop(admission);
+    let ends_at = created.meeting.ends_at;
     tracing::info!(
         meeting_id = %created.meeting.id,
         seq = created.created_seq,
