@@ -169,6 +169,22 @@ pub async fn host_command(
     Ok(outcome)
 }
 
+/// Ends a meeting as the workspace that owns it, without its admin token: EdCast's DELETE,
+/// VideoSDK's session end, an administrator deactivating an account. The refusal stays a
+/// [`MeetingError`], which each dialect words its own way (an ended EdCast meeting is "not
+/// found", an ended VideoSDK session a 409).
+pub async fn end_by_owner(
+    state: &AppState,
+    meeting_id: &MeetingId,
+    workspace: Workspace,
+    actor: Actor,
+) -> Result<CommandOutcome, MeetingError> {
+    state
+        .registry
+        .execute(meeting_id, MeetingCommand::EndByOwner { workspace }, actor)
+        .await
+}
+
 /// The meeting if `workspace` may see it, or 404 — for malformed ids, unknown ids and other
 /// tenants' meetings alike.
 pub fn visible_row(

@@ -7,7 +7,7 @@
 //! directory counts each workspace's meetings per calendar month (UTC), whatever API created
 //! them. Every dialect admits a new meeting through [`crate::app::plans::admit_meeting`].
 
-use convene_actors::{AccountCommand, MeetingCommand, MeetingError};
+use convene_actors::{AccountCommand, MeetingError};
 use convene_events::catalog::account::CompanyRole;
 use convene_events::Workspace;
 use convene_projections::AccountRow;
@@ -20,6 +20,7 @@ use super::body::parse_json;
 use super::error::ErrorBody;
 use super::reply;
 use super::router::Router;
+use crate::app::meetings::end_by_owner;
 use crate::app::AppError;
 use crate::app::AppState;
 use crate::http::error::NATIVE;
@@ -167,12 +168,7 @@ async fn end_running_meetings(
             let Ok(meeting_id) = convene_events::MeetingId::parse(&row.meeting_id) else {
                 continue;
             };
-            let command = MeetingCommand::EndByOwner { workspace };
-            match state
-                .registry
-                .execute(&meeting_id, command, admin.clone())
-                .await
-            {
+            match end_by_owner(state, &meeting_id, workspace, admin.clone()).await {
                 Ok(outcome) => {
                     ended += 1;
                     last_seq = last_seq.max(outcome.last_seq);

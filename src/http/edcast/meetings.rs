@@ -8,7 +8,7 @@
 //! leaves the list.
 
 use bytes::Bytes;
-use convene_actors::{MeetingCommand, MeetingError};
+use convene_actors::MeetingError;
 use convene_events::catalog::meeting::{Dialect, MeetingCreated, MeetingSettings};
 use convene_events::{DomainEvent, MeetingId};
 use convene_projections::RowStatus;
@@ -18,7 +18,7 @@ use warp::reply::Response;
 
 use super::error::EdCastError;
 use super::error::DIALECT;
-use crate::app::meetings::{create, Created, NewMeeting};
+use crate::app::meetings::{create, end_by_owner, Created, NewMeeting};
 use crate::app::principal::Principal;
 use crate::app::AppError;
 use crate::app::AppState;
@@ -317,19 +317,13 @@ pub(super) async fn delete_meeting(
         Some(row) if row.status != RowStatus::Ended => {}
         _ => return Err(not_found()),
     }
-    let command = MeetingCommand::EndByOwner {
-        workspace: created.workspace,
-    };
-    let outcome = match state
-        .registry
-        .execute(&meeting_id, command, principal.actor())
-        .await
-    {
-        Ok(outcome) => outcome,
-        // Ended in the meantime (its end time, another DELETE): gone all the same.
-        Err(MeetingError::AlreadyEnded | MeetingError::NotFound) => return Err(not_found()),
-        Err(err) => return Err(err.into()),
-    };
+    let outcome =
+        match end_by_owner(&state, &meeting_id, created.workspace, principal.actor()).await {
+            Ok(outcome) => outcome,
+            // Ended in the meantime (its end time, another DELETE): gone all the same.
+            Err(MeetingError::AlreadyEnded | MeetingError::NotFound) => return Err(not_found()),
+            Err(err) => return Err(err.into()),
+        };
     state.caught_up(outcome.last_seq).await?;
     tracing::info!(meeting_id = %meeting_id, seq, account_id = principal.account_id(), dialect = "edcast", "meeting deleted");
     Ok(reply::ok(&DeletedView {

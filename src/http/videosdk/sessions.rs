@@ -13,6 +13,7 @@ use warp::reply::Response;
 use super::error::VsdkError;
 use super::error::DIALECT;
 use super::{api_caller, link, ApiCaller, PageInfo, Paging};
+use crate::app::meetings::end_by_owner;
 use crate::app::videosdk::{find_room, session_meeting_id};
 use crate::app::AppError;
 use crate::app::AppState;
@@ -433,12 +434,7 @@ pub(super) async fn end_session(
         return Err(AppError::Conflict("session has already ended".into()));
     }
     let meeting_id = session_meeting_id(&session.session_id)?;
-    let command = MeetingCommand::EndByOwner {
-        workspace: session.workspace,
-    };
-    let outcome = state
-        .registry
-        .execute(&meeting_id, command, caller.token.actor())
+    let outcome = end_by_owner(&state, &meeting_id, session.workspace, caller.token.actor())
         .await
         .map_err(|err| match err {
             MeetingError::AlreadyEnded => AppError::Conflict("session has already ended".into()),
