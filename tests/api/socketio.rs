@@ -452,3 +452,144 @@ async fn a_polling_client_that_missed_its_ping_timeout_gets_400() {
     let (status, _) = local.poll(&sid).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
+
+/// Greets each socket that joins a namespace with `welcome`, from its `connected` handler.
+struct Greeter;
+
+impl Handler for Greeter {
+    async fn connect(&self, _socket: &Socket, _auth: &Value) -> Result<(), String> {
+        Ok(())
+    }
+
+    async fn connected(&self, socket: &Socket, _auth: &Value) {
+        socket.emit(
+            "welcome",
+            socketio::Payload::json(vec![json!(socket.namespace())]),
+        );
+    }
+
+    async fn event(&self, socket: &Socket, event: Event) {
+        socket.emit("echo", event.payload);
+    }
+
+    async fn disconnect(&self, _socket: &Socket, _reason: &str) {}
+}
+
+/// The reference server writes a namespace's CONNECT answer before its connection handler
+/// runs: the answer is a payload of its own, and what the handler emits comes after it.
+#[tokio::test(start_paused = true)]
+async fn the_connect_answer_is_written_before_the_handler_emits() {
+    let engine = socketio::engine(
+        EngineConfig {
+            ping_interval: Duration::from_secs(60),
+            ping_timeout: Duration::from_millis(100),
+            max_payload: 10_000,
+            send_queue: 64,
+        },
+        SocketIoConfig {
+            connect_timeout: Duration::from_secs(60),
+        },
+        Arc::new(Greeter),
+    );
+    let local = Local {
+        routes: warp::Filter::boxed(engine.routes()),
+    };
+    let sid = local.handshake().await;
+    assert_eq!(local.post(&sid, "40").await, StatusCode::OK);
+    let (_, first) = local.poll(&sid).await;
+    assert!(
+        first.starts_with("40{") && !first.contains('\u{1e}'),
+        "the CONNECT answer alone: {first:?}"
+    );
+    let (_, second) = local.poll(&sid).await;
+    assert_eq!(second, "42[\"welcome\",\"/\"]");
+}
+
+/// Leaving a namespace ends that namespace's socket only: the Engine.IO connection stays (it
+/// is still pinged), and the main namespace still answers after a custom one is left.
+#[tokio::test(start_paused = true)]
+async fn leaving_a_namespace_keeps_the_connection_open() {
+    let local = Local::new(300, 60_000);
+    let sid = local.joined().await;
+    assert_eq!(local.post(&sid, "40/custom").await, StatusCode::OK);
+    let (_, custom) = local.poll(&sid).await;
+    assert!(custom.starts_with("40/custom,{"), "{custom}");
+    local
+        .post(&sid, "41/custom\u{1e}42[\"still\",\"main\"]")
+        .await;
+    let (_, echo) = local.poll(&sid).await;
+    assert_eq!(echo, "42[\"echo\",\"main\"]");
+
+    assert_eq!(local.post(&sid, "41").await, StatusCode::OK);
+    let (status, ping) = local.poll(&sid).await;
+    assert_eq!(
+        (status, ping.as_str()),
+        (StatusCode::OK, "2"),
+        "still pinged"
+    );
+    local.post(&sid, "3").await;
+    assert_eq!(local.post(&sid, "40").await, StatusCode::OK);
+    let (_, again) = local.poll(&sid).await;
+    assert!(
+        again.starts_with("40{"),
+        "the main namespace can be joined again: {again}"
+    );
+}
+
+/// A second WebSocket for a session that has upgraded already is accepted and then closed, as
+/// the reference server does (it was refused with a 400); the session keeps its WebSocket.
+#[tokio::test]
+async fn a_second_websocket_for_an_upgraded_session_is_accepted_then_closed() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+
+    let url = serve(60_000, 60_000).await;
+    let client = Client::new();
+    let sid = handshake(&client, &url).await;
+    let ws_url = format!(
+        "{}?EIO=4&transport=websocket&sid={sid}",
+        url.replace("http://", "ws://")
+    );
+    let (mut first, _) = tokio_tungstenite::connect_async(&ws_url).await.unwrap();
+    first.send(Message::text("2probe")).await.unwrap();
+    let probe = first.next().await.unwrap().unwrap();
+    assert_eq!(probe.to_text().unwrap(), "3probe");
+    first.send(Message::text("5")).await.unwrap();
+    first.send(Message::text("40")).await.unwrap();
+    let connected = tokio::time::timeout(crate::helpers::DEADLINE, async {
+        loop {
+            let text = first.next().await.unwrap().unwrap().into_text().unwrap();
+            if text.starts_with("40") {
+                return text;
+            }
+        }
+    })
+    .await
+    .expect("the upgraded session answers");
+    assert!(connected.starts_with("40{"), "{connected}");
+
+    let (mut second, response) = tokio_tungstenite::connect_async(&ws_url)
+        .await
+        .expect("the handshake is accepted");
+    assert_eq!(response.status(), 101);
+    let closed = tokio::time::timeout(crate::helpers::DEADLINE, second.next())
+        .await
+        .expect("closed at once");
+    assert!(
+        matches!(closed, None | Some(Ok(Message::Close(_))) | Some(Err(_))),
+        "{closed:?}"
+    );
+    // The first one still works.
+    first.send(Message::text("42[\"ping\",1]")).await.unwrap();
+    let echo = tokio::time::timeout(crate::helpers::DEADLINE, async {
+        loop {
+            let text = first.next().await.unwrap().unwrap().into_text().unwrap();
+            if text.starts_with("42") {
+                return text;
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(echo.as_str(), "42[\"echo\",1]");
+}

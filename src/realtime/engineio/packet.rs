@@ -24,7 +24,34 @@ pub enum Packet {
     BinaryMessage(Bytes),
     Upgrade,
     Noop,
+    /// Not sent: the transport signals it once everything queued before it has been written
+    /// out (a WebSocket write flushed, a poll answered), so the layer above can wait for that.
+    Written(WriteMarker),
 }
+
+/// A place in a session's outgoing queue that the transport signals when it gets there.
+#[derive(Debug, Clone, Default)]
+pub struct WriteMarker(std::sync::Arc<tokio::sync::Notify>);
+
+impl WriteMarker {
+    /// Called by the transport once what came before the marker is written.
+    pub fn reached(&self) {
+        self.0.notify_one();
+    }
+
+    /// Returns once the transport has reached the marker.
+    pub async fn wait(&self) {
+        self.0.notified().await;
+    }
+}
+
+impl PartialEq for WriteMarker {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for WriteMarker {}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PacketError {
@@ -56,6 +83,7 @@ impl Packet {
             }
             Packet::Upgrade => "5".into(),
             Packet::Noop => "6".into(),
+            Packet::Written(_) => String::new(),
         }
     }
 
@@ -87,8 +115,12 @@ impl Packet {
 /// Joins packets into one long-polling payload.
 pub fn encode_payload(packets: &[Packet]) -> String {
     let mut payload = String::new();
-    for (i, packet) in packets.iter().enumerate() {
-        if i > 0 {
+    for packet in packets {
+        if let Packet::Written(marker) = packet {
+            marker.reached();
+            continue;
+        }
+        if !payload.is_empty() {
             payload.push(SEPARATOR);
         }
         payload.push_str(&packet.encode_text());

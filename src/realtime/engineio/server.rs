@@ -297,8 +297,11 @@ impl Engine {
     fn upgrade_to_websocket(&self, upgrade: Upgrade, sid: Option<String>) -> Response {
         let existing = match &sid {
             Some(sid) => match self.session(sid) {
-                Some(session) if !session.is_upgraded() && !session.is_closed() => Some(session),
-                _ => return refuse(StatusCode::BAD_REQUEST, 1, "Session ID unknown"),
+                Some(session) if session.is_closed() => {
+                    return refuse(StatusCode::BAD_REQUEST, 1, "Session ID unknown")
+                }
+                Some(session) => Some(session),
+                None => return refuse(StatusCode::BAD_REQUEST, 1, "Session ID unknown"),
             },
             None => None,
         };
@@ -306,8 +309,13 @@ impl Engine {
         let limits = websocket::Limits {
             max_message: self.config.max_payload,
         };
-        upgrade.accept(limits, move |socket| async move {
+        upgrade.accept(limits, move |mut socket| async move {
             match existing {
+                // A second WebSocket for a session that has upgraded already: accepted, then
+                // closed at once, as the reference server does; the session keeps its own.
+                Some(session) if session.is_upgraded() => {
+                    let _ = socket.close(None).await;
+                }
                 Some(session) => engine.run_upgrade(socket, session).await,
                 None => {
                     let (session, open) = engine.open(&[]);
@@ -424,6 +432,12 @@ async fn write_all(
     packets: impl Iterator<Item = Packet>,
 ) -> Result<(), tokio_tungstenite::tungstenite::Error> {
     for packet in packets {
+        if let Packet::Written(marker) = packet {
+            // What came before is out on the wire before the layer above goes on.
+            sink.flush().await?;
+            marker.reached();
+            continue;
+        }
         sink.feed(ws_message(packet)).await?;
     }
     sink.flush().await

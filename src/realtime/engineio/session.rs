@@ -182,7 +182,10 @@ impl EngineSession {
 
     fn receive_control(&self, packet: Packet) {
         match packet {
-            Packet::Message(_) | Packet::EncodedMessage(_) | Packet::BinaryMessage(_) => {}
+            Packet::Message(_)
+            | Packet::EncodedMessage(_)
+            | Packet::BinaryMessage(_)
+            | Packet::Written(_) => {}
             Packet::Pong(_) => self.pong.notify_one(),
             Packet::Close => self.close(CloseReason::ClientClosed),
             // A client's ping is answered (some clients probe liveness this way).

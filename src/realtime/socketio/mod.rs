@@ -19,6 +19,7 @@ use serde_json::{json, Value};
 use tokio::sync::{mpsc, oneshot};
 
 use super::engineio::packet::Packet as EnginePacket;
+use super::engineio::packet::WriteMarker;
 use super::engineio::session::{CloseReason, EngineSession, Inbound};
 use super::engineio::{Engine, EngineConfig};
 use crate::net::websocket::Utf8Bytes;
@@ -266,6 +267,12 @@ pub fn engine<H: Handler>(
     )
 }
 
+/// How long the handler's first events wait after a namespace's CONNECT answer is written:
+/// one timer tick. A Node server's own event loop leaves that much between the two writes; a
+/// client that reads frame by frame (the `ws` package emits every frame of one read at once)
+/// then sees them apart. Only a connect pays it, once per namespace.
+const CONNECT_SETTLE: Duration = Duration::from_millis(1);
+
 /// A binary packet waiting for its attachments.
 struct Assembling {
     packet: Packet,
@@ -379,7 +386,21 @@ async fn dispatch<H: Handler>(
                 Ok(()) => {
                     let accepted = json!({ "sid": socket.id });
                     let answer = Packet::new(PacketType::Connect, &namespace, Some(accepted));
-                    session.send(EnginePacket::Message(answer.encode()));
+                    // The answer is written before the handler runs, as the reference server
+                    // does, and the handler's first events follow it apart: a client reading
+                    // packet by packet sees the CONNECT, then what the handler emits (two
+                    // frames in one read reach the reference suite's client at once, and it
+                    // misses the second).
+                    let written = WriteMarker::default();
+                    session.send_together([
+                        EnginePacket::Message(answer.encode()),
+                        EnginePacket::Written(written.clone()),
+                    ]);
+                    tokio::select! {
+                        () = written.wait() => {}
+                        _ = session.closed() => {}
+                    }
+                    tokio::time::sleep(CONNECT_SETTLE).await;
                     handler.connected(&socket, &auth).await;
                     sockets.insert(namespace, socket);
                 }
