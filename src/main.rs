@@ -130,8 +130,17 @@ async fn serve(config: Config) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // SIGINT (Ctrl-C) or SIGTERM (what service managers and container runtimes send) stops
+    // the server cleanly: see `convene::net::server::Server::serve`.
     let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .expect("a SIGTERM handler can be installed");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate.recv() => {}
+        }
+        tracing::info!("stop requested");
     };
     match convene::run(listener, config, shutdown).await {
         Ok(()) => ExitCode::SUCCESS,

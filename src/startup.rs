@@ -70,12 +70,10 @@ pub fn server(state: AppState) -> Server {
         .with(warp::trace::request())
         .map(Reply::into_response)
         .boxed();
-    realtime
-        .websockets
-        .into_iter()
-        .fold(Server::new(routes), |server, (path, endpoint)| {
-            server.websocket(path, endpoint)
-        })
+    realtime.websockets.into_iter().fold(
+        Server::new(routes, state.connections.clone()),
+        |server, (path, endpoint)| server.websocket(path, endpoint),
+    )
 }
 
 /// Serves a built state on `listener` until `shutdown` resolves, then stops everything in order.
@@ -194,6 +192,7 @@ pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppSta
         mailer,
         rate_limits,
         webhooks,
+        connections: Default::default(),
         started: std::time::Instant::now(),
     });
     http::accounts::seed_admin(&state)

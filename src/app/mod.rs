@@ -78,6 +78,8 @@ pub struct Services {
     pub videosdk_turns: Turns<String>,
     /// Webhook delivery: attempts for the API, redelivery; its engine runs beside the server.
     pub webhooks: crate::webhooks::dispatcher::WebhookDispatcher,
+    /// The long-lived realtime connections, closed and waited for when the server stops.
+    pub connections: crate::net::connections::Connections,
     /// When the server started (for uptime).
     pub started: std::time::Instant,
 }

@@ -5,7 +5,9 @@
 //!   peer's address, and WebSocket upgrades handed to the endpoints that size them.
 //! - [`websocket`]: the RFC 6455 handshake and the connection's buffer sizes.
 //! - [`body`]: a request body read whole under a size limit.
+//! - [`connections`]: the long-lived connections, told when the server stops and waited for.
 
 pub mod body;
+pub mod connections;
 pub mod server;
 pub mod websocket;

@@ -6,7 +6,8 @@
 //! its whole life, and warp offers no way to size them; here the realtime endpoints receive the
 //! raw upgrade ([`crate::net::websocket`]) and size them themselves. The rest is what
 //! `warp::serve` does: HTTP/1.1 and HTTP/2 on one port, graceful shutdown (stop accepting, let
-//! requests in flight finish), and the peer's address for the rate limits ([`peer_addr`]).
+//! requests in flight finish — and here also close the upgraded connections, see
+//! [`crate::net::connections`]), and the peer's address for the rate limits ([`peer_addr`]).
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -27,6 +28,7 @@ use warp::http::Request;
 use warp::reply::Response;
 use warp::Filter;
 
+use crate::net::connections::Connections;
 use crate::net::websocket::Upgrade;
 
 /// The address a request came from, for filters that need it ([`peer_addr`]).
@@ -47,14 +49,27 @@ pub type WebSocketEndpoint = Arc<dyn Fn(&str, Upgrade) -> Response + Send + Sync
 pub struct Server {
     routes: BoxedFilter<(Response,)>,
     websockets: Arc<HashMap<&'static str, WebSocketEndpoint>>,
+    connections: Connections,
+    /// How long a stop waits for requests in flight and for connections to say goodbye.
+    grace: Duration,
 }
 
 impl Server {
-    pub fn new(routes: BoxedFilter<(Response,)>) -> Self {
+    /// Serves `routes`; `connections` are the long-lived connections the endpoints register,
+    /// told to close when the server stops.
+    pub fn new(routes: BoxedFilter<(Response,)>, connections: Connections) -> Self {
         Self {
             routes,
             websockets: Arc::default(),
+            connections,
+            grace: Duration::from_millis(1500),
         }
+    }
+
+    /// How long a stop waits for requests in flight and connections (1.5 s unless set).
+    pub fn grace(mut self, grace: Duration) -> Self {
+        self.grace = grace;
+        self
     }
 
     /// WebSocket handshakes to `path` go to `endpoint`; other requests to it still go to warp
@@ -64,8 +79,10 @@ impl Server {
         self
     }
 
-    /// Serves `listener` until `shutdown` resolves, then waits for requests in flight (upgraded
-    /// connections are on their own by then; their endpoints end them).
+    /// Serves `listener` until `shutdown` resolves. Then it stops accepting, tells every
+    /// long-lived connection to close (each says so in its protocol), and waits — at most
+    /// [`Server::grace`] — for requests in flight (a pending long-poll is answered) and for the
+    /// connections to end.
     pub async fn serve(self, listener: TcpListener, shutdown: impl Future<Output = ()> + Send) {
         let graceful = GracefulShutdown::new();
         let mut shutdown = pin!(shutdown);
@@ -97,14 +114,22 @@ impl Server {
             });
         }
         drop(listener);
-        graceful.shutdown().await;
+        self.connections.stop();
+        let requests = tokio::time::timeout(self.grace, graceful.shutdown());
+        let (requests, drained) = tokio::join!(requests, self.connections.drained(self.grace));
+        if requests.is_err() || !drained {
+            tracing::warn!(
+                connections = self.connections.live(),
+                "stopped before every request and connection ended"
+            );
+        }
     }
 
     async fn answer(&self, mut request: Request<Incoming>, peer: SocketAddr) -> Response {
         if let Some(endpoint) = self.websockets.get(request.uri().path()) {
             if Upgrade::is_requested(&request) {
                 let query = request.uri().query().unwrap_or("").to_owned();
-                return match Upgrade::take(&mut request) {
+                return match Upgrade::take(&mut request, &self.connections) {
                     Ok(upgrade) => endpoint(&query, upgrade),
                     Err(why) => crate::net::websocket::bad_handshake(why),
                 };

@@ -18,6 +18,8 @@ use tokio_tungstenite::WebSocketStream;
 use warp::http::{header, HeaderMap, HeaderValue, Method, Request, StatusCode};
 use warp::reply::Response;
 
+use super::connections::{Connections, Stopping};
+
 pub use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 pub use tokio_tungstenite::tungstenite::protocol::frame::Utf8Bytes;
 pub use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -55,6 +57,7 @@ impl Limits {
 pub struct Upgrade {
     accept_key: String,
     on_upgrade: OnUpgrade,
+    connections: Connections,
 }
 
 impl Upgrade {
@@ -67,7 +70,10 @@ impl Upgrade {
 
     /// Checks the handshake (RFC 6455 §4.2.1) and takes the connection's upgrade out of the
     /// request; a bad handshake says what is wrong (answer it with [`bad_handshake`]).
-    pub fn take<B>(request: &mut Request<B>) -> Result<Upgrade, &'static str> {
+    pub fn take<B>(
+        request: &mut Request<B>,
+        connections: &Connections,
+    ) -> Result<Upgrade, &'static str> {
         let headers = request.headers();
         if !header_has(headers, header::CONNECTION, "upgrade") {
             return Err("connection: upgrade is required");
@@ -85,17 +91,23 @@ impl Upgrade {
         Ok(Upgrade {
             accept_key,
             on_upgrade,
+            connections: connections.clone(),
         })
     }
 
     /// Answers `101 Switching Protocols` and runs `serve` on the connection once it is switched.
+    /// The connection counts among the server's [`Connections`] while `serve` runs; `serve`
+    /// watches [`Stopping`] and says goodbye when the server stops.
     pub fn accept<F, Fut>(self, limits: Limits, serve: F) -> Response
     where
-        F: FnOnce(WebSocket) -> Fut + Send + 'static,
+        F: FnOnce(WebSocket, Stopping) -> Fut + Send + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
         let config = limits.config();
+        let guard = self.connections.register();
+        let stopping = self.connections.stopping();
         tokio::spawn(async move {
+            let _guard = guard;
             match self.on_upgrade.await {
                 Ok(upgraded) => {
                     let socket = WebSocketStream::from_raw_socket(
@@ -104,7 +116,7 @@ impl Upgrade {
                         Some(config),
                     )
                     .await;
-                    serve(socket).await;
+                    serve(socket, stopping).await;
                 }
                 Err(err) => tracing::debug!(error = %err, "websocket upgrade failed"),
             }

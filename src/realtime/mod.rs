@@ -36,7 +36,8 @@ pub struct Endpoints {
 
 /// Meetings at `/socket.io/` and `/ws`.
 pub fn endpoints(state: AppState) -> Endpoints {
-    let engine = socketio_meetings::engine(state.clone());
+    let engine =
+        socketio_meetings::engine(state.clone()).with_connections(state.connections.clone());
     Endpoints {
         routes: engine.routes().or(ws::routes()).unify().boxed(),
         websockets: vec![

@@ -25,6 +25,7 @@ use warp::{Filter, Rejection, Reply};
 use super::meeting::ParticipantConnection;
 use super::wire::{self, WireFormat};
 use crate::app::AppState;
+use crate::net::connections::Stopping;
 use crate::net::server::WebSocketEndpoint;
 use crate::net::websocket::{self, CloseCode, CloseFrame, Message, Upgrade, Utf8Bytes, WebSocket};
 
@@ -118,7 +119,9 @@ pub fn websocket_endpoint(state: AppState) -> WebSocketEndpoint {
         let limits = websocket::Limits {
             max_message: state.config.realtime.max_payload_bytes,
         };
-        upgrade.accept(limits, move |socket| run(socket, state, format))
+        upgrade.accept(limits, move |socket, stopping| {
+            run(socket, state, format, stopping)
+        })
     })
 }
 
@@ -172,7 +175,7 @@ async fn deliver(sink: &mut Sink, inbox: &mut Inbox, format: Format, first: Deli
     sink.flush().await.is_ok()
 }
 
-async fn run(socket: WebSocket, state: AppState, format: Format) {
+async fn run(socket: WebSocket, state: AppState, format: Format, mut stopping: Stopping) {
     let config = state.config.realtime.clone();
     let (outbox, mut inbox) = mailbox(config.outbound_queue);
     let client_id = crate::domain::SecretToken::generate().expose()[..20].to_owned();
@@ -218,6 +221,11 @@ async fn run(socket: WebSocket, state: AppState, format: Format) {
                 if let Some(ack) = frame.ack {
                     session.acknowledge(ack, &result);
                 }
+            }
+            // The server stops: the client hears why in the close frame.
+            () = stopping.wait() => {
+                let _ = tokio::time::timeout(patience, sink.send(close(CloseCode::Away, "server shutting down"))).await;
+                break;
             }
             _ = ping.tick() => {
                 if last_heard.elapsed() > patience {

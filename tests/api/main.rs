@@ -22,6 +22,7 @@ mod scheduling;
 mod sessions;
 mod socketio;
 mod socketio_client;
+mod stop;
 mod videosdk;
 mod webhooks;
 mod ws;

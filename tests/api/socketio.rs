@@ -593,3 +593,30 @@ async fn a_second_websocket_for_an_upgraded_session_is_accepted_then_closed() {
     .unwrap();
     assert_eq!(echo.as_str(), "42[\"echo\",1]");
 }
+
+/// A stopping server answers a long-poll that is waiting: the namespace's DISCONNECT, then the
+/// close (the real binary's stop is in tests/api/stop.rs).
+#[tokio::test(start_paused = true)]
+async fn a_waiting_poll_hears_the_stop() {
+    let connections = convene::net::connections::Connections::default();
+    let engine = echo_engine(60_000, 60_000).with_connections(connections.clone());
+    let local = Arc::new(Local {
+        routes: warp::Filter::boxed(engine.routes()),
+    });
+    let sid = local.joined().await;
+    let waiting = tokio::spawn({
+        let (local, sid) = (local.clone(), sid.clone());
+        async move { local.poll(&sid).await }
+    });
+    // On the paused clock this returns once every task is idle: the poll is waiting.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    connections.stop();
+    assert_eq!(
+        waiting.await.unwrap(),
+        (StatusCode::OK, "41\u{1e}1".to_owned())
+    );
+    assert!(
+        connections.drained(Duration::from_secs(1)).await,
+        "the session's handler has heard the end"
+    );
+}

@@ -23,8 +23,9 @@ use warp::{Filter, Rejection, Reply};
 use super::packet::{decode_payload, encode_payload, Packet};
 use super::session::{CloseReason, EngineSession, Inbound};
 use crate::net::body::BodyRefused;
+use crate::net::connections::Connections;
 use crate::net::server::WebSocketEndpoint;
-use crate::net::websocket::{self, Message, Upgrade, WebSocket};
+use crate::net::websocket::{self, CloseCode, CloseFrame, Message, Upgrade, WebSocket};
 
 /// How long a client has to finish an upgrade (the reference server's `upgradeTimeout`).
 const UPGRADE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -50,6 +51,7 @@ pub struct Engine {
     config: EngineConfig,
     sessions: Arc<Mutex<HashMap<String, Arc<EngineSession>>>>,
     on_open: OnOpen,
+    connections: Connections,
 }
 
 /// The transports of the `transport` query parameter.
@@ -120,7 +122,15 @@ impl Engine {
             config,
             sessions: Arc::new(Mutex::new(HashMap::new())),
             on_open,
+            connections: Connections::default(),
         }
+    }
+
+    /// Counts this endpoint's sessions among `connections`, the server's (see
+    /// [`crate::net::connections`]), so that they close when that server stops.
+    pub fn with_connections(mut self, connections: Connections) -> Self {
+        self.connections = connections;
+        self
     }
 
     /// `/socket.io/` for every method but a WebSocket handshake; the answer is always final.
@@ -143,7 +153,7 @@ impl Engine {
 
     /// A server answering only this endpoint (the conformance example, the protocol tests).
     pub fn server(&self) -> crate::net::server::Server {
-        crate::net::server::Server::new(self.routes().boxed())
+        crate::net::server::Server::new(self.routes().boxed(), self.connections.clone())
             .websocket("/socket.io/", self.websocket_endpoint())
     }
 
@@ -205,6 +215,7 @@ impl Engine {
             sid.clone(),
             self.config.send_queue,
             self.config.ping_interval + self.config.ping_timeout,
+            self.connections.clone(),
         );
         self.lock().insert(sid.clone(), session.clone());
         let handshake = json!({
@@ -229,8 +240,13 @@ impl Engine {
             tracing::debug!(sid = %ending.sid, reason = reason.as_str(), "engine.io session closed");
             // Only for what the server ended: a client that closed, broke the protocol or
             // stopped answering gets 400 for its next request, as from the reference server.
+            // A stopping server waits for nobody's next poll.
             if !ending.is_upgraded() && matches!(reason, CloseReason::ServerClosed(_)) {
-                tokio::time::sleep(grace).await;
+                let mut stopping = engine.connections.stopping();
+                tokio::select! {
+                    () = tokio::time::sleep(grace) => {}
+                    () = stopping.wait() => {}
+                }
             }
             engine.forget(&ending.sid);
         });
@@ -309,7 +325,7 @@ impl Engine {
         let limits = websocket::Limits {
             max_message: self.config.max_payload,
         };
-        upgrade.accept(limits, move |mut socket| async move {
+        upgrade.accept(limits, move |mut socket, _stopping| async move {
             match existing {
                 // A second WebSocket for a session that has upgraded already: accepted, then
                 // closed at once, as the reference server does; the session keeps its own.
@@ -419,6 +435,15 @@ async fn run_websocket(socket: WebSocket, session: Arc<EngineSession>, first: Op
                     last.push(Packet::Close);
                     let _ = tokio::time::timeout(patience, write_all(&mut sink, last.into_iter())).await;
                 }
+                // A server-side end says why in the WebSocket's close frame too.
+                let frame = match &reason {
+                    CloseReason::ServerClosed(why) => Some(CloseFrame {
+                        code: CloseCode::Away,
+                        reason: why.as_str().into(),
+                    }),
+                    _ => None,
+                };
+                let _ = tokio::time::timeout(patience, sink.send(Message::Close(frame))).await;
                 let _ = tokio::time::timeout(patience, sink.close()).await;
                 break;
             }

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::net::connections::{ConnectionGuard, Connections, Stopping};
 use tokio::sync::{mpsc, watch, Mutex, Notify};
 
 use super::packet::Packet;
@@ -61,6 +62,9 @@ pub struct EngineSession {
     closed: watch::Sender<Option<CloseReason>>,
     /// How long the client may take to answer: the ping interval plus the ping timeout.
     patience: Duration,
+    /// The server's long-lived connections, which this session counts among while the layer
+    /// above works on it ([`EngineSession::register_connection`]).
+    connections: Connections,
 }
 
 impl EngineSession {
@@ -69,6 +73,7 @@ impl EngineSession {
         sid: String,
         send_queue: usize,
         patience: Duration,
+        connections: Connections,
     ) -> (Arc<Self>, mpsc::Receiver<Inbound>) {
         let (outgoing, deliver) = mpsc::channel(send_queue.max(1));
         // Bounded: a client sending faster than its packets are handled waits (its WebSocket
@@ -85,6 +90,7 @@ impl EngineSession {
             upgraded: AtomicBool::new(false),
             closed,
             patience,
+            connections,
         });
         (session, inbound_rx)
     }
@@ -126,6 +132,17 @@ impl EngineSession {
         let _together = self.queuing.lock().unwrap_or_else(|e| e.into_inner());
         permit.send(packet);
         !self.is_closed()
+    }
+
+    /// Counts the session among the server's connections until the guard is dropped: the
+    /// layer above holds it while it handles the session, so a stopping server waits for it.
+    pub fn register_connection(&self) -> ConnectionGuard {
+        self.connections.register()
+    }
+
+    /// Resolves when the server stops.
+    pub fn stopping(&self) -> Stopping {
+        self.connections.stopping()
     }
 
     pub fn is_closed(&self) -> bool {

@@ -176,11 +176,16 @@ impl Socket {
     /// Ends the whole connection. The client is first told it was disconnected from the
     /// namespace (`41`), which a Socket.IO client takes as final: it does not reconnect.
     pub fn close(&self, why: &str) {
+        self.disconnect_namespace();
+        self.session
+            .close(CloseReason::ServerClosed(why.to_owned()));
+    }
+
+    /// Tells the client it is disconnected from this socket's namespace (`41`).
+    fn disconnect_namespace(&self) {
         let disconnect = Packet::new(PacketType::Disconnect, &self.namespace, None);
         self.session
             .send(EnginePacket::Message(disconnect.encode()));
-        self.session
-            .close(CloseReason::ServerClosed(why.to_owned()));
     }
 
     fn send(
@@ -267,6 +272,9 @@ pub fn engine<H: Handler>(
     )
 }
 
+/// Why connections end when the server stops.
+const SERVER_STOPPING: &str = "server shutting down";
+
 /// How long the handler's first events wait after a namespace's CONNECT answer is written:
 /// one timer tick. A Node server's own event loop leaves that much between the two writes; a
 /// client that reads frame by frame (the `ws` package emits every frame of one read at once)
@@ -285,6 +293,9 @@ async fn drive<H: Handler>(
     handler: Arc<H>,
     config: SocketIoConfig,
 ) {
+    // Counted among the server's connections until its sockets' handlers have heard the end.
+    let _connection = session.register_connection();
+    let mut stopping = session.stopping();
     let mut sockets: HashMap<String, Socket> = HashMap::new();
     let mut assembling: Option<Assembling> = None;
     let connect_deadline = tokio::time::sleep(config.connect_timeout);
@@ -292,6 +303,14 @@ async fn drive<H: Handler>(
     let mut ever_connected = false;
     loop {
         let complete = tokio::select! {
+            // The server stops: every namespace hears its DISCONNECT, then the connection ends.
+            () = stopping.wait() => {
+                for socket in sockets.values() {
+                    socket.disconnect_namespace();
+                }
+                session.close(CloseReason::ServerClosed(SERVER_STOPPING.into()));
+                break;
+            }
             message = inbound.recv() => match message {
                 None => break,
                 Some(Inbound::Message(text)) => {
