@@ -16,7 +16,7 @@ use super::body::parse_json;
 use super::error::ErrorBody;
 use super::reply::{self, Message};
 use super::router::Router;
-use crate::app::principal::Credential;
+use crate::app::principal::{ensure_active, Credential};
 use crate::app::rate_limits::Group;
 use crate::app::AppError;
 use crate::app::AppState;
@@ -66,6 +66,7 @@ pub struct LoggedIn {
          headers(("set-cookie" = String, description = "convene_session=<token>; HttpOnly; SameSite=Lax")),
          body = LoggedIn),
         (status = 401, description = "wrong email or password (the same answer for both)", body = ErrorBody),
+        (status = 403, description = "the account (or its company's owner) is deactivated", body = ErrorBody),
     )
 )]
 pub(super) async fn login(state: AppState, body: &[u8]) -> Result<Response, AppError> {
@@ -86,6 +87,10 @@ pub(super) async fn login(state: AppState, body: &[u8]) -> Result<Response, AppE
         .map_or(DECOY_HASH.to_owned(), |a| a.password_hash.clone());
     let matches = state.hashing.verify(password, hash).await?;
     let account = account.filter(|_| matches).ok_or_else(invalid)?;
+    // Said only to whoever knows the password: a deactivated account gets no session.
+    if ensure_active(&state, &account).is_err() {
+        return Err(AppError::Forbidden("account deactivated"));
+    }
 
     let token = SecretToken::generate();
     let ttl_ms = state.config.auth.session_ttl_hours as i64 * 3_600_000;

@@ -426,6 +426,8 @@ async fn a_deactivated_account_is_refused_everywhere_until_reactivated() {
     let key = app.register("org@example.com").await;
     let id = account_id(&app, "org@example.com").await;
     let deactivate = format!("/admin/api/accounts/{id}/deactivate");
+    // A session from before the deactivation.
+    let session = app.login("org@example.com", "secret123").await;
     // A meeting running and one scheduled: they stop with the account.
     let running = app.create_meeting(&key, &json!({"title": "Running"})).await;
     let later = app
@@ -477,7 +479,6 @@ async fn a_deactivated_account_is_refused_everywhere_until_reactivated() {
     // The native API says so in its own shape.
     let response = app.get("/api/meetings", Some(&key)).await;
     assert_error(response, StatusCode::FORBIDDEN, "account is inactive").await;
-    let session = app.login("org@example.com", "secret123").await;
     let response = app
         .session_send(Method::GET, "/api/auth/me", &session)
         .await;
@@ -566,4 +567,37 @@ async fn only_administrators_assign_plans_and_only_known_ones() {
         ],
         "the registration's plan (credits), then the administrator's (free)"
     );
+}
+
+/// A deactivated account is refused at login too, after its password is checked (a wrong
+/// password still answers the same 401 as for any account).
+#[tokio::test]
+async fn a_deactivated_account_cannot_log_in() {
+    let (app, admin) = spawn_with_admin().await;
+    app.register("gone@example.com").await;
+    let id = account_id(&app, "gone@example.com").await;
+    let deactivate = format!("/admin/api/accounts/{id}/deactivate");
+    let response = admin_post(&app, &admin, &deactivate, json!({"reason": "unpaid"})).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let login = |password: &'static str| {
+        let body = json!({"email": "gone@example.com", "password": password});
+        let app = &app;
+        async move { app.post_json("/api/auth/login", None, &body).await }
+    };
+    assert_error(
+        login("secret123").await,
+        StatusCode::FORBIDDEN,
+        "account deactivated",
+    )
+    .await;
+    assert_error(
+        login("wrong-password").await,
+        StatusCode::UNAUTHORIZED,
+        "invalid email or password",
+    )
+    .await;
+    let reactivate = format!("/admin/api/accounts/{id}/reactivate");
+    let response = admin_post(&app, &admin, &reactivate, json!({})).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(login("secret123").await.status(), StatusCode::OK);
 }
