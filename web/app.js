@@ -130,6 +130,21 @@ function bindAuth() {
       notice(err.message);
     }
   });
+  $("forgot").addEventListener("click", () => {
+    $("forgot-form").hidden = false;
+    $("forgot-email").value = $("login-email").value;
+    $("forgot-email").focus();
+  });
+  $("forgot-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      const answer = await api("POST", "/api/auth/forgot-password", { email: $("forgot-email").value });
+      notice(`${answer.message}. Check your email.`);
+      $("forgot-form").hidden = true;
+    } catch (err) {
+      notice(err.message);
+    }
+  });
   $("logout").addEventListener("click", async () => {
     await api("POST", "/api/auth/logout").catch(() => {});
     await loadMe();
@@ -425,6 +440,26 @@ loaders.analytics = async () => {
   );
 };
 
+// ---------- account ----------
+
+loaders.account = async () => {};
+
+function bindAccount() {
+  $("password-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      await api("POST", "/api/auth/change-password", {
+        currentPassword: $("current-password").value,
+        newPassword: $("changed-password").value,
+      });
+      $("password-form").reset();
+      notice("Password changed. Other sessions were signed out.");
+    } catch (err) {
+      notice(err.message);
+    }
+  });
+}
+
 // ---------- start ----------
 
 function start() {
@@ -433,6 +468,7 @@ function start() {
   bindKeys();
   bindWebhooks();
   bindCompany();
+  bindAccount();
   for (const button of document.querySelectorAll("#tabs button")) {
     button.addEventListener("click", () => openTab(button.dataset.tab));
   }

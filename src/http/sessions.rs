@@ -240,7 +240,7 @@ pub(super) async fn change_password(
         "Your Convene password was changed",
         format!(
             "The password of your Convene account {} was just changed.\n\n\
-             If this was not you, reset your password at {}/forgot-password at once.\n",
+             If this was not you, reset your password at once: {}/ (\"Forgot password?\").\n",
             principal.account.email,
             state.config.server.app_url.trim_end_matches('/'),
         ),

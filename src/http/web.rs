@@ -1,5 +1,5 @@
-//! The web client: the dashboard at `/`, the meeting room at `/join/{meetingId}`, and their
-//! assets under `/assets/`.
+//! The web client: the dashboard at `/`, the meeting room at `/join/{meetingId}`, the password
+//! reset page at `/reset-password`, and their assets under `/assets/`.
 //!
 //! The files in `web/` are plain HTML, CSS and JavaScript with no build step; they are compiled
 //! into the binary (`include_bytes!`), so `cargo run --release` serves them with nothing else
@@ -45,6 +45,16 @@ const ASSETS: &[Asset] = &[
         name: "join.js",
         content_type: "text/javascript; charset=utf-8",
         bytes: include_bytes!("../../web/join.js"),
+    },
+    Asset {
+        name: "reset.html",
+        content_type: "text/html; charset=utf-8",
+        bytes: include_bytes!("../../web/reset.html"),
+    },
+    Asset {
+        name: "reset.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("../../web/reset.js"),
     },
     Asset {
         name: "style.css",
@@ -109,6 +119,10 @@ pub fn routes(router: &mut Router) {
         .unlimited()
         .serve(|r| async move { Ok(join_page(r.caller.header("if-none-match"))) });
     router
+        .add::<__path_reset_page>(NATIVE)
+        .unlimited()
+        .serve(|r| async move { Ok(reset_page(r.caller.header("if-none-match"))) });
+    router
         .add::<__path_asset>(NATIVE)
         .unlimited()
         .serve(|r| async move { Ok(asset(&r.params[0], r.caller.header("if-none-match"))) });
@@ -144,6 +158,21 @@ pub(super) fn dashboard(if_none_match: Option<&str>) -> Response {
 )]
 pub(super) fn join_page(if_none_match: Option<&str>) -> Response {
     serve("join.html", if_none_match)
+}
+
+/// The password reset page the reset email links to (`?token=…`): it checks the token, asks for
+/// a new password and sets it, with clear screens for a link that cannot be used.
+#[utoipa::path(
+    get, path = "/reset-password", tag = "web",
+    security(()),
+    params(("token" = Option<String>, Query, description = "the token from the reset email")),
+    responses(
+        (status = 200, description = "the reset page", content_type = "text/html"),
+        (status = 304, description = "the client's copy is current (If-None-Match)"),
+    )
+)]
+pub(super) fn reset_page(if_none_match: Option<&str>) -> Response {
+    serve("reset.html", if_none_match)
 }
 
 /// The web client's scripts and styles.

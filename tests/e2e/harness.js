@@ -72,7 +72,36 @@ async function start() {
     server.kill("SIGINT");
     fs.rmSync(dataDir, { recursive: true, force: true });
   };
-  return { base, browser, stop };
+  const outbox = path.join(dataDir, "store", "outbox");
+  return { base, browser, stop, outbox };
+}
+
+/** Undoes quoted-printable (soft line breaks, `=XX` escapes) as a mail client does. */
+function decodeQuotedPrintable(text) {
+  const joined = text.replace(/=\r?\n/g, "");
+  const bytes = [];
+  for (let i = 0; i < joined.length; i++) {
+    const hex = joined.slice(i + 1, i + 3);
+    if (joined[i] === "=" && /^[0-9A-Fa-f]{2}$/.test(hex)) {
+      bytes.push(parseInt(hex, 16));
+      i += 2;
+    } else {
+      bytes.push(...Buffer.from(joined[i], "utf8"));
+    }
+  }
+  return Buffer.from(bytes).toString("utf8");
+}
+
+/** The outbox's messages (oldest first, decoded), once there are at least `count`. */
+async function mails(outbox, count) {
+  for (let i = 0; i < 200; i++) {
+    const names = fs.existsSync(outbox) ? fs.readdirSync(outbox).filter((n) => n.endsWith(".eml")).sort() : [];
+    if (names.length >= count) {
+      return names.map((n) => decodeQuotedPrintable(fs.readFileSync(path.join(outbox, n), "utf8")));
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`fewer than ${count} messages in ${outbox}`);
 }
 
 /** A JSON call to the API with an API key. */
@@ -91,4 +120,4 @@ async function newPage(browser, who) {
   return page;
 }
 
-module.exports = { start, api, newPage, shots, admin };
+module.exports = { start, api, newPage, shots, admin, mails };
