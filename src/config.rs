@@ -52,6 +52,8 @@ pub struct Config {
     pub rate_limits: RateLimitsConfig,
     pub realtime: RealtimeConfig,
     pub videosdk: VideoSdkConfig,
+    pub metrics: MetricsConfig,
+    pub log: LoggingConfig,
     pub billing: BillingConfig,
     pub audit: AuditConfig,
     pub webhooks: WebhooksConfig,
@@ -292,6 +294,26 @@ pub struct MeetingsConfig {
     pub command_timeout_ms: u64,
     pub max_restarts: u32,
     pub restart_window_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    pub token: String,
+    pub address: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoggingConfig {
+    pub format: LogFormat,
 }
 
 #[derive(Debug, Clone, Deserialize)]

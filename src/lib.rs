@@ -35,6 +35,7 @@ pub mod net;
 pub mod realtime;
 pub mod scheduler;
 pub mod startup;
+pub mod telemetry;
 pub mod webhooks;
 
 pub use startup::{run, run_with_clock, StartupError};

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use convene::audit::{self, Until};
 use convene::config::Config;
+use convene::config::LogFormat;
 use convene::domain::parse_iso8601;
 use convene::startup::log_config;
 use tracing_subscriber::EnvFilter;
@@ -98,10 +99,6 @@ enum AuditCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .with_writer(std::io::stderr)
-        .init();
     let file = cli.config.clone().or_else(|| {
         let local = PathBuf::from("config.toml");
         local.exists().then_some(local)
@@ -113,11 +110,29 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    init_logging(config.log.format);
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => runtime.block_on(serve(config)),
         Command::Audit(command) => runtime.block_on(run_audit(config, command)),
         Command::Projections(command) => runtime.block_on(run_projections(config, command)),
+    }
+}
+
+/// Logs on stderr: text for people, or one JSON object per line (`log.format = "json"`,
+/// `CONVENE_LOG_FORMAT=json`), each line of a request with its request span (id, method, path).
+fn init_logging(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
     }
 }
 

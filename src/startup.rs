@@ -67,13 +67,57 @@ pub fn server(state: AppState) -> Server {
         .routes
         .or(http::api(&state))
         .unify()
-        .with(warp::trace::request())
+        .with(warp::trace(|info| {
+            tracing::info_span!(
+                "request",
+                id = %request_id(),
+                method = %info.method(),
+                path = %info.path(),
+            )
+        }))
         .map(Reply::into_response)
         .boxed();
     realtime.websockets.into_iter().fold(
         Server::new(routes, state.connections.clone()),
         |server, (path, endpoint)| server.websocket(path, endpoint),
     )
+}
+
+/// A request's id for its log lines: unique within the process's life.
+fn request_id() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    format!(
+        "{:x}",
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    )
+}
+
+/// `metrics.address`: `/metrics` without a token on a listener of its own, off the public port.
+/// A bad or taken address is reported and the server goes on without it.
+async fn serve_metrics(
+    state: &AppState,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> Option<tokio::task::JoinHandle<()>> {
+    let address = state.config.metrics.address.clone();
+    if address.is_empty() {
+        return None;
+    }
+    let listener = match TcpListener::bind(&address).await {
+        Ok(listener) => listener,
+        Err(err) => {
+            tracing::error!(%address, error = %err, "cannot serve metrics");
+            return None;
+        }
+    };
+    tracing::info!(%address, "metrics are served");
+    let answering = state.clone();
+    let route = warp::path("metrics")
+        .and(warp::path::end())
+        .and(warp::get())
+        .map(move || http::metrics::text(&answering))
+        .boxed();
+    let server = Server::new(route, Default::default());
+    Some(tokio::spawn(server.serve(listener, stop)))
 }
 
 /// Serves a built state on `listener` until `shutdown` resolves, then stops everything in order.
@@ -134,7 +178,16 @@ pub async fn serve(
     let webhooks = tokio::spawn(state.webhooks.clone().run(async {
         let _ = webhooks_stopped.await;
     }));
+    let (stop_metrics, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
+    let metrics = serve_metrics(&state, async {
+        let _ = metrics_stopped.await;
+    })
+    .await;
     server(state).serve(listener, shutdown).await;
+    let _ = stop_metrics.send(());
+    if let Some(metrics) = metrics {
+        let _ = metrics.await;
+    }
     // Delivery stops before the log closes (its tasks hold the database).
     let _ = stop_webhooks.send(());
     let _ = webhooks.await;
@@ -160,6 +213,8 @@ pub async fn stop(registry: &MeetingRegistry, projections: &Projections, log: &E
 /// Opens the log, starts the read models and the meeting registry, and seeds the administrator:
 /// everything a handler needs, without serving yet.
 pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> Result<AppState, StartupError> {
+    // Recording starts before anything is recorded.
+    crate::telemetry::recorder();
     let log = EventLog::open(log_config(&config), clock.clone())?;
     let projections =
         Projections::start(&log).map_err(|e| StartupError::Projections(e.to_string()))?;

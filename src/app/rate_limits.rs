@@ -34,6 +34,18 @@ pub enum Group {
     Api,
 }
 
+impl Group {
+    /// Its label in the metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Group::Auth => "auth",
+            Group::Password => "password",
+            Group::Guest => "guest",
+            Group::Api => "api",
+        }
+    }
+}
+
 /// Adapts Convene's clock to governor's.
 #[derive(Clone)]
 struct ServerClock(Arc<dyn Clock>);

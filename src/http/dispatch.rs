@@ -8,6 +8,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
 use bytes::Bytes;
 use warp::http::{HeaderValue, Method, StatusCode};
@@ -45,6 +46,7 @@ pub fn filter(
                 let state = state.clone();
                 let table = table.clone();
                 async move {
+                    let started = Instant::now();
                     let caller = Caller {
                         method,
                         headers,
@@ -57,18 +59,28 @@ pub fn filter(
                     };
                     if let Some(group) = group {
                         if let Err(refused) = state.rate_limits.check(group, caller.ip) {
-                            return refused.into_response();
+                            metrics::counter!("convene_rate_limit_refusals_total", "group" => group.as_str())
+                                .increment(1);
+                            let response = refused.into_response();
+                            let route = found.as_ref().map_or(UNROUTED, |(route, _)| route.template());
+                            count(route, caller.method.as_str(), response.status(), started);
+                            return response;
                         }
                     }
                     let (route, params) = match found {
                         Ok(found) => found,
                         Err(NoRoute::NotFound) => {
-                            return AppError::NotFound(NO_SUCH_ENDPOINT).into_response()
+                            let response = AppError::NotFound(NO_SUCH_ENDPOINT).into_response();
+                            count(UNROUTED, caller.method.as_str(), response.status(), started);
+                            return response;
                         }
                         Err(NoRoute::MethodNotAllowed) => {
-                            return method_not_allowed(&table, path.as_str())
+                            let response = method_not_allowed(&table, path.as_str());
+                            count(UNROUTED, caller.method.as_str(), response.status(), started);
+                            return response;
                         }
                     };
+                    let method = caller.method.clone();
                     let limit = route.body_limit_or(state.config.limits.body_bytes);
                     let body: Result<Bytes, _> = body::read(declared, stream, limit).await;
                     let request = Request {
@@ -78,10 +90,29 @@ pub fn filter(
                         query,
                         body,
                     };
-                    route.answer(request).await
+                    let response = route.answer(request).await;
+                    count(route.template(), method.as_str(), response.status(), started);
+                    response
                 }
             },
         )
+}
+
+/// The route label of a request no route took (its path is not a label: it is unbounded).
+const UNROUTED: &str = "unrouted";
+
+/// Counts one answered request under its route template.
+fn count(route: &str, method: &str, status: StatusCode, started: Instant) {
+    let labels = [("route", route.to_owned()), ("method", method.to_owned())];
+    metrics::histogram!("convene_http_request_duration_seconds", &labels)
+        .record(started.elapsed().as_secs_f64());
+    metrics::counter!(
+        "convene_http_requests_total",
+        "route" => route.to_owned(),
+        "method" => method.to_owned(),
+        "status" => status.as_str().to_owned()
+    )
+    .increment(1);
 }
 
 fn unrouted_group(path: &str) -> Option<Group> {

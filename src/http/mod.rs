@@ -30,6 +30,7 @@ pub mod history;
 pub mod ice;
 pub mod keys;
 pub mod meetings;
+pub mod metrics;
 pub mod openapi;
 pub mod passwords;
 pub mod plans;
@@ -57,6 +58,7 @@ use router::Router;
 pub fn route_table() -> Router {
     let mut router = Router::new();
     health::routes(&mut router);
+    metrics::routes(&mut router);
     web::routes(&mut router);
     openapi::routes(&mut router);
     accounts::routes(&mut router);

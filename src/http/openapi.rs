@@ -128,6 +128,10 @@ fn add_components(document: &mut Value) {
                 "type": "apiKey", "in": "header", "name": "x-admin-token",
                 "description": "the meeting's admin token, returned when the meeting was created"
             },
+            "metrics_token": {
+                "type": "http", "scheme": "bearer",
+                "description": "metrics.token, for GET /metrics on the public port"
+            },
             "videosdk_token": {
                 "type": "apiKey", "in": "header", "name": "authorization",
                 "description": "a VideoSDK JWT (HS256, signed with the secret of POST /api/user/videosdk-credentials), with or without `Bearer `"

@@ -262,6 +262,11 @@ pub enum NoRoute {
 }
 
 impl Route {
+    /// The route's path template (`/api/meetings/{meetingId}`), its label in the metrics.
+    pub fn template(&self) -> &str {
+        &self.spec.endpoint.path
+    }
+
     /// The rate-limit group this route counts against.
     pub fn rate_limit_group(&self) -> Option<Group> {
         self.spec.group

@@ -176,6 +176,7 @@ async fn deliver(sink: &mut Sink, inbox: &mut Inbox, format: Format, first: Deli
 }
 
 async fn run(socket: WebSocket, state: AppState, format: Format, mut stopping: Stopping) {
+    let _counted = crate::telemetry::ConnectionGauge::open("ws");
     let config = state.config.realtime.clone();
     let (outbox, mut inbox) = mailbox(config.outbound_queue);
     let client_id = crate::domain::SecretToken::generate().expose()[..20].to_owned();

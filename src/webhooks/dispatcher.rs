@@ -382,6 +382,13 @@ impl WebhookDispatcher {
             }
             Err(error) => (None, Some(error), Outcome::Retry(None)),
         };
+        let outcome_label = match &outcome {
+            Outcome::Accepted => "accepted",
+            Outcome::Gone => "gone",
+            Outcome::Retry(_) => "failed",
+        };
+        metrics::counter!("convene_webhook_deliveries_total", "outcome" => outcome_label)
+            .increment(1);
         let attempt = Attempt {
             number: 0,
             seq: envelope.seq,

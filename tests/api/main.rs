@@ -14,6 +14,7 @@ mod events;
 mod helpers;
 mod history;
 mod meetings;
+mod metrics;
 mod openapi;
 mod protection;
 mod receiver;

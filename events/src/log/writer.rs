@@ -163,7 +163,11 @@ impl Writer {
             group.answers.push((reply, result));
         }
         if group.written > 0 {
-            if let Err(reason) = self.write(&group) {
+            let started = std::time::Instant::now();
+            let written = self.write(&group);
+            metrics::histogram!("convene_log_commit_seconds")
+                .record(started.elapsed().as_secs_f64());
+            if let Err(reason) = written {
                 tracing::error!(error = %reason, "event log write failed; refusing further appends");
                 self.poisoned = Some(reason.clone());
                 for (reply, result) in group.answers {
@@ -175,6 +179,9 @@ impl Writer {
                 }
                 return;
             }
+            metrics::counter!("convene_log_appended_events_total").increment(group.written as u64);
+            metrics::histogram!("convene_log_group_events").record(group.written as f64);
+            metrics::gauge!("convene_log_head_seq").set(group.head.seq as f64);
             self.head = group.head;
             self.versions.extend(group.staged);
             // The durable head moves before the live batch goes out, so a subscriber that sees a

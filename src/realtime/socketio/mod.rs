@@ -295,6 +295,7 @@ async fn drive<H: Handler>(
 ) {
     // Counted among the server's connections until its sockets' handlers have heard the end.
     let _connection = session.register_connection();
+    let _counted = crate::telemetry::ConnectionGauge::open("socketio");
     let mut stopping = session.stopping();
     let mut sockets: HashMap<String, Socket> = HashMap::new();
     let mut assembling: Option<Assembling> = None;
