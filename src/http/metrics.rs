@@ -1,6 +1,6 @@
 //! `GET /metrics`: the Prometheus text format ([`crate::telemetry`]) on the public port, for a
 //! scraper that sends `Authorization: Bearer <metrics.token>`. Without a token configured the
-//! route says metrics are off here (they may still be served on `metrics.address`, a listener
+//! route answers 401 saying metrics are off here (they may still be served on `metrics.address`, a listener
 //! of their own).
 
 use warp::http::StatusCode;
@@ -25,14 +25,14 @@ pub fn routes(router: &mut Router) {
     security(("metrics_token" = [])),
     responses(
         (status = 200, description = "the Prometheus text format", content_type = "text/plain"),
-        (status = 401, description = "no or a wrong bearer token", body = super::error::ErrorBody),
-        (status = 404, description = "metrics are off on this port (no metrics.token)", body = super::error::ErrorBody),
+        (status = 401, description = "no or a wrong bearer token, or no metrics.token configured", body = super::error::ErrorBody),
     )
 )]
 pub(super) fn metrics(state: &AppState, caller: &Caller) -> Result<Response, AppError> {
     let token = &state.config.metrics.token;
+    // Without a token configured no bearer is right: the same 401, saying why.
     if token.is_empty() {
-        return Err(AppError::NotFound(
+        return Err(AppError::Unauthorized(
             "metrics are off on this port: set metrics.token (or metrics.address)",
         ));
     }

@@ -20,7 +20,7 @@ async fn metrics_on_their_own_address_and_not_on_the_public_port() {
     let response = app.get("/metrics", None).await;
     assert_error(
         response,
-        StatusCode::NOT_FOUND,
+        StatusCode::UNAUTHORIZED,
         "metrics are off on this port",
     )
     .await;
