@@ -7,7 +7,7 @@
 //! `email/<address>` expecting no stream, in the same atomic append: an address can only be
 //! registered once, even by two requests racing each other.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use convene_events::catalog::account::{
     AccountDeactivated, AccountEvent, AccountReactivated, AccountRegistered, AccountType,
@@ -38,6 +38,8 @@ pub struct Account {
     pub plan: Option<String>,
     /// False while an administrator has the account deactivated.
     pub active: bool,
+    /// The VideoSDK API keys the account holds (revoked ones are gone).
+    pub videosdk_keys: BTreeSet<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -117,6 +119,10 @@ pub enum AccountCommand {
     Reactivate,
     /// A VideoSDK API key and secret for the account's tokens.
     CreateVideoSdkCredential(convene_events::catalog::videosdk::CredentialCreated),
+    /// Withdraws one of the account's VideoSDK API keys.
+    RevokeVideoSdkCredential {
+        api_key: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -129,6 +135,8 @@ pub enum AccountError {
     AlreadyExists,
     #[error("api key not found")]
     KeyNotFound,
+    #[error("videosdk credential not found")]
+    CredentialNotFound,
     #[error("reset token is invalid or has expired")]
     InvalidResetToken,
     #[error("already a member of a company")]
@@ -169,6 +177,16 @@ pub fn decide(
         AccountCommand::Reactivate => AccountReactivated {}.into(),
         AccountCommand::CreateVideoSdkCredential(created) => {
             AccountEvent::VideoSdkCredentialCreated(created.clone())
+        }
+        AccountCommand::RevokeVideoSdkCredential { api_key } => {
+            if !account.videosdk_keys.contains(api_key) {
+                return Err(AccountError::CredentialNotFound);
+            }
+            AccountEvent::VideoSdkCredentialRevoked(
+                convene_events::catalog::videosdk::CredentialRevoked {
+                    api_key: api_key.clone(),
+                },
+            )
         }
         AccountCommand::IssueKey(key) => issued(account.id, key).into(),
         AccountCommand::RevokeKey { key_id } => {
@@ -288,6 +306,7 @@ pub fn apply(state: &mut Option<Account>, event: &AccountEvent, at: i64) {
             pending_resets: BTreeMap::new(),
             plan: None,
             active: true,
+            videosdk_keys: BTreeSet::new(),
         });
         return;
     }
@@ -326,8 +345,12 @@ pub fn apply(state: &mut Option<Account>, event: &AccountEvent, at: i64) {
         AccountEvent::PlanAssigned(assigned) => account.plan = Some(assigned.plan.clone()),
         AccountEvent::Deactivated(_) => account.active = false,
         AccountEvent::Reactivated(_) => account.active = true,
-        // Verified through the VideoSDK read model; nothing of the account's rules depends on it.
-        AccountEvent::VideoSdkCredentialCreated(_) => {}
+        AccountEvent::VideoSdkCredentialCreated(created) => {
+            account.videosdk_keys.insert(created.api_key.clone());
+        }
+        AccountEvent::VideoSdkCredentialRevoked(revoked) => {
+            account.videosdk_keys.remove(&revoked.api_key);
+        }
     }
 }
 

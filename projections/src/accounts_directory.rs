@@ -458,7 +458,8 @@ fn apply_account(
             update_account(staged, account_id, envelope.seq, |row| row.active = false)?;
         }
         // The VideoSDK read model keeps credentials.
-        AccountEvent::VideoSdkCredentialCreated(_) => {}
+        AccountEvent::VideoSdkCredentialCreated(_) | AccountEvent::VideoSdkCredentialRevoked(_) => {
+        }
         AccountEvent::Reactivated(_) => {
             update_account(staged, account_id, envelope.seq, |row| row.active = true)?;
         }

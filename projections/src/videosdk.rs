@@ -3,7 +3,7 @@
 //! credential and room events and from the meeting events of the sessions' meetings.
 //!
 //! Keys in tree `proj/videosdk`:
-//! - `k ‖ apikey` → [`CredentialRow`]
+//! - `k ‖ apikey` → [`CredentialRow`]; `K ‖ account id ‖ created seq ‖ apikey` (the account's list)
 //! - `r ‖ roomId` → [`RoomRow`]
 //! - `w ‖ workspace key ‖ created seq (u64 BE)` → roomId: a workspace's rooms, oldest first
 //! - `c ‖ workspace key ‖ customRoomId` → roomId
@@ -17,7 +17,7 @@
 
 use convene_events::catalog::meeting::{Dialect, EndReason, MeetingEvent};
 use convene_events::catalog::videosdk::{
-    AutoClose, AutoCloseConfig, CredentialCreated, RoomEvent, RoomWebhook,
+    AutoClose, AutoCloseConfig, CredentialCreated, CredentialRevoked, RoomEvent, RoomWebhook,
 };
 use convene_events::{DomainEvent, Envelope, Workspace};
 use serde::{Deserialize, Serialize};
@@ -37,6 +37,8 @@ pub struct CredentialRow {
     pub account_id: u64,
     pub secret: String,
     pub created_at: i64,
+    /// The log position of its creation: the account's list is in this order.
+    pub created_seq: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -207,6 +209,24 @@ impl VideoSdk {
         self.get(&tagged(b'k', api_key.as_bytes()))
     }
 
+    /// The account's API keys (not revoked), oldest first.
+    pub fn credentials_of(&self, account_id: u64) -> Result<Vec<CredentialRow>, ProjectionError> {
+        let mut prefix = vec![b'K'];
+        prefix.extend_from_slice(&account_id.to_be_bytes());
+        let mut rows = Vec::new();
+        for entry in self.tree.scan_prefix(&prefix) {
+            let (key, _) = entry?;
+            let api_key = key
+                .get(prefix.len() + 8..)
+                .and_then(|raw| std::str::from_utf8(raw).ok())
+                .ok_or_else(|| ProjectionError::Corrupt("credential index key".into()))?;
+            if let Some(row) = self.credential(api_key)? {
+                rows.push(row);
+            }
+        }
+        Ok(rows)
+    }
+
     pub fn room(&self, room_id: &str) -> Result<Option<RoomRow>, ProjectionError> {
         self.get(&room_key(room_id))
     }
@@ -302,14 +322,41 @@ const SESSION_KINDS: [&str; 9] = [
     "meeting.media_changed",
 ];
 
+/// `K ‖ account id ‖ created seq ‖ apikey` → empty: an account's credentials in the order they
+/// were made, for its list.
+fn account_key_index(account_id: u64, created_seq: u64, api_key: &str) -> Vec<u8> {
+    let mut key = vec![b'K'];
+    key.extend_from_slice(&account_id.to_be_bytes());
+    key.extend_from_slice(&created_seq.to_be_bytes());
+    key.extend_from_slice(api_key.as_bytes());
+    key
+}
+
 impl Projection for VideoSdk {
     const TREE: &'static str = "proj/videosdk";
+    // 2: the per-account index of credentials, and revocations.
+    const VERSION: u32 = 2;
 
     fn apply(staged: &mut Staged<'_>, envelope: &Envelope) -> Result<(), ProjectionError> {
         let bad = |reason: String| ProjectionError::BadEvent {
             seq: envelope.seq,
             reason,
         };
+        if envelope.kind == CredentialRevoked::KIND {
+            let revoked =
+                CredentialRevoked::from_envelope(envelope).map_err(|e| bad(e.to_string()))?;
+            let key = tagged(b'k', revoked.api_key.as_bytes());
+            if let Some(bytes) = staged.get(&key)? {
+                let row: CredentialRow = decode_row(&bytes)?;
+                staged.remove(key);
+                staged.remove(account_key_index(
+                    row.account_id,
+                    row.created_seq,
+                    &row.api_key,
+                ));
+            }
+            return Ok(());
+        }
         if envelope.kind == CredentialCreated::KIND {
             let created =
                 CredentialCreated::from_envelope(envelope).map_err(|e| bad(e.to_string()))?;
@@ -323,7 +370,12 @@ impl Projection for VideoSdk {
                 account_id,
                 secret: created.secret,
                 created_at: envelope.at,
+                created_seq: envelope.seq,
             };
+            staged.insert(
+                account_key_index(row.account_id, row.created_seq, &row.api_key),
+                Vec::new(),
+            );
             staged.insert(tagged(b'k', row.api_key.as_bytes()), encode_row(&row));
             return Ok(());
         }

@@ -125,6 +125,7 @@ impl From<AccountError> for AppError {
             AccountError::EmailTaken => AppError::Conflict("email already in use".into()),
             AccountError::NotFound => AppError::NotFound("account not found"),
             AccountError::KeyNotFound => AppError::NotFound("api key not found"),
+            AccountError::CredentialNotFound => AppError::NotFound("videosdk credential not found"),
             AccountError::InvalidResetToken => {
                 AppError::BadRequest("reset token is invalid or has expired".into())
             }

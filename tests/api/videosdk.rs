@@ -8,7 +8,7 @@ use jsonwebtoken::{encode, EncodingKey, Header};
 use reqwest::{Response, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, TestApp, T0};
+use crate::helpers::{assert_error, spawn_app, TestApp, T0};
 use crate::receiver::Receiver;
 use crate::ws::Client;
 
@@ -1117,4 +1117,89 @@ async fn a_rooms_webhook_gets_its_sessions_in_videosdk_shape() {
         .await
         .unwrap();
     assert_eq!(list["webhooks"], json!([]), "{list}");
+}
+
+/// An account's VideoSDK credentials are listed without their secrets and can be revoked; a
+/// revoked key's tokens are refused at once, on the REST API and for realtime joins.
+#[tokio::test]
+async fn credentials_are_listed_without_secrets_and_revoked_at_once() {
+    let app = spawn_app().await;
+    let first = Credential::create(&app, "vsdk-keys@example.com").await;
+    let response = app
+        .post_json(
+            "/api/user/videosdk-credentials",
+            Some(&first.key),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let second: Value = response.json().await.unwrap();
+    let api = first.crawler();
+    let room = create_room(&app, &api, json!({})).await;
+    let room_id = room["roomId"].as_str().unwrap().to_owned();
+
+    let list: Value = app
+        .get("/api/user/videosdk-credentials", Some(&first.key))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let keys: Vec<&str> = list["credentials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["apiKey"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        keys,
+        [first.api_key.as_str(), second["apiKey"].as_str().unwrap()]
+    );
+    assert!(
+        !list.to_string().contains(&first.secret),
+        "no secret in {list}"
+    );
+    assert!(list["credentials"][0]["createdAt"].is_string());
+
+    // Another account cannot revoke it, and an unknown key is not found.
+    let other = app.register("vsdk-other@example.com").await;
+    let revoke = format!("/api/user/videosdk-credentials/{}", first.api_key);
+    let response = app.delete(&revoke, &other, None).await;
+    assert_error(
+        response,
+        StatusCode::NOT_FOUND,
+        "videosdk credential not found",
+    )
+    .await;
+    let response = app
+        .delete("/api/user/videosdk-credentials/unknown", &first.key, None)
+        .await;
+    assert_error(
+        response,
+        StatusCode::NOT_FOUND,
+        "videosdk credential not found",
+    )
+    .await;
+
+    let response = app.delete(&revoke, &first.key, None).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    // Its tokens are refused from the next request on: REST and realtime.
+    let rooms = call(&app, "GET", "/v2/rooms", Some(&api), None).await;
+    assert_eq!(rooms.status(), StatusCode::UNAUTHORIZED);
+    let (_, answer) = join(&app, &first.token(json!({})), &room_id, "Eve", json!({})).await;
+    assert!(answer.to_string().contains("error"), "{answer}");
+    // The other key still works, and the list shows only it.
+    let list: Value = app
+        .get("/api/user/videosdk-credentials", Some(&first.key))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["credentials"].as_array().unwrap().len(), 1);
+    let response = app.delete(&revoke, &first.key, None).await;
+    assert_error(
+        response,
+        StatusCode::NOT_FOUND,
+        "videosdk credential not found",
+    )
+    .await;
 }

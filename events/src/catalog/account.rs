@@ -178,6 +178,7 @@ event_family! {
         Reactivated(AccountReactivated),
         // VideoSDK's key and secret pairs belong to the account that created them.
         VideoSdkCredentialCreated(super::videosdk::CredentialCreated),
+        VideoSdkCredentialRevoked(super::videosdk::CredentialRevoked),
     }
 }
 

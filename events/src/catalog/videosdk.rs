@@ -30,6 +30,16 @@ impl DomainEvent for CredentialCreated {
     const KIND: &'static str = "videosdk.credential_created";
 }
 
+/// An API key withdrawn: tokens it signed are refused from the next request on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CredentialRevoked {
+    pub api_key: String,
+}
+
+impl DomainEvent for CredentialRevoked {
+    const KIND: &'static str = "videosdk.credential_revoked";
+}
+
 /// A room's per-room webhook (`webhook: {endPoint, events}` at creation).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoomWebhook {

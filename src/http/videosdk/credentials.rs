@@ -1,5 +1,6 @@
-//! `POST /api/user/videosdk-credentials`: a VideoSDK API key and secret for the account. A
-//! native endpoint (session or `X-API-Key`, native errors); the secret is shown once.
+//! `/api/user/videosdk-credentials`: an account's VideoSDK API keys and secrets — created
+//! (the secret shown once), listed (key and creation time, never the secret), revoked (its
+//! tokens refused at once). Native endpoints (session or `X-API-Key`, native errors).
 //!
 //! The pair is logged as `videosdk.credential_created` in the account's stream. The secret is
 //! kept, not hashed — every token's HS256 signature is checked with it — and no API shows it
@@ -24,8 +25,95 @@ use convene_actors::AccountCommand;
 
 pub fn routes(router: &mut Router) {
     router
+        .add::<__path_list_credentials>(NATIVE)
+        .serve(|r| async move { list_credentials(r.state, r.caller) });
+    router
         .add::<__path_create_credential>(NATIVE)
         .serve(|r| async move { create_credential(r.state, r.caller, &r.body?).await });
+    router
+        .add::<__path_revoke_credential>(NATIVE)
+        .serve(|r| async move { revoke_credential(r.state, r.caller, &r.params[0]).await });
+}
+
+/// A credential as its account sees it: the key and when it was made, never the secret.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = VsdkCredentialSummary)]
+pub struct CredentialSummary {
+    api_key: String,
+    #[schema(format = DateTime)]
+    created_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[schema(as = VsdkCredentialList)]
+pub struct CredentialList {
+    credentials: Vec<CredentialSummary>,
+}
+
+/// The account's VideoSDK API keys, oldest first (the secrets are never shown again).
+#[utoipa::path(
+    get, path = "/api/user/videosdk-credentials", tag = "videosdk",
+    security(("api_key" = []), ("session" = [])),
+    responses((status = 200, description = "the account's keys", body = CredentialList))
+)]
+pub(super) fn list_credentials(state: AppState, caller: Caller) -> Result<Response, AppError> {
+    let principal = authenticate(&caller, &state)?;
+    let credentials = state
+        .projections
+        .videosdk()
+        .credentials_of(principal.account_id())?
+        .into_iter()
+        .map(|row| CredentialSummary {
+            api_key: row.api_key,
+            created_at: crate::domain::format_iso_seconds(row.created_at),
+        })
+        .collect();
+    Ok(reply::ok(&CredentialList { credentials }))
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = VsdkCredentialRevoked)]
+pub struct Revoked {
+    message: &'static str,
+    api_key: String,
+}
+
+/// Revokes one of the account's VideoSDK API keys: every token it signed is refused from the
+/// next request on, on the REST API and for realtime joins alike.
+#[utoipa::path(
+    delete, path = "/api/user/videosdk-credentials/{apiKey}", tag = "videosdk",
+    params(("apiKey" = String, Path)),
+    security(("api_key" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "revoked", body = Revoked),
+        (status = 404, description = "no such key of this account", body = ErrorBody),
+    )
+)]
+pub(super) async fn revoke_credential(
+    state: AppState,
+    caller: Caller,
+    api_key: &str,
+) -> Result<Response, AppError> {
+    let principal = authenticate(&caller, &state)?;
+    let command = AccountCommand::RevokeVideoSdkCredential {
+        api_key: api_key.to_owned(),
+    };
+    let (_, seq) = state
+        .accounts
+        .execute(principal.account_id(), command, principal.actor())
+        .await?;
+    state.caught_up(seq).await?;
+    tracing::info!(
+        account_id = principal.account_id(),
+        api_key,
+        "videosdk credential revoked"
+    );
+    Ok(reply::ok(&Revoked {
+        message: "credential revoked",
+        api_key: api_key.to_owned(),
+    }))
 }
 
 /// No fields: an empty body or `{}`.
