@@ -319,6 +319,7 @@ pub struct LoggingConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VideoSdkConfig {
+    pub empty_session_grace_secs: u64,
     pub participant_id_max_chars: usize,
     pub custom_room_id_max_chars: usize,
     pub max_per_page: u64,

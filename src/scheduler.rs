@@ -1,5 +1,6 @@
 //! The scheduler: activates scheduled meetings when their time comes, ends guest meetings that
-//! stayed empty for `guest.expire_after_minutes`, and ends meetings at their end time (an EdCast
+//! stayed empty for `guest.expire_after_minutes` and VideoSDK sessions that stayed empty for
+//! `videosdk.empty_session_grace_secs`, and ends meetings at their end time (an EdCast
 //! `end_date`, a plan's duration cap) as their host, with the admin token the host key derives.
 //!
 //! It keeps no timers of its own: every `scheduler.tick_ms` it reads the time index (a
@@ -22,6 +23,8 @@ pub struct Scheduler {
     projections: Projections,
     clock: Arc<dyn Clock>,
     guest_expiry_ms: i64,
+    /// How long a VideoSDK session stays open after its last participant left.
+    session_grace_ms: i64,
 }
 
 impl Scheduler {
@@ -30,12 +33,14 @@ impl Scheduler {
         projections: Projections,
         clock: Arc<dyn Clock>,
         guest_expiry_ms: i64,
+        session_grace_ms: i64,
     ) -> Self {
         Self {
             registry,
             projections,
             clock,
             guest_expiry_ms,
+            session_grace_ms,
         }
     }
 
@@ -75,6 +80,20 @@ impl Scheduler {
                 };
                 for meeting_id in due {
                     last_seq = last_seq.max(self.send(&meeting_id, expire.clone(), "expire").await);
+                }
+            }
+            Err(error) => tracing::error!(%error, "scheduler cannot read the time index"),
+        }
+        match index.empty_sessions_since(now - self.session_grace_ms) {
+            Ok(due) => {
+                let end = MeetingCommand::ExpireIfEmpty {
+                    empty_for_ms: self.session_grace_ms,
+                };
+                for meeting_id in due {
+                    last_seq = last_seq.max(
+                        self.send(&meeting_id, end.clone(), "end empty session")
+                            .await,
+                    );
                 }
             }
             Err(error) => tracing::error!(%error, "scheduler cannot read the time index"),

@@ -138,6 +138,7 @@ pub async fn serve(
         projections.clone(),
         state.clock.clone(),
         guest_expiry_ms,
+        state.config.videosdk.empty_session_grace_secs as i64 * 1000,
     );
     // What came due while the server was down is handled before anyone can ask.
     let caused = scheduler.run_due().await;

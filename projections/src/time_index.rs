@@ -5,7 +5,9 @@
 //! - `A ‖ scheduled_at (u64 BE) ‖ meeting id` → empty: activations, earliest first
 //! - `E ‖ empty since (u64 BE) ‖ meeting id` → empty: empty guest meetings, longest-empty first
 //! - `r ‖ meeting id` → the meeting's current `A`/`E` key, so the next event can remove it
-//! - `n ‖ meeting id` → participants present (u32 BE), for guest meetings only
+//! - `V ‖ empty since (u64 BE) ‖ meeting id` → empty: empty VideoSDK sessions (they end a grace
+//!   period after their last participant left); `v ‖ meeting id` marks a session
+//! - `n ‖ meeting id` → participants present (u32 BE), for guest meetings and VideoSDK sessions
 //! - `X ‖ ends_at (u64 BE) ‖ meeting id` → empty: meetings that end by themselves, soonest
 //!   first (from `meeting.created`'s `ends_at`); `x ‖ meeting id` → that key. `p ‖ meeting id`
 //!   → ends_at (i64 BE) holds an end time of an older log, where `meeting_end.scheduled` came
@@ -15,7 +17,7 @@
 //! idempotent (activate if still scheduled and due, expire if still empty long enough), so an
 //! entry seen twice before the index catches up does no harm.
 
-use convene_events::catalog::meeting::MeetingEvent;
+use convene_events::catalog::meeting::{Dialect, MeetingEvent};
 use convene_events::catalog::meeting_end::MeetingEndScheduled;
 use convene_events::{DomainEvent, Envelope, MeetingId, Workspace};
 
@@ -29,6 +31,7 @@ pub struct TimeIndex {
 
 const ACTIVATE: u8 = b'A';
 const EXPIRE: u8 = b'E';
+const EMPTY_SESSION: u8 = b'V';
 const END: u8 = b'X';
 
 fn timed_key(tag: u8, at: i64, meeting_id: &str) -> Vec<u8> {
@@ -64,6 +67,11 @@ impl TimeIndex {
     /// Guest meetings that have been empty since `cutoff` or earlier.
     pub fn empty_since(&self, cutoff: i64) -> Result<Vec<MeetingId>, ProjectionError> {
         self.up_to(EXPIRE, cutoff)
+    }
+
+    /// VideoSDK sessions that have been empty since `cutoff` or earlier.
+    pub fn empty_sessions_since(&self, cutoff: i64) -> Result<Vec<MeetingId>, ProjectionError> {
+        self.up_to(EMPTY_SESSION, cutoff)
     }
 
     /// Meetings whose end time is at or before `now` and that have not ended yet.
@@ -103,6 +111,8 @@ impl TimeIndex {
 
 impl Projection for TimeIndex {
     const TREE: &'static str = "proj/time_index";
+    // 2: empty VideoSDK sessions (`V`, `v`).
+    const VERSION: u32 = 2;
 
     fn apply(staged: &mut Staged<'_>, envelope: &Envelope) -> Result<(), ProjectionError> {
         if envelope.kind == MeetingEndScheduled::KIND {
@@ -136,8 +146,13 @@ impl Projection for TimeIndex {
                         Some(timed_key(ACTIVATE, at, meeting_id)),
                     )?;
                 }
-                if created.workspace == Workspace::Guest {
+                // Guest meetings expire when empty, VideoSDK sessions end when empty: both are
+                // counted; `v` tells a session from a guest meeting.
+                if created.workspace == Workspace::Guest || created.via == Dialect::VideoSdk {
                     staged.insert(tagged(b'n', meeting_id), 0u32.to_be_bytes().to_vec());
+                }
+                if created.via == Dialect::VideoSdk {
+                    staged.insert(tagged(b'v', meeting_id), Vec::new());
                 }
                 // The end time is in the creation now; an older log held it beside it.
                 let pending = tagged(b'p', meeting_id);
@@ -162,12 +177,13 @@ impl Projection for TimeIndex {
             }
             MeetingEvent::Activated(_) => {
                 let next = is_guest(staged, meeting_id)?
-                    .then(|| timed_key(EXPIRE, envelope.at, meeting_id));
+                    .then(|| timed_key(empty_tag(staged, meeting_id), envelope.at, meeting_id));
                 replace_entry(staged, meeting_id, next)?;
             }
             MeetingEvent::Ended(_) => {
                 replace_entry(staged, meeting_id, None)?;
                 staged.remove(tagged(b'n', meeting_id));
+                staged.remove(tagged(b'v', meeting_id));
                 if let Some(key) = staged.get(&tagged(b'x', meeting_id))? {
                     staged.remove(key);
                     staged.remove(tagged(b'x', meeting_id));
@@ -184,7 +200,7 @@ impl Projection for TimeIndex {
                     let count = count.saturating_sub(1);
                     set_count(staged, meeting_id, count);
                     if count == 0 {
-                        let key = timed_key(EXPIRE, envelope.at, meeting_id);
+                        let key = timed_key(empty_tag(staged, meeting_id), envelope.at, meeting_id);
                         replace_entry(staged, meeting_id, Some(key))?;
                     }
                 }
@@ -195,6 +211,15 @@ impl Projection for TimeIndex {
     }
 }
 
+/// Where an empty counted meeting waits: a VideoSDK session's own list, or the guests'.
+fn empty_tag(staged: &Staged<'_>, meeting_id: &str) -> u8 {
+    match staged.get(&tagged(b'v', meeting_id)) {
+        Ok(Some(_)) => EMPTY_SESSION,
+        _ => EXPIRE,
+    }
+}
+
+/// Whether the meeting's participants are counted (a guest meeting or a VideoSDK session).
 fn is_guest(staged: &Staged<'_>, meeting_id: &str) -> Result<bool, ProjectionError> {
     Ok(staged.get(&tagged(b'n', meeting_id))?.is_some())
 }

@@ -269,6 +269,7 @@ impl TestApp {
             state.projections.clone(),
             state.clock.clone(),
             state.config.guest.expire_after_minutes as i64 * 60_000,
+            state.config.videosdk.empty_session_grace_secs as i64 * 1000,
         );
         // The scheduler reads the time index: it must show everything logged so far.
         state

@@ -1203,3 +1203,65 @@ async fn credentials_are_listed_without_secrets_and_revoked_at_once() {
     )
     .await;
 }
+
+/// A session ends by itself once its last participant has been gone for
+/// `videosdk.empty_session_grace_secs` (60 s): not before, and someone back within it finds
+/// the same session.
+#[tokio::test]
+async fn a_session_ends_a_grace_period_after_its_last_participant_left() {
+    let app = spawn_app().await;
+    let credential = Credential::create(&app, "vsdk-empty@example.com").await;
+    let api = credential.crawler();
+    let room = create_room(&app, &api, json!({})).await;
+    let room_id = room["roomId"].as_str().unwrap().to_owned();
+    let sessions = || async {
+        json_of(
+            call(
+                &app,
+                "GET",
+                &format!("/v2/sessions?roomId={room_id}"),
+                Some(&api),
+                None,
+            )
+            .await,
+            StatusCode::OK,
+        )
+        .await
+    };
+
+    let token = credential.token(json!({}));
+    let (mut ada, joined) = join(&app, &token, &room_id, "Ada", json!({})).await;
+    assert_eq!(joined["event"], "joined", "{joined}");
+    let first = sessions().await["data"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    ada.send(json!({"event": "leave-meeting"})).await;
+    drop(ada);
+    app.eventually(&format!("/api/meetings/{first}"), &credential.key, |m| {
+        m["participants"].as_array().is_some_and(Vec::is_empty)
+    })
+    .await;
+
+    // Back within the grace period: the same session.
+    app.clock.advance(30_000);
+    app.run_scheduler().await;
+    let (mut bob, joined) = join(&app, &token, &room_id, "Bob", json!({})).await;
+    assert_eq!(joined["event"], "joined", "{joined}");
+    assert_eq!(sessions().await["pageInfo"]["total"], 1);
+    bob.send(json!({"event": "leave-meeting"})).await;
+    drop(bob);
+    app.eventually(&format!("/api/meetings/{first}"), &credential.key, |m| {
+        m["participants"].as_array().is_some_and(Vec::is_empty)
+    })
+    .await;
+
+    app.clock.advance(59_000);
+    app.run_scheduler().await;
+    assert_eq!(sessions().await["data"][0]["status"], "ongoing");
+    app.clock.advance(1_000);
+    app.run_scheduler().await;
+    let ended = sessions().await;
+    assert_eq!(ended["data"][0]["id"], first.as_str());
+    assert_eq!(ended["data"][0]["status"], "ended", "{ended}");
+}
