@@ -296,6 +296,22 @@ impl TestApp {
     }
 }
 
+/// The real binary as a child process on `port`, storing under `data`, with `env` set too: a
+/// server that can be stopped by a signal (SIGTERM, SIGKILL), which an in-process one cannot.
+pub fn spawn_binary(data: &Path, port: u16, env: &[(&str, &str)]) -> std::process::Child {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_convene"));
+    command
+        .current_dir(data)
+        .env_remove("CONVENE_CONFIG")
+        .env("CONVENE_STORAGE_PATH", data.join("store"))
+        .env("CONVENE_SERVER_PORT", port.to_string())
+        .env("CONVENE_RATE_LIMITS_ENABLED", "false")
+        .env("RUST_LOG", "warn")
+        .envs(env.iter().copied())
+        .stdout(std::process::Stdio::null());
+    command.spawn().expect("the convene binary starts")
+}
+
 /// How long any test waits for anything that happens in the background.
 pub const DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
 

@@ -11,25 +11,18 @@ use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::cli::convene;
-use crate::helpers::{poll_until, DEADLINE};
+use crate::helpers::{poll_until, spawn_binary, DEADLINE};
 
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
+/// The real binary, room for 500 in a meeting.
 fn spawn_server(data: &std::path::Path, port: u16) -> std::process::Child {
-    std::process::Command::new(env!("CARGO_BIN_EXE_convene"))
-        .current_dir(data)
-        .env_remove("CONVENE_CONFIG")
-        .env("CONVENE_STORAGE_PATH", data.join("store"))
-        .env("CONVENE_SERVER_PORT", port.to_string())
-        .env("CONVENE_RATE_LIMITS_ENABLED", "false")
-        .env("CONVENE_LIMITS_MAX_PARTICIPANTS", "500")
-        .env("CONVENE_LIMITS_DEFAULT_MAX_PARTICIPANTS", "500")
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("the convene binary starts")
+    let caps = [
+        ("CONVENE_LIMITS_MAX_PARTICIPANTS", "500"),
+        ("CONVENE_LIMITS_DEFAULT_MAX_PARTICIPANTS", "500"),
+    ];
+    spawn_binary(data, port, &caps)
 }
 
 /// Reads text frames until one starts with `prefix`; returns it.

@@ -9,7 +9,7 @@ use convene::webhooks::signing;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_error, poll_until, spawn_app, spawn_app_with, TestApp};
+use crate::helpers::{assert_error, poll_until, spawn_app, spawn_app_with, spawn_binary, TestApp};
 use crate::receiver::{Behaviour, Receiver};
 
 async fn register_webhook(app: &TestApp, key: &str, url: &str, events: Value) -> Value {
@@ -282,20 +282,13 @@ async fn endpoints_are_checked_owned_and_rotated() {
     .await;
 }
 
-/// The real binary as a child process on `port`, storing in `data`: a server that can be
-/// killed with SIGKILL, which an in-process server cannot.
+/// The real binary, which may post to the test receivers on 127.0.0.1.
 fn spawn_server(data: &std::path::Path, port: u16) -> std::process::Child {
-    std::process::Command::new(env!("CARGO_BIN_EXE_convene"))
-        .current_dir(data)
-        .env_remove("CONVENE_CONFIG")
-        .env("CONVENE_STORAGE_PATH", data.join("store"))
-        .env("CONVENE_SERVER_PORT", port.to_string())
-        .env("CONVENE_RATE_LIMITS_ENABLED", "false")
-        .env("CONVENE_WEBHOOKS_ALLOW_PRIVATE_TARGETS", "true")
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("the convene binary starts")
+    spawn_binary(
+        data,
+        port,
+        &[("CONVENE_WEBHOOKS_ALLOW_PRIVATE_TARGETS", "true")],
+    )
 }
 
 async fn wait_until_serving(client: &reqwest::Client, base: &str) {
