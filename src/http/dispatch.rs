@@ -18,7 +18,7 @@ use warp::{Filter, Rejection, Reply};
 
 use super::auth::Caller;
 use super::error::{ErrorBody, NO_SUCH_ENDPOINT};
-use super::router::{NoRoute, Request, Router};
+use super::router::{record_unrouted, NoRoute, Request, Router};
 use crate::app::rate_limits::Group;
 use crate::app::{AppError, AppState};
 use crate::net::body;
@@ -62,8 +62,10 @@ pub fn filter(
                             metrics::counter!("convene_rate_limit_refusals_total", "group" => group.as_str())
                                 .increment(1);
                             let response = refused.into_response();
-                            let route = found.as_ref().map_or(UNROUTED, |(route, _)| route.template());
-                            count(route, caller.method.as_str(), response.status(), started);
+                            match &found {
+                                Ok((route, _)) => route.record(response.status(), started),
+                                Err(_) => record_unrouted(&caller.method, response.status(), started),
+                            }
                             return response;
                         }
                     }
@@ -71,16 +73,15 @@ pub fn filter(
                         Ok(found) => found,
                         Err(NoRoute::NotFound) => {
                             let response = AppError::NotFound(NO_SUCH_ENDPOINT).into_response();
-                            count(UNROUTED, caller.method.as_str(), response.status(), started);
+                            record_unrouted(&caller.method, response.status(), started);
                             return response;
                         }
                         Err(NoRoute::MethodNotAllowed) => {
                             let response = method_not_allowed(&table, path.as_str());
-                            count(UNROUTED, caller.method.as_str(), response.status(), started);
+                            record_unrouted(&caller.method, response.status(), started);
                             return response;
                         }
                     };
-                    let method = caller.method.clone();
                     let limit = route.body_limit_or(state.config.limits.body_bytes);
                     let body: Result<Bytes, _> = body::read(declared, stream, limit).await;
                     let request = Request {
@@ -91,28 +92,11 @@ pub fn filter(
                         body,
                     };
                     let response = route.answer(request).await;
-                    count(route.template(), method.as_str(), response.status(), started);
+                    route.record(response.status(), started);
                     response
                 }
             },
         )
-}
-
-/// The route label of a request no route took (its path is not a label: it is unbounded).
-const UNROUTED: &str = "unrouted";
-
-/// Counts one answered request under its route template.
-fn count(route: &str, method: &str, status: StatusCode, started: Instant) {
-    let labels = [("route", route.to_owned()), ("method", method.to_owned())];
-    metrics::histogram!("convene_http_request_duration_seconds", &labels)
-        .record(started.elapsed().as_secs_f64());
-    metrics::counter!(
-        "convene_http_requests_total",
-        "route" => route.to_owned(),
-        "method" => method.to_owned(),
-        "status" => status.as_str().to_owned()
-    )
-    .increment(1);
 }
 
 fn unrouted_group(path: &str) -> Option<Group> {

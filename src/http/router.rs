@@ -15,13 +15,15 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
 
 use bytes::Bytes;
+use metrics::SharedString;
 use utoipa::openapi::path::{HttpMethod, Operation};
 use utoipa::openapi::schema::Schema;
 use utoipa::openapi::RefOr;
-use warp::http::Method;
+use warp::http::{Method, StatusCode};
 use warp::reply::Response;
 
 use super::auth::Caller;
@@ -111,6 +113,11 @@ struct Spec {
 pub struct Route {
     spec: Spec,
     handler: Handler,
+    /// The route's template as a metrics label, shared (no copy per request).
+    metric_route: SharedString,
+    /// Its latency histogram, looked up once (the recorder is installed before the table is
+    /// built for serving).
+    latency: OnceLock<metrics::Histogram>,
 }
 
 /// A route being declared: [`Router::add`] names the operation, the modifiers adjust it,
@@ -145,9 +152,12 @@ impl Declaration<'_> {
         F: Fn(Request) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<Response, AppError>> + Send + 'static,
     {
+        let metric_route = SharedString::from(Arc::<str>::from(self.spec.endpoint.path.as_str()));
         self.router.routes.push(Route {
             spec: self.spec,
             handler: Arc::new(move |request| Box::pin(handler(request))),
+            metric_route,
+            latency: OnceLock::new(),
         });
     }
 }
@@ -262,9 +272,20 @@ pub enum NoRoute {
 }
 
 impl Route {
-    /// The route's path template (`/api/meetings/{meetingId}`), its label in the metrics.
-    pub fn template(&self) -> &str {
-        &self.spec.endpoint.path
+    /// Counts one answer of this route: its latency, and the answer under its route template,
+    /// method and status.
+    pub fn record(&self, status: StatusCode, started: Instant) {
+        let method = method_label(&self.spec.method);
+        self.latency
+            .get_or_init(|| {
+                metrics::histogram!(
+                    "convene_http_request_duration_seconds",
+                    "route" => self.metric_route.clone(),
+                    "method" => method
+                )
+            })
+            .record(started.elapsed().as_secs_f64());
+        record_answer(self.metric_route.clone(), method, status);
     }
 
     /// The rate-limit group this route counts against.
@@ -283,6 +304,70 @@ impl Route {
             .await
             .unwrap_or_else(|error| (self.spec.respond)(error))
     }
+}
+
+/// The route label of a request no route took (its path is not a label: it is unbounded).
+const UNROUTED: &str = "unrouted";
+
+/// Counts a request no route took (a 404, a 405, or refused by the rate limit before routing).
+pub fn record_unrouted(method: &Method, status: StatusCode, started: Instant) {
+    let method = method_label(method);
+    metrics::histogram!(
+        "convene_http_request_duration_seconds",
+        "route" => UNROUTED,
+        "method" => method
+    )
+    .record(started.elapsed().as_secs_f64());
+    record_answer(SharedString::const_str(UNROUTED), method, status);
+}
+
+fn record_answer(route: SharedString, method: &'static str, status: StatusCode) {
+    metrics::counter!(
+        "convene_http_requests_total",
+        "route" => route,
+        "method" => method,
+        "status" => status_label(status)
+    )
+    .increment(1);
+}
+
+/// A method as a label, without a copy for the standard ones.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+/// A status as a label, without a copy for the ones Convene answers most.
+fn status_label(status: StatusCode) -> SharedString {
+    let known = match status.as_u16() {
+        200 => "200",
+        201 => "201",
+        202 => "202",
+        204 => "204",
+        304 => "304",
+        400 => "400",
+        401 => "401",
+        402 => "402",
+        403 => "403",
+        404 => "404",
+        405 => "405",
+        409 => "409",
+        413 => "413",
+        429 => "429",
+        500 => "500",
+        501 => "501",
+        503 => "503",
+        _ => return SharedString::from(status.as_str().to_owned()),
+    };
+    SharedString::const_str(known)
 }
 
 fn method_of(method: &HttpMethod) -> Method {
