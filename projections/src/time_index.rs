@@ -176,8 +176,14 @@ impl Projection for TimeIndex {
                 }
             }
             MeetingEvent::Activated(_) => {
-                let next = is_guest(staged, meeting_id)?
-                    .then(|| timed_key(empty_tag(staged, meeting_id), envelope.at, meeting_id));
+                let next = match is_guest(staged, meeting_id)? {
+                    true => Some(timed_key(
+                        empty_tag(staged, meeting_id)?,
+                        envelope.at,
+                        meeting_id,
+                    )),
+                    false => None,
+                };
                 replace_entry(staged, meeting_id, next)?;
             }
             MeetingEvent::Ended(_) => {
@@ -200,7 +206,8 @@ impl Projection for TimeIndex {
                     let count = count.saturating_sub(1);
                     set_count(staged, meeting_id, count);
                     if count == 0 {
-                        let key = timed_key(empty_tag(staged, meeting_id), envelope.at, meeting_id);
+                        let key =
+                            timed_key(empty_tag(staged, meeting_id)?, envelope.at, meeting_id);
                         replace_entry(staged, meeting_id, Some(key))?;
                     }
                 }
@@ -212,11 +219,11 @@ impl Projection for TimeIndex {
 }
 
 /// Where an empty counted meeting waits: a VideoSDK session's own list, or the guests'.
-fn empty_tag(staged: &Staged<'_>, meeting_id: &str) -> u8 {
-    match staged.get(&tagged(b'v', meeting_id)) {
-        Ok(Some(_)) => EMPTY_SESSION,
-        _ => EXPIRE,
-    }
+fn empty_tag(staged: &Staged<'_>, meeting_id: &str) -> Result<u8, ProjectionError> {
+    Ok(match staged.get(&tagged(b'v', meeting_id))? {
+        Some(_) => EMPTY_SESSION,
+        None => EXPIRE,
+    })
 }
 
 /// Whether the meeting's participants are counted (a guest meeting or a VideoSDK session).

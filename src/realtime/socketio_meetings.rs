@@ -12,9 +12,8 @@ use serde_json::{json, Value};
 use super::engineio::{Engine, EngineConfig};
 use super::meeting::ParticipantConnection;
 use super::socketio::{self, encode_ack, Event, Handler, Socket, SocketIoConfig};
-use super::wire::{self, WireFormat};
+use super::wire::{self, Encoded, WireFormat};
 use crate::app::AppState;
-use crate::net::websocket::Utf8Bytes;
 
 pub struct MeetingSockets {
     state: AppState,
@@ -100,13 +99,10 @@ impl Handler for MeetingSockets {
 async fn pump(mut inbox: Inbox, socket: Socket) {
     while let Some(delivery) = inbox.recv().await {
         let sent = match delivery {
-            Delivery::Event(outbound) => {
-                let frame = wire::encoded(&outbound, WireFormat::SocketIo);
-                match Utf8Bytes::try_from(frame) {
-                    Ok(frame) => socket.emit_frame_waiting(frame).await,
-                    Err(_) => false,
-                }
-            }
+            Delivery::Event(outbound) => match wire::encoded(&outbound, WireFormat::SocketIo) {
+                Encoded::Text(frame) => socket.emit_frame_waiting(frame).await,
+                Encoded::Binary(_) => unreachable!("Socket.IO's encoding is text"),
+            },
             Delivery::Ack { id, data } => {
                 socket
                     .emit_encoded_waiting(encode_ack("/", id, vec![data]))

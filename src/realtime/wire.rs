@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 
 use super::socketio::encode_event;
 use crate::app::settings::SettingsView;
+use crate::net::websocket::Utf8Bytes;
 
 /// The formats a meeting event is written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,32 +40,45 @@ impl WireFormat {
     }
 }
 
+/// One encoding of an announcement: text (known to be UTF-8 from the `String` it was built
+/// from, so no recipient checks it again) or binary.
+#[derive(Debug, Clone)]
+pub enum Encoded {
+    Text(Utf8Bytes),
+    Binary(Bytes),
+}
+
 /// The encodings kept with an [`Outbound`].
 #[derive(Default)]
-struct Encodings([OnceLock<Bytes>; WireFormat::COUNT]);
+struct Encodings([OnceLock<Encoded>; WireFormat::COUNT]);
 
-/// The announcement in `format`, encoded by the first recipient that needed it.
-pub fn encoded(outbound: &Outbound, format: WireFormat) -> Bytes {
+/// The announcement in `format`, encoded by the first recipient that needed it; every other
+/// recipient gets the same bytes (a reference count, not a copy).
+pub fn encoded(outbound: &Outbound, format: WireFormat) -> Encoded {
     outbound.encodings::<Encodings>().0[format.slot()]
         .get_or_init(|| encode(&outbound.announcement, format))
         .clone()
 }
 
-fn encode(announcement: &Announcement, format: WireFormat) -> Bytes {
+fn encode(announcement: &Announcement, format: WireFormat) -> Encoded {
     let (event, data) = (name(announcement), payload(announcement));
     match format {
-        WireFormat::SocketIo => format!("4{}", encode_event("/", event, &data)).into(),
-        WireFormat::Json => json!({ "event": event, "data": data }).to_string().into(),
-        WireFormat::MessagePack => {
+        WireFormat::SocketIo => {
+            Encoded::Text(format!("4{}", encode_event("/", event, &data)).into())
+        }
+        WireFormat::Json => {
+            Encoded::Text(json!({ "event": event, "data": data }).to_string().into())
+        }
+        WireFormat::MessagePack => Encoded::Binary(
             rmp_serde::to_vec_named(&json!({ "event": event, "data": data }))
                 .expect("a JSON value always encodes")
-                .into()
-        }
+                .into(),
+        ),
     }
 }
 
 /// The event's name on the wire.
-pub fn name(announcement: &Announcement) -> &'static str {
+fn name(announcement: &Announcement) -> &'static str {
     match announcement {
         Announcement::Joined { .. } => "joined",
         Announcement::ParticipantJoined(_) => "participant:joined",
@@ -88,7 +102,7 @@ pub fn name(announcement: &Announcement) -> &'static str {
 }
 
 /// The event's payload.
-pub fn payload(announcement: &Announcement) -> Value {
+fn payload(announcement: &Announcement) -> Value {
     match announcement {
         Announcement::Joined {
             participant_id,
@@ -180,18 +194,25 @@ mod tests {
             text: "hi".into(),
             timestamp: 7,
         });
-        let first = encoded(&outbound, WireFormat::Json);
-        let second = encoded(&outbound, WireFormat::Json);
+        let text = |encoded| match encoded {
+            Encoded::Text(text) => text,
+            Encoded::Binary(_) => panic!("a text format"),
+        };
+        let first = text(encoded(&outbound, WireFormat::Json));
+        let second = text(encoded(&outbound, WireFormat::Json));
         assert_eq!(
-            first.as_ptr(),
-            second.as_ptr(),
+            first.as_str().as_ptr(),
+            second.as_str().as_ptr(),
             "the same bytes, not a copy"
         );
         assert_eq!(
-            serde_json::from_slice::<Value>(&first).unwrap(),
+            serde_json::from_str::<Value>(first.as_str()).unwrap(),
             json!({"event": "chat:message", "data": {"from": "p1", "name": "Ada", "text": "hi", "timestamp": 7}})
         );
-        let packet = encoded(&outbound, WireFormat::SocketIo);
-        assert!(packet.starts_with(b"42[\"chat:message\","), "{packet:?}");
+        let packet = text(encoded(&outbound, WireFormat::SocketIo));
+        assert!(
+            packet.as_str().starts_with("42[\"chat:message\","),
+            "{packet:?}"
+        );
     }
 }

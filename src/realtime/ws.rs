@@ -23,7 +23,7 @@ use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
 use super::meeting::ParticipantConnection;
-use super::wire::{self, WireFormat};
+use super::wire::{self, Encoded, WireFormat};
 use crate::app::AppState;
 use crate::net::connections::Stopping;
 use crate::net::server::WebSocketEndpoint;
@@ -75,7 +75,10 @@ impl Format {
             Format::Json => WireFormat::Json,
             Format::MessagePack => WireFormat::MessagePack,
         };
-        self.message(wire::encoded(outbound, format))
+        match wire::encoded(outbound, format) {
+            Encoded::Text(text) => Message::Text(text),
+            Encoded::Binary(bytes) => Message::Binary(bytes),
+        }
     }
 }
 

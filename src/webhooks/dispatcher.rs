@@ -316,10 +316,12 @@ impl WebhookDispatcher {
         let disabled = WebhookService::new(self.log.clone())
             .execute(webhook_id, None, disable, Actor::System)
             .await;
-        if let Err(err) = disabled {
-            tracing::error!(webhook_id, error = %err, "cannot disable the webhook");
+        match disabled {
+            Ok((_, seq)) if seq > 0 => tracing::warn!(webhook_id, reason, "webhook disabled"),
+            // Disabled already, or deleted meanwhile: nothing to do.
+            Ok(_) | Err(convene_actors::WebhookError::NotFound) => {}
+            Err(err) => tracing::error!(webhook_id, error = %err, "cannot disable the webhook"),
         }
-        tracing::warn!(webhook_id, reason, "webhook disabled");
     }
 
     /// Redelivers one event of the endpoint's workspace now, whatever the in-order delivery is

@@ -67,6 +67,27 @@ pub(crate) struct Writer {
     /// Set when a write failed half-way: the on-disk state is then uncertain, so the writer
     /// refuses further appends rather than risk a gap or a fork in the chain.
     poisoned: Option<String>,
+    /// What each commit is counted in, looked up once (the metrics facade; a no-op when no
+    /// recorder is installed, as in the CLI).
+    meters: Meters,
+}
+
+struct Meters {
+    appended: metrics::Counter,
+    group_events: metrics::Histogram,
+    commit_seconds: metrics::Histogram,
+    head_seq: metrics::Gauge,
+}
+
+impl Meters {
+    fn new() -> Self {
+        Self {
+            appended: metrics::counter!("convene_log_appended_events_total"),
+            group_events: metrics::histogram!("convene_log_group_events"),
+            commit_seconds: metrics::histogram!("convene_log_commit_seconds"),
+            head_seq: metrics::gauge!("convene_log_head_seq"),
+        }
+    }
 }
 
 /// A group being assembled.
@@ -105,6 +126,7 @@ impl Writer {
             durable,
             live,
             poisoned: None,
+            meters: Meters::new(),
         }
     }
 
@@ -165,7 +187,8 @@ impl Writer {
         if group.written > 0 {
             let started = std::time::Instant::now();
             let written = self.write(&group);
-            metrics::histogram!("convene_log_commit_seconds")
+            self.meters
+                .commit_seconds
                 .record(started.elapsed().as_secs_f64());
             if let Err(reason) = written {
                 tracing::error!(error = %reason, "event log write failed; refusing further appends");
@@ -179,9 +202,9 @@ impl Writer {
                 }
                 return;
             }
-            metrics::counter!("convene_log_appended_events_total").increment(group.written as u64);
-            metrics::histogram!("convene_log_group_events").record(group.written as f64);
-            metrics::gauge!("convene_log_head_seq").set(group.head.seq as f64);
+            self.meters.appended.increment(group.written as u64);
+            self.meters.group_events.record(group.written as f64);
+            self.meters.head_seq.set(group.head.seq as f64);
             self.head = group.head;
             self.versions.extend(group.staged);
             // The durable head moves before the live batch goes out, so a subscriber that sees a
