@@ -88,8 +88,10 @@ pub(super) async fn login(state: AppState, body: &[u8]) -> Result<Response, AppE
     let matches = state.hashing.verify(password, hash).await?;
     let account = account.filter(|_| matches).ok_or_else(invalid)?;
     // Said only to whoever knows the password: a deactivated account gets no session.
-    if ensure_active(&state, &account).is_err() {
-        return Err(AppError::Forbidden("account deactivated"));
+    match ensure_active(&state, &account) {
+        Ok(()) => {}
+        Err(AppError::AccountInactive) => return Err(AppError::Forbidden("account deactivated")),
+        Err(other) => return Err(other),
     }
 
     let token = SecretToken::generate();

@@ -14,6 +14,7 @@ use convene_projections::videosdk::RoomRow;
 use convene_projections::RowStatus;
 
 use crate::app::meetings::{create_with_id, NewMeeting};
+use crate::app::plans::admit_meeting;
 use crate::app::{AppError, AppState};
 use crate::domain::AdminToken;
 
@@ -63,6 +64,9 @@ pub async fn open_or_current(
             return Ok((session_meeting_id(ongoing)?, session.admin_token));
         }
     }
+    // The plan is asked before the session is written to the room's stream, so that a refused
+    // join leaves no session behind; the creation asks again under the workspace's turn.
+    drop(admit_meeting(state, room.workspace).await?);
     let now = state.clock.now_ms();
     let auto_close = room
         .auto_close
